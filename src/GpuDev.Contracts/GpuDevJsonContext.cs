@@ -1,0 +1,16 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace GpuDev.Contracts;
+
+/// <summary>Source-generated JSON for every wire type; shared by server and CLI (NativeAOT-safe).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    WriteIndented = false)]
+[JsonSerializable(typeof(CreateReservationRequest))]
+[JsonSerializable(typeof(ReservationDto))]
+[JsonSerializable(typeof(List<ReservationDto>))]
+[JsonSerializable(typeof(GpuTypesResponse))]
+[JsonSerializable(typeof(MeDto))]
+[JsonSerializable(typeof(ProblemDto))]
+public sealed partial class GpuDevJsonContext : JsonSerializerContext;

@@ -1,0 +1,66 @@
+namespace GpuDev.Contracts;
+
+/// <summary>A reservation as the API and <c>gpu-dev show --json</c> present it. Field names are stable.</summary>
+public sealed record ReservationDto
+{
+    public required string Id { get; init; }
+
+    public string? Name { get; init; }
+
+    public required string User { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>pending, queued, preparing, active, expired, cancelled or failed.</summary>
+    public required string Status { get; init; }
+
+    /// <summary>Why the reservation is in its status (e.g. the failure reason), when there is one.</summary>
+    public string? StatusReason { get; init; }
+
+    public required string GpuType { get; init; }
+
+    public required int GpuCount { get; init; }
+
+    public required double Hours { get; init; }
+
+    public int NodeCount { get; init; } = 1;
+
+    public bool Jupyter { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public SshInfoDto? Ssh { get; init; }
+
+    public int? QueuePosition { get; init; }
+
+    public DateTimeOffset? EstimatedStartAt { get; init; }
+
+    public string? WaitReason { get; init; }
+
+    public IReadOnlyList<NodeAllocationDto> Nodes { get; init; } = [];
+
+    public IReadOnlyList<HistoryEntryDto> History { get; init; } = [];
+}
+
+public sealed record SshInfoDto
+{
+    public required string Host { get; init; }
+
+    public required int Port { get; init; }
+
+    public required string User { get; init; }
+
+    /// <summary>A ready-to-run command, e.g. <c>ssh -p 30001 dev@127.0.0.1</c>.</summary>
+    public required string Command { get; init; }
+
+    /// <summary>The sshd's public host key (<c>type base64</c>), so clients can pin it in known_hosts.</summary>
+    public string? HostKey { get; init; }
+}
+
+public sealed record NodeAllocationDto(int Rank, string Node, IReadOnlyList<int> GpuIndices);
+
+public sealed record HistoryEntryDto(DateTimeOffset At, string? From, string To, string Reason);

@@ -1,0 +1,16 @@
+namespace GpuDev.Contracts;
+
+/// <summary>HTTP routes of the API (relative to the server URL).</summary>
+public static class Routes
+{
+    public const string Health = "/healthz";
+    public const string OpenApi = "/openapi/v1.json";
+    public const string Me = "/api/v1/me";
+    public const string GpuTypes = "/api/v1/gpu-types";
+    public const string Reservations = "/api/v1/reservations";
+
+    public static string Reservation(string id) => $"{Reservations}/{Uri.EscapeDataString(id)}";
+
+    /// <summary>Header carrying the client's idempotency key on create.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+}

@@ -1,0 +1,27 @@
+using GpuDev.Core.Reservations;
+
+namespace GpuDev.Core.Compute;
+
+/// <summary>Everything a provider needs to build one reservation's environment. Deterministic for a reservation,
+/// so every provider call with it is safe to repeat.</summary>
+public sealed record EnvironmentSpec
+{
+    /// <summary>Reservation id: lowercase hex, safe in file names, user names and Kubernetes object names.</summary>
+    public required string ReservationId { get; init; }
+
+    /// <summary>The owner's user name on the server (validated: <c>[a-z0-9][a-z0-9_-]*</c>).</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>OpenSSH public key lines accepted for login (owner's and added users'), already validated.</summary>
+    public required IReadOnlyList<string> AuthorizedKeys { get; init; }
+
+    /// <summary>Nodes and GPU indices, ordered by rank.</summary>
+    public required IReadOnlyList<NodeAllocation> Allocations { get; init; }
+
+    public required string GpuType { get; init; }
+
+    /// <summary>Extra environment variables for sessions (the provider adds CUDA/RANK variables itself).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    public DateTimeOffset ExpiresAt { get; init; }
+}

@@ -1,0 +1,28 @@
+namespace GpuDev.Core.Compute;
+
+/// <summary>Where reservations run: the local host, or a Kubernetes cluster. Every method is idempotent and
+/// safe to call again after a crash; environments are named after the reservation id only.</summary>
+public interface IComputeProvider
+{
+    /// <summary>Short name shown to users, e.g. <c>local</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Whether the provider can honour custom images (<c>--dockerimage</c>/<c>--dockerfile</c>).</summary>
+    bool SupportsCustomImages { get; }
+
+    /// <summary>The nodes and GPUs this provider offers now.</summary>
+    Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates the environment if it does not exist yet and starts it; returns its state (usually Starting or Ready).</summary>
+    Task<EnvironmentStatus> EnsureEnvironmentAsync(EnvironmentSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Reports the state; <see cref="EnvironmentState.Ready"/> only after a real SSH handshake to it succeeded.</summary>
+    Task<EnvironmentStatus> GetEnvironmentAsync(string reservationId, CancellationToken cancellationToken);
+
+    /// <summary>Stops every process of the environment and removes everything the provider created for it.
+    /// Succeeds when nothing exists.</summary>
+    Task RemoveEnvironmentAsync(string reservationId, CancellationToken cancellationToken);
+
+    /// <summary>Ids of every environment the provider holds now (for reconciliation after a restart).</summary>
+    Task<IReadOnlyList<string>> ListEnvironmentsAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+
+namespace GpuDev.Core.Identity;
+
+/// <summary>Checks OpenSSH public key lines before they reach an authorized_keys file: a known key type, base64
+/// key data and an optional plain comment. Option prefixes (<c>command="..."</c>), control characters and
+/// newlines are refused, so a key can never smuggle options or extra lines.</summary>
+public static partial class SshPublicKey
+{
+    private static readonly string[] s_types =
+    [
+        "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    ];
+
+    /// <summary>Returns the normalised key line (type, data and comment separated by single spaces), or null.</summary>
+    public static string? Normalize(string? line)
+    {
+        if (string.IsNullOrWhiteSpace(line) || line.Length > 16 * 1024 || line.Any(char.IsControl))
+        {
+            return null;
+        }
+
+        var parts = line.Trim().Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || !s_types.Contains(parts[0], StringComparer.Ordinal) || !KeyData().IsMatch(parts[1]))
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = Convert.FromBase64String(parts[1]);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var comment = parts.Length == 3 ? SafeComment().Replace(parts[2].Trim(), "_") : null;
+        return comment is { Length: > 0 } ? $"{parts[0]} {parts[1]} {comment}" : $"{parts[0]} {parts[1]}";
+    }
+
+    /// <summary>Valid key lines of a multi-line text (e.g. a <c>.keys</c> document); invalid lines are dropped.</summary>
+    public static IReadOnlyList<string> ParseMany(string text) =>
+        [.. text.Split('\n').Select(l => Normalize(l.TrimEnd('\r'))).OfType<string>().Distinct(StringComparer.Ordinal)];
+
+    [GeneratedRegex("^[A-Za-z0-9+/]+={0,2}$")]
+    private static partial Regex KeyData();
+
+    [GeneratedRegex("[^A-Za-z0-9@._+-]")]
+    private static partial Regex SafeComment();
+}

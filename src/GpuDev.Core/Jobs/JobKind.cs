@@ -1,0 +1,10 @@
+namespace GpuDev.Core.Jobs;
+
+public enum JobKind
+{
+    /// <summary>Create the environment and wait until ssh answers; then active.</summary>
+    Provision,
+
+    /// <summary>Remove the environment of an ended reservation and free its GPUs.</summary>
+    Teardown,
+}

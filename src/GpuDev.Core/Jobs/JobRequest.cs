@@ -1,0 +1,3 @@
+namespace GpuDev.Core.Jobs;
+
+public sealed record JobRequest(JobKind Kind, string ReservationId, DateTimeOffset RunAfter);

@@ -1,0 +1,49 @@
+namespace GpuDev.Core.Reservations;
+
+public sealed record Reservation
+{
+    public required string Id { get; init; }
+
+    public required string UserId { get; init; }
+
+    public required string UserName { get; init; }
+
+    public string? Name { get; init; }
+
+    public required string GpuType { get; init; }
+
+    public int GpuCount { get; init; }
+
+    public double Hours { get; init; }
+
+    public int NodeCount { get; init; } = 1;
+
+    public bool Jupyter { get; init; }
+
+    public bool Distributed { get; init; }
+
+    public ReservationStatus Status { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public string? StatusReason { get; init; }
+
+    public SshEndpoint? Ssh { get; init; }
+
+    public IReadOnlyList<NodeAllocation> Allocations { get; init; } = [];
+
+    public IReadOnlyList<HistoryEntry> History { get; init; } = [];
+
+    /// <summary>Position in the queue (1 = next) while queued; filled in by the scheduler view.</summary>
+    public int? QueuePosition { get; init; }
+
+    public DateTimeOffset? EstimatedStartAt { get; init; }
+
+    public string? WaitReason { get; init; }
+}

@@ -1,0 +1,12 @@
+namespace GpuDev.Core.Reservations;
+
+public enum ReservationStatus
+{
+    Pending,
+    Queued,
+    Preparing,
+    Active,
+    Expired,
+    Cancelled,
+    Failed,
+}

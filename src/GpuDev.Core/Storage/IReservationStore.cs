@@ -1,0 +1,49 @@
+using GpuDev.Core.Compute;
+using GpuDev.Core.Identity;
+using GpuDev.Core.Jobs;
+using GpuDev.Core.Reservations;
+
+namespace GpuDev.Core.Storage;
+
+/// <summary>Durable state: users, nodes, GPU allocations, reservations with their history.</summary>
+public interface IReservationStore
+{
+    /// <summary>Creates or migrates the schema.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    Task<User> AddUserAsync(string name, string? githubUser, bool isAdmin, string tokenHash, IReadOnlyList<string> sshKeys, CancellationToken cancellationToken);
+
+    Task<User?> FindUserByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
+
+    Task<User?> FindUserByNameAsync(string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<string>> GetSshKeysAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Makes the stored fleet match <paramref name="nodes"/>. Nodes that disappeared keep existing
+    /// allocations until released but take no new ones.</summary>
+    Task SyncNodesAsync(IReadOnlyList<ComputeNode> nodes, CancellationToken cancellationToken);
+
+    /// <summary>Nodes that take new reservations.</summary>
+    Task<IReadOnlyList<ComputeNode>> GetNodesAsync(CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<GpuAllocation>> GetAllocationsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stores a new reservation with its creation history entry and follow-up job. With an
+    /// idempotency key already used by the same user, returns the earlier reservation and Created = false.</summary>
+    Task<(Reservation Reservation, bool Created)> CreateReservationAsync(Reservation reservation, string? idempotencyKey, JobRequest? followUp, CancellationToken cancellationToken);
+
+    Task<Reservation?> GetReservationAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Reservations matching the query, oldest first.</summary>
+    Task<IReadOnlyList<Reservation>> ListReservationsAsync(ReservationQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Applies a transition if the reservation is still in <see cref="ReservationTransition.From"/>;
+    /// returns false (writing nothing) if it is not. Throws <see cref="InvalidTransitionException"/> for an
+    /// illegal change and <see cref="AllocationConflictException"/> when a GPU is taken.</summary>
+    Task<bool> TransitionAsync(ReservationTransition transition, CancellationToken cancellationToken);
+
+    /// <summary>Frees every GPU the reservation holds (after its environment is gone).</summary>
+    Task ReleaseAllocationsAsync(string reservationId, CancellationToken cancellationToken);
+
+    Task UpdateWaitInfoAsync(IReadOnlyList<WaitInfo> waitInfo, CancellationToken cancellationToken);
+}
