@@ -27,11 +27,7 @@ public static partial class SshPublicKey
             return null;
         }
 
-        try
-        {
-            _ = Convert.FromBase64String(parts[1]);
-        }
-        catch (FormatException)
+        if (!EmbedsType(parts[1], parts[0]))
         {
             return null;
         }
@@ -44,7 +40,29 @@ public static partial class SshPublicKey
     public static IReadOnlyList<string> ParseMany(string text) =>
         [.. text.Split('\n').Select(l => Normalize(l.TrimEnd('\r'))).OfType<string>().Distinct(StringComparer.Ordinal)];
 
-    [GeneratedRegex("^[A-Za-z0-9+/]+={0,2}$")]
+    /// <summary>The key blob starts with its own type name (uint32 length + name), as every OpenSSH key does.</summary>
+    private static bool EmbedsType(string base64, string type)
+    {
+        byte[] blob;
+        try
+        {
+            blob = Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        if (blob.Length < 4 + type.Length)
+        {
+            return false;
+        }
+
+        var length = (blob[0] << 24) | (blob[1] << 16) | (blob[2] << 8) | blob[3];
+        return length == type.Length && System.Text.Encoding.ASCII.GetString(blob, 4, length) == type;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9+/]+={0,2}\\z")]
     private static partial Regex KeyData();
 
     [GeneratedRegex("[^A-Za-z0-9@._+-]")]

@@ -11,9 +11,9 @@ public static partial class UserNames
     /// <summary>GitHub logins: 1-39 letters, digits or single hyphens.</summary>
     public static bool IsValidGithub(string? name) => name is { Length: > 0 and <= 39 } && GithubPattern().IsMatch(name);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*\\z")]
     private static partial Regex Pattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9]|-(?=[A-Za-z0-9]))*$")]
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9]|-(?=[A-Za-z0-9]))*\\z")]
     private static partial Regex GithubPattern();
 }

@@ -153,18 +153,18 @@ public static partial class ReservationRules
 
     public static bool IsValidDiskName(string name) => name.Length is > 0 and <= MaxNameLength && DiskNamePattern().IsMatch(name);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*\\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    [GeneratedRegex("^[A-Za-z0-9_-]+\\z")]
     private static partial Regex DiskNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/:@-]*\\z")]
     private static partial Regex ImageReference();
 
-    [GeneratedRegex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")]
+    [GeneratedRegex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?\\z")]
     private static partial Regex LabelKey();
 
-    [GeneratedRegex("^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?$")]
+    [GeneratedRegex("^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?\\z")]
     private static partial Regex LabelValue();
 }

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using GpuDev.Cli.Commands;
+
+namespace GpuDev.Cli;
+
+/// <summary>Builds the command tree and runs one command line.</summary>
+internal static class CliApp
+{
+    public static RootCommand BuildRoot(CliServices services)
+    {
+        var root = new RootCommand("gpu-dev: reserve GPU development machines and connect to them.");
+
+        // -h is --hours in `reserve`, so help is --help / -? only (and `gpu-dev help [COMMAND]`).
+        for (var i = root.Options.Count - 1; i >= 0; i--)
+        {
+            if (root.Options[i] is HelpOption)
+            {
+                root.Options.RemoveAt(i);
+            }
+        }
+
+        var help = new HelpOption("--help", "-?");
+        help.Action = new ExamplesHelpAction((HelpAction)help.Action!);
+        root.Options.Add(help);
+
+        root.Subcommands.Add(new ReserveCommand(services));
+        root.Subcommands.Add(new ListCommand(services));
+        root.Subcommands.Add(new ShowCommand(services));
+        root.Subcommands.Add(new ConnectCommand(services));
+        root.Subcommands.Add(new CancelCommand(services));
+        root.Subcommands.Add(new NotSupportedCommand(services, "edit", "Modify an active reservation (not supported yet).",
+            [new Argument<string>("RESERVATION_ID") { Arity = ArgumentArity.ZeroOrOne }],
+            [new Option<bool>("--enable-jupyter") { Description = "Enable Jupyter Lab" },
+             new Option<bool>("--disable-jupyter") { Description = "Disable Jupyter Lab" },
+             new Option<string>("--extend") { Description = "Extend reservation duration", Arity = ArgumentArity.ZeroOrOne },
+             new Option<string>("--add-user") { Description = "Add secondary user (GitHub username)" }]));
+        root.Subcommands.Add(new NotSupportedCommand(services, "avail", "Check GPU availability by type (not supported yet).",
+            [], [new Option<bool>("--watch") { Description = "Continuously refresh every 5 seconds" }]));
+        root.Subcommands.Add(new NotSupportedCommand(services, "status", "Show overall cluster status and capacity (not supported yet).", [], []));
+        root.Subcommands.Add(BuildDisk(services));
+        root.Subcommands.Add(BuildConfig(services));
+        root.Subcommands.Add(new HelpCommand(services, root));
+
+        root.SetAction(parseResult => root.Parse(["--help"]).Invoke(parseResult.InvocationConfiguration));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CliServices services, CancellationToken cancellationToken)
+    {
+        var root = BuildRoot(services);
+        var parseResult = root.Parse(args);
+        if (parseResult.Action is ParseErrorAction)
+        {
+            var messages = parseResult.Errors.Select(e => e.Message).Distinct().ToList();
+            var path = CommandPath(parseResult.CommandResult.Command);
+            CommandRunner.WriteError(services, messages, $"run `{path} --help` for usage");
+            return ExitCodes.Failure;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = services.Console.Out,
+            Error = services.Console.Error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
+
+        try
+        {
+            return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            CommandRunner.WriteError(services, [ex.Message], null, ex);
+            return ExitCodes.Failure;
+        }
+    }
+
+    internal static string CommandPath(Command command)
+    {
+        var names = new List<string>();
+        for (Symbol? s = command; s is Command c; s = c.Parents.FirstOrDefault())
+        {
+            names.Insert(0, c is RootCommand ? "gpu-dev" : c.Name);
+        }
+
+        return string.Join(' ', names);
+    }
+
+    private static Command BuildDisk(CliServices services)
+    {
+        var disk = new Command("disk", "Manage persistent disks (not supported yet).");
+        var name = () => new Argument<string>("DISK_NAME");
+        disk.Subcommands.Add(new NotSupportedCommand(services, "list", "List your disks.", [],
+            [new Option<bool>("--watch") { Description = "Continuously refresh every 2 seconds" },
+             new Option<string>("--user") { Description = "Impersonate another user" }], "disk list"));
+        disk.Subcommands.Add(new NotSupportedCommand(services, "create", "Create a named persistent disk.", [name()], [], "disk create"));
+        disk.Subcommands.Add(new NotSupportedCommand(services, "delete", "Soft-delete a disk.", [name()],
+            [new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation" }], "disk delete"));
+        disk.Subcommands.Add(new NotSupportedCommand(services, "list-content", "List files in the latest snapshot of a disk.", [name()], [], "disk list-content"));
+        disk.Subcommands.Add(new NotSupportedCommand(services, "rename", "Rename a disk.",
+            [new Argument<string>("OLD_NAME"), new Argument<string>("NEW_NAME")], [], "disk rename"));
+        return disk;
+    }
+
+    private static Command BuildConfig(CliServices services)
+    {
+        var config = new Command("config", "View and change the CLI configuration.");
+        config.Subcommands.Add(new ConfigSetCommand(services));
+        config.Subcommands.Add(new ConfigShowCommand(services));
+        var sshInclude = new Command("ssh-include", "Add or remove `Include ~/.gpu-dev/*-sshconfig` in ~/.ssh/config (not supported yet).");
+        sshInclude.Subcommands.Add(new NotSupportedCommand(services, "enable", "Enable the SSH config include.", [], [], "config ssh-include"));
+        sshInclude.Subcommands.Add(new NotSupportedCommand(services, "disable", "Disable the SSH config include.", [], [], "config ssh-include"));
+        config.Subcommands.Add(sshInclude);
+        return config;
+    }
+
+    /// <summary>The default help, followed by the command's examples.</summary>
+    private sealed class ExamplesHelpAction(HelpAction inner) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            var result = inner.Invoke(parseResult);
+            if (parseResult.CommandResult.Command is CliCommand { Examples.Count: > 0 } command)
+            {
+                var output = parseResult.InvocationConfiguration.Output;
+                output.WriteLine("Examples:");
+                foreach (var example in command.Examples)
+                {
+                    output.WriteLine($"  {example}");
+                }
+
+                output.WriteLine();
+            }
+
+            return result;
+        }
+    }
+}

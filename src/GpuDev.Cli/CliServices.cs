@@ -1,0 +1,63 @@
+using GpuDev.Cli.Client;
+using GpuDev.Cli.Config;
+using GpuDev.Cli.Output;
+
+namespace GpuDev.Cli;
+
+/// <summary>What commands depend on: the console, the environment, config, time and a factory for the API client.</summary>
+internal sealed class CliServices
+{
+    public required IConsoleOutput Console { get; init; }
+
+    public required ICliEnvironment Environment { get; init; }
+
+    /// <summary>Handler for the API client; null uses a real <see cref="SocketsHttpHandler"/>. Tests pass a fake.</summary>
+    public HttpMessageHandler? HttpHandler { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>How often <c>reserve</c> polls while waiting.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often <c>list --watch</c> refreshes.</summary>
+    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Set by <c>-v/--verbose</c>; GPU_DEV_DEBUG=1 turns it on for every command.</summary>
+    public bool Verbose { get; set; }
+
+    public bool Debug => Verbose || Environment.GetVariable(EnvVars.Debug) is { } v && v != "0" && !v.Equals("false", StringComparison.OrdinalIgnoreCase);
+
+    public ConfigStore Config => new(Environment);
+
+    /// <summary>True when we may ask questions: stdin and stdout are terminals and CI is unset.</summary>
+    public bool CanPrompt => Console.IsInputTty && Console.IsOutputTty && Environment.GetVariable(EnvVars.Ci) is null;
+
+    public static CliServices CreateDefault() => new()
+    {
+        Console = new SystemConsoleOutput(),
+        Environment = new SystemCliEnvironment(),
+    };
+
+    /// <summary>Builds the API client from config; fails with exit code 4 when no token is configured.</summary>
+    public GpuDevClient CreateClient()
+    {
+        var config = Config;
+        var server = config.Get(ConfigStore.ServerKey).Value ?? ConfigStore.DefaultServer;
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var url)
+            || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CliException(ExitCodes.Failure, $"the server URL \"{server}\" is not an absolute http(s) URL",
+                "run `gpu-dev config set server URL`, e.g. http://127.0.0.1:8484");
+        }
+
+        var token = config.Get(ConfigStore.TokenKey).Value;
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            throw new CliException(ExitCodes.AuthRequired, "not authenticated: no API token is configured", GpuDevClient.AuthHint);
+        }
+
+        var handler = HttpHandler ?? new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) };
+        var http = new HttpClient(handler, disposeHandler: HttpHandler is null) { Timeout = TimeSpan.FromSeconds(60) };
+        return new GpuDevClient(http, url, token.Trim(), Debug ? Console.Error : null);
+    }
+}

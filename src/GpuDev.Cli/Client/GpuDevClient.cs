@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using GpuDev.Contracts;
+
+namespace GpuDev.Cli.Client;
+
+/// <summary>
+/// Typed client for the gpu-dev HTTP API (source-generated JSON only, NativeAOT-safe).
+/// Non-2xx answers become a <see cref="CliException"/> built from the server's ProblemDetails.
+/// </summary>
+internal sealed class GpuDevClient
+{
+    public const string AuthHint = "run `gpu-dev config set token TOKEN`; an admin creates one with `gpu-dev-server user add`";
+
+    private readonly HttpClient _http;
+    private readonly TextWriter? _debug;
+
+    public GpuDevClient(HttpClient http, Uri serverUrl, string token, TextWriter? debug = null)
+    {
+        _http = http;
+        _debug = debug;
+        ServerUrl = serverUrl;
+        _http.BaseAddress = serverUrl;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("gpu-dev", CliInfo.Version));
+    }
+
+    public Uri ServerUrl { get; }
+
+    public Task<MeDto> GetMeAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Me, null, null, GpuDevJsonContext.Default.MeDto, ct);
+
+    public Task<GpuTypesResponse> GetGpuTypesAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.GpuTypes, null, null, GpuDevJsonContext.Default.GpuTypesResponse, ct);
+
+    public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, string idempotencyKey, CancellationToken ct)
+    {
+        var body = JsonSerializer.Serialize(request, GpuDevJsonContext.Default.CreateReservationRequest);
+        return SendAsync(HttpMethod.Post, Routes.Reservations, body, idempotencyKey, GpuDevJsonContext.Default.ReservationDto, ct);
+    }
+
+    public Task<List<ReservationDto>> ListReservationsAsync(string? user, string? status, bool all, CancellationToken ct)
+    {
+        var query = new List<string>();
+        if (!string.IsNullOrEmpty(user))
+        {
+            query.Add("user=" + Uri.EscapeDataString(user));
+        }
+
+        if (!string.IsNullOrEmpty(status))
+        {
+            query.Add("status=" + Uri.EscapeDataString(status));
+        }
+
+        if (all)
+        {
+            query.Add("all=true");
+        }
+
+        var path = query.Count == 0 ? Routes.Reservations : $"{Routes.Reservations}?{string.Join('&', query)}";
+        return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.ListReservationDto, ct);
+    }
+
+    public Task<ReservationDto> GetReservationAsync(string idOrPrefix, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Reservation(idOrPrefix), null, null, GpuDevJsonContext.Default.ReservationDto, ct);
+
+    public Task<ReservationDto> CancelReservationAsync(string idOrPrefix, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, Routes.Reservation(idOrPrefix), null, null, GpuDevJsonContext.Default.ReservationDto, ct);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (jsonBody is not null)
+        {
+            request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
+        }
+
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add(Routes.IdempotencyKeyHeader, idempotencyKey);
+        }
+
+        _debug?.WriteLine($"> {method} {new Uri(ServerUrl, path.TrimStart('/'))}");
+        if (jsonBody is not null)
+        {
+            _debug?.WriteLine($"> {jsonBody}");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage response;
+        string text;
+        try
+        {
+            response = await _http.SendAsync(request, ct).ConfigureAwait(false);
+            text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Unreachable(ex.InnerException is SocketException se ? se.Message : ex.Message, ex);
+        }
+        catch (TaskCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            throw Unreachable("the request timed out", ex);
+        }
+
+        using (response)
+        {
+            _debug?.WriteLine($"< {(int)response.StatusCode} {response.ReasonPhrase} ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
+            _debug?.WriteLine($"< {text}");
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw ToException(response.StatusCode, response.ReasonPhrase, text);
+            }
+
+            try
+            {
+                return JsonSerializer.Deserialize(text, typeInfo)
+                    ?? throw new CliException(ExitCodes.Failure, $"the server at {ServerUrl} answered {method} {path} with an empty body");
+            }
+            catch (JsonException ex)
+            {
+                throw new CliException(ExitCodes.Failure, $"the server at {ServerUrl} sent a response the CLI cannot read: {ex.Message}",
+                    "is the server the same version as this CLI? (`gpu-dev --version`)", ex);
+            }
+        }
+    }
+
+    private CliException Unreachable(string reason, Exception inner) =>
+        new(ExitCodes.Failure, $"cannot reach the gpu-dev server at {ServerUrl.ToString().TrimEnd('/')}: {reason}",
+            "check the URL with `gpu-dev config show` (set it with `gpu-dev config set server URL` or GPU_DEV_SERVER), and that `gpu-dev-server run` is running",
+            inner);
+
+    internal static CliException ToException(HttpStatusCode status, string? reasonPhrase, string body)
+    {
+        ProblemDto? problem = null;
+        if (!string.IsNullOrWhiteSpace(body))
+        {
+            try
+            {
+                problem = JsonSerializer.Deserialize(body, GpuDevJsonContext.Default.ProblemDto);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        var messages = new List<string>();
+        var fieldMessages = problem?.Errors?.SelectMany(e => e.Value ?? []).Where(m => !string.IsNullOrWhiteSpace(m)).ToList() ?? [];
+        if (fieldMessages.Count > 1)
+        {
+            messages.AddRange(fieldMessages);
+        }
+        else if (!string.IsNullOrWhiteSpace(problem?.Detail))
+        {
+            messages.Add(problem.Detail);
+        }
+        else if (fieldMessages.Count == 1)
+        {
+            messages.Add(fieldMessages[0]);
+        }
+        else if (!string.IsNullOrWhiteSpace(problem?.Title))
+        {
+            messages.Add(problem.Title);
+        }
+        else
+        {
+            messages.Add($"the server answered {(int)status} {reasonPhrase}".TrimEnd());
+        }
+
+        var code = problem?.Code;
+        if (status == HttpStatusCode.Unauthorized || code == ProblemCodes.Unauthorized)
+        {
+            return new CliException(ExitCodes.AuthRequired, messages, AuthHint);
+        }
+
+        if (status == HttpStatusCode.Forbidden || code == ProblemCodes.Forbidden)
+        {
+            return new CliException(ExitCodes.AuthRequired, messages);
+        }
+
+        string? hint = code switch
+        {
+            ProblemCodes.AmbiguousId => "give more characters of the reservation ID (see `gpu-dev list`)",
+            ProblemCodes.NotFound => "see your reservations with `gpu-dev list --all`",
+            _ => null,
+        };
+        return new CliException(ExitCodes.Failure, messages, hint);
+    }
+}

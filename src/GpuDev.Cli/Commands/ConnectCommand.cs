@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.ComponentModel;
+using System.Diagnostics;
+using GpuDev.Cli.Output;
+using GpuDev.Contracts;
+
+namespace GpuDev.Cli.Commands;
+
+/// <summary><c>gpu-dev connect [ID] [-- COMMAND...]</c>: ssh into an active reservation, pinning its host key.</summary>
+internal sealed class ConnectCommand : CliCommand
+{
+    private readonly Argument<string> _id = CommonOptions.ReservationId("Reservation ID or unique prefix; default: your active reservation");
+    private readonly Argument<string[]> _command = new("COMMAND") { Arity = ArgumentArity.ZeroOrMore, Description = "Command to run remotely (after --)" };
+
+    public ConnectCommand(CliServices services)
+        : base(services, "connect", "Open an SSH session to an active reservation.")
+    {
+        Arguments.Add(_id);
+        Arguments.Add(_command);
+        Examples.Add("gpu-dev connect");
+        Examples.Add("gpu-dev connect 1a2b3c4d");
+        Examples.Add("gpu-dev connect 1a2b -- nvidia-smi");
+    }
+
+    public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var (id, remote) = SplitArguments(parseResult);
+        var client = Services.CreateClient();
+        ReservationDto reservation;
+        if (id is null)
+        {
+            var mine = await client.ListReservationsAsync(null, null, false, cancellationToken).ConfigureAwait(false);
+            var active = mine.Where(r => r.Status == "active").ToList();
+            if (active.Count == 0)
+            {
+                var waiting = mine.FirstOrDefault();
+                throw waiting is null
+                    ? new CliException(ExitCodes.Failure, "you have no active reservation", "make one with `gpu-dev reserve`")
+                    : new CliException(ExitCodes.Failure, $"you have no active reservation; {Format.ShortId(waiting.Id)} is {waiting.Status}",
+                        $"check it with `gpu-dev show {Format.ShortId(waiting.Id)}`");
+            }
+
+            if (active.Count == 1)
+            {
+                reservation = active[0];
+            }
+            else if (Services.CanPrompt)
+            {
+                var labels = active.Select(Label).ToList();
+                reservation = active[labels.IndexOf(Services.Console.Select("Connect to which reservation?", labels))];
+            }
+            else
+            {
+                throw CliException.Usage($"you have {active.Count} active reservations; name one: {string.Join(", ", active.Select(r => Format.ShortId(r.Id)))}",
+                    "e.g. `gpu-dev connect " + Format.ShortId(active[0].Id) + "`");
+            }
+        }
+        else
+        {
+            reservation = await client.GetReservationAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var id8 = Format.ShortId(reservation.Id);
+        if (reservation.Status != "active")
+        {
+            throw new CliException(ExitCodes.Failure, $"reservation {id8} is {reservation.Status}, not active",
+                Format.IsTerminal(reservation.Status) ? "make a new one with `gpu-dev reserve`" : $"check it with `gpu-dev show {id8}`");
+        }
+
+        if (reservation.Ssh is not { } ssh)
+        {
+            throw new CliException(ExitCodes.Failure, $"reservation {id8} has no SSH endpoint yet", $"check it with `gpu-dev show {id8}`");
+        }
+
+        var args = BuildSshArguments(ssh, reservation.Id, remote);
+        var program = Services.Environment.GetVariable(EnvVars.Ssh) ?? "ssh";
+        if (Services.Debug)
+        {
+            Services.Console.Error.WriteLine($"+ {program} {string.Join(' ', args)}");
+        }
+
+        var start = new ProcessStartInfo(program) { UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new CliException(ExitCodes.Failure, $"cannot run {program}");
+        }
+        catch (Win32Exception ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"cannot run {program}: {ex.Message}",
+                "install an OpenSSH client, or point GPU_DEV_SSH at one", ex);
+        }
+
+        using (process)
+        {
+            // Ctrl+C goes to ssh (same terminal); we only wait for it to end.
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            return process.ExitCode;
+        }
+    }
+
+    /// <summary>ssh arguments; writes ~/.gpu-dev/ID.known_hosts when the server told us the host key.</summary>
+    internal List<string> BuildSshArguments(SshInfoDto ssh, string reservationId, IReadOnlyList<string> remote)
+    {
+        var args = new List<string> { "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (!string.IsNullOrWhiteSpace(ssh.HostKey))
+        {
+            var dir = Path.Combine(Services.Environment.HomeDirectory, ".gpu-dev");
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(dir);
+            }
+            else
+            {
+                Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
+            var file = Path.Combine(dir, $"{reservationId}.known_hosts");
+            var hostPattern = ssh.Port == 22 ? ssh.Host : $"[{ssh.Host}]:{ssh.Port}";
+            File.WriteAllText(file, $"{hostPattern} {ssh.HostKey.Trim()}\n");
+            args.AddRange(["-o", $"UserKnownHostsFile={file}", "-o", "StrictHostKeyChecking=yes"]);
+        }
+        else
+        {
+            args.AddRange(["-o", "StrictHostKeyChecking=accept-new"]);
+        }
+
+        args.Add($"{ssh.User}@{ssh.Host}");
+        args.AddRange(remote);
+        return args;
+    }
+
+    private static (string? Id, List<string> Remote) SplitArguments(ParseResult parseResult)
+    {
+        var tokens = parseResult.Tokens;
+        var doubleDash = -1;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Type == TokenType.DoubleDash)
+            {
+                doubleDash = i;
+                break;
+            }
+        }
+
+        var before = tokens.Take(doubleDash < 0 ? tokens.Count : doubleDash).Where(t => t.Type == TokenType.Argument).Select(t => t.Value).ToList();
+        var after = doubleDash < 0 ? [] : tokens.Skip(doubleDash + 1).Select(t => t.Value).ToList();
+        if (before.Count > 1)
+        {
+            after.InsertRange(0, before.Skip(1));
+        }
+
+        return (before.Count > 0 ? before[0] : null, after);
+    }
+
+    private static string Label(ReservationDto r) =>
+        $"{Format.ShortId(r.Id)}  {r.Name ?? "-"}  {Format.Gpus(r)}  {r.Status}";
+}

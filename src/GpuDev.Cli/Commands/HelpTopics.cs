@@ -1,0 +1,39 @@
+namespace GpuDev.Cli.Commands;
+
+/// <summary>Texts of <c>gpu-dev help exit-codes</c> and <c>gpu-dev help environment</c>.</summary>
+internal static class HelpTopics
+{
+    public const string ExitCodes = """
+        Exit codes of gpu-dev:
+
+          0  success, including "no reservations found" (the message goes to stderr, on a TTY only)
+          1  any failure, including usage errors
+          2  cancelled: Ctrl+C, or a declined confirmation (a reservation being made keeps going;
+             check it with `gpu-dev show ID`)
+          4  not authenticated or forbidden (set a token with `gpu-dev config set token TOKEN`)
+          8  still pending (reserved for `wait`/`reserve --timeout`)
+        """;
+
+    public const string Environment = """
+        Environment variables read by gpu-dev:
+
+          GPU_DEV_SERVER      server URL; overrides `server` in the config file
+                              (default http://127.0.0.1:8484)
+          GPU_DEV_TOKEN       API token; overrides `token` in the config file
+          GPU_DEV_CONFIG_DIR  directory of config.json; default $XDG_CONFIG_HOME/gpu-dev,
+                              else ~/.config/gpu-dev
+          GPU_DEV_DEBUG       set to 1 to print HTTP traffic and stack traces to stderr
+          GPU_DEV_SSH         the ssh program `gpu-dev connect` runs (default: ssh on PATH)
+          NO_COLOR            set to anything to turn colour off
+          CLICOLOR            set to 0 to turn colour off; CLICOLOR_FORCE=1 forces it on
+          CI                  when set, gpu-dev never prompts
+
+        Precedence: command-line flag, then environment, then the config file, then the default.
+        """;
+
+    public static readonly IReadOnlyDictionary<string, string> All = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["exit-codes"] = ExitCodes,
+        ["environment"] = Environment,
+    };
+}

@@ -1,0 +1,349 @@
+using System.CommandLine;
+using System.Globalization;
+using GpuDev.Cli.Client;
+using GpuDev.Cli.Output;
+using GpuDev.Contracts;
+using Spectre.Console;
+
+namespace GpuDev.Cli.Commands;
+
+/// <summary><c>gpu-dev reserve</c>: create a reservation and (unless --no-wait) wait until it is active.</summary>
+internal sealed class ReserveCommand : CliCommand
+{
+    public const int MaxDockerfileBytes = 512 * 1024;
+    public const double DefaultHours = 1;
+
+    private readonly Option<int?> _gpus = new("--gpus", "-g") { Description = "Number of GPUs (1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48)" };
+    private readonly Option<string> _gpuType = new("--gpu-type", "-t") { Description = "GPU type, e.g. h100, a100, t4, cpu-x86 (see the server's catalog); required without a terminal" };
+    private readonly Option<double?> _hours = new("--hours", "-h") { Description = "Duration in hours, decimals allowed (0.0833 to 24); default 1 without a terminal" };
+    private readonly Option<string> _name = new("--name", "-n") { Description = "Optional reservation name" };
+    private readonly Option<bool> _jupyter = new("--jupyter") { Description = "Enable Jupyter Lab access (not supported yet)" };
+    private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk to use, or `none` for temporary storage (only `none` is supported yet)" };
+    private readonly Option<bool> _noPersist = new("--no-persist") { Description = "Create without persistent disk (ephemeral /home/dev)" };
+    private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
+    private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Recreate shell environment on existing disk (not supported yet)" };
+    private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (>8 GPUs) (not supported yet)" };
+    private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB (not supported yet)" };
+    private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image URL (not supported yet)" };
+    private readonly Option<bool> _preserveEntrypoint = new("--preserve-entrypoint") { Description = "Keep original container ENTRYPOINT/CMD (not supported yet)" };
+    private readonly Option<string[]> _nodeLabel = new("--node-label", "-l") { Description = "Node selector label KEY=VALUE, repeatable (not supported yet)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Enable debug output (HTTP traffic) on stderr" };
+    private readonly Option<bool> _noInteractive = new("--no-interactive") { Description = "Force non-interactive mode (never prompt)" };
+    private readonly Option<bool> _noWait = new("--no-wait") { Description = "Return as soon as the reservation is created instead of waiting until it is active" };
+    private readonly Option<bool> _json = CommonOptions.Json();
+
+    public ReserveCommand(CliServices services)
+        : base(services, "reserve", "Create a GPU reservation and wait until it is ready to connect to.")
+    {
+        Options.Add(_gpus);
+        Options.Add(_gpuType);
+        Options.Add(_hours);
+        Options.Add(_name);
+        Options.Add(_jupyter);
+        Options.Add(_disk);
+        Options.Add(_noPersist);
+        Options.Add(_ignoreNoPersist);
+        Options.Add(_recreateEnv);
+        Options.Add(_distributed);
+        Options.Add(_dockerfile);
+        Options.Add(_dockerImage);
+        Options.Add(_preserveEntrypoint);
+        Options.Add(_nodeLabel);
+        Options.Add(_verbose);
+        Options.Add(_noInteractive);
+        Options.Add(_noWait);
+        Options.Add(_json);
+        Examples.Add("gpu-dev reserve -t h100 -g 2 -h 4");
+        Examples.Add("gpu-dev reserve -t t4 -g 1 -h 2 --disk none");
+        Examples.Add("gpu-dev reserve -t h100 -g 8 -h 0.5 -n quick-test --no-wait --json");
+        Examples.Add("gpu-dev reserve   # interactive: pick type, count and hours");
+    }
+
+    public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetValue(_verbose))
+        {
+            Services.Verbose = true;
+        }
+
+        var request = BuildRequest(parseResult);
+        RejectUnsupported(parseResult, request);
+
+        var interactive = Services.CanPrompt && !parseResult.GetValue(_noInteractive);
+        var client = Services.CreateClient();
+        if (request.GpuType is null || parseResult.GetResult(_hours) is null)
+        {
+            request = interactive
+                ? await PromptAsync(client, request, parseResult.GetResult(_hours) is null, cancellationToken).ConfigureAwait(false)
+                : await CompleteNonInteractiveAsync(client, request, cancellationToken).ConfigureAwait(false);
+        }
+
+        var reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+        var id8 = Format.ShortId(reservation.Id);
+        var json = parseResult.GetValue(_json);
+        if (!json || Services.Console.IsErrorTty)
+        {
+            Services.Console.Error.WriteLine($"Reservation {id8} created ({Format.Gpus(reservation)} for {request.Hours.ToString("0.####", CultureInfo.InvariantCulture)}h): {Format.StatusLine(reservation, Services.Time.GetUtcNow())}");
+        }
+
+        if (parseResult.GetValue(_noWait))
+        {
+            if (json)
+            {
+                JsonOutput.Write(Services.Console.Out, reservation);
+            }
+            else
+            {
+                Services.Console.Out.WriteLine(reservation.Id);
+                Services.Console.Error.WriteLine($"Check it with `gpu-dev show {id8}`.");
+            }
+
+            return ExitCodes.Success;
+        }
+
+        try
+        {
+            reservation = await WaitAsync(client, reservation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Services.Console.Error.WriteLine($"still reserving; check with gpu-dev show {id8}");
+            return ExitCodes.Cancelled;
+        }
+
+        if (json)
+        {
+            JsonOutput.Write(Services.Console.Out, reservation);
+        }
+
+        if (reservation.Status != "active")
+        {
+            throw new CliException(ExitCodes.Failure,
+                $"reservation {id8} {reservation.Status}: {reservation.StatusReason ?? "no reason given"}",
+                $"see the details with `gpu-dev show {id8}`");
+        }
+
+        if (!json)
+        {
+            ReservationView.WriteConnectInfo(Services.Console.Out, reservation);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private CreateReservationRequest BuildRequest(ParseResult parseResult)
+    {
+        Dictionary<string, string>? labels = null;
+        foreach (var label in parseResult.GetValue(_nodeLabel) ?? [])
+        {
+            var eq = label.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == label.Length - 1)
+            {
+                throw CliException.Usage($"--node-label must be KEY=VALUE, e.g. nsight=true; got \"{label}\"");
+            }
+
+            labels ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            labels[label[..eq].Trim()] = label[(eq + 1)..].Trim();
+        }
+
+        string? dockerfile = null;
+        if (parseResult.GetValue(_dockerfile) is { } path)
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                throw CliException.Usage($"--dockerfile: file \"{path}\" does not exist");
+            }
+
+            if (info.Length > MaxDockerfileBytes)
+            {
+                throw CliException.Usage($"--dockerfile must be at most 512 KB; \"{path}\" is {info.Length / 1024} KB");
+            }
+
+            dockerfile = File.ReadAllText(path);
+        }
+
+        var disk = parseResult.GetValue(_disk);
+        return new CreateReservationRequest
+        {
+            GpuType = parseResult.GetValue(_gpuType),
+            GpuCount = parseResult.GetValue(_gpus),
+            Hours = parseResult.GetValue(_hours) ?? DefaultHours,
+            Name = parseResult.GetValue(_name),
+            Jupyter = parseResult.GetValue(_jupyter),
+            Disk = disk,
+            NoPersist = parseResult.GetValue(_noPersist) || string.Equals(disk, "none", StringComparison.OrdinalIgnoreCase),
+            IgnoreNoPersist = parseResult.GetValue(_ignoreNoPersist),
+            RecreateEnv = parseResult.GetValue(_recreateEnv),
+            Distributed = parseResult.GetValue(_distributed),
+            DockerImage = parseResult.GetValue(_dockerImage),
+            Dockerfile = dockerfile,
+            PreserveEntrypoint = parseResult.GetValue(_preserveEntrypoint),
+            NodeLabels = labels,
+        };
+    }
+
+    /// <summary>Options whose feature the server does not offer yet fail here, before anything is sent.</summary>
+    private void RejectUnsupported(ParseResult parseResult, CreateReservationRequest request)
+    {
+        if (request.Jupyter)
+        {
+            throw CliException.NotSupported("--jupyter");
+        }
+
+        if (request.Disk is not null && !request.Disk.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CliException(ExitCodes.Failure, "--disk is not supported yet", "use `--disk none` or --no-persist for temporary storage");
+        }
+
+        if (request.RecreateEnv)
+        {
+            throw CliException.NotSupported("--recreate-env");
+        }
+
+        if (request.Dockerfile is not null)
+        {
+            throw CliException.NotSupported("--dockerfile");
+        }
+
+        if (request.DockerImage is not null)
+        {
+            throw CliException.NotSupported("--dockerimage");
+        }
+
+        if (request.PreserveEntrypoint)
+        {
+            throw CliException.NotSupported("--preserve-entrypoint");
+        }
+
+        if (request.NodeLabels is not null || parseResult.GetResult(_nodeLabel) is not null)
+        {
+            throw CliException.NotSupported("--node-label");
+        }
+
+        if (request.Distributed)
+        {
+            throw CliException.NotSupported("--distributed");
+        }
+    }
+
+    private static async Task<CreateReservationRequest> CompleteNonInteractiveAsync(GpuDevClient client, CreateReservationRequest request, CancellationToken ct)
+    {
+        if (request.GpuType is not null)
+        {
+            return request;
+        }
+
+        string types;
+        try
+        {
+            var catalog = await client.GetGpuTypesAsync(ct).ConfigureAwait(false);
+            types = string.Join(", ", catalog.Types.Select(t => t.Name));
+        }
+        catch (CliException ex) when (ex.ExitCode != ExitCodes.AuthRequired)
+        {
+            types = "see the README";
+        }
+
+        throw CliException.Usage($"--gpu-type is required in non-interactive mode; valid types: {types}",
+            "e.g. `gpu-dev reserve -t h100 -g 1 -h 2`");
+    }
+
+    private async Task<CreateReservationRequest> PromptAsync(GpuDevClient client, CreateReservationRequest request, bool askHours, CancellationToken ct)
+    {
+        var console = Services.Console;
+        var catalog = await client.GetGpuTypesAsync(ct).ConfigureAwait(false);
+        var gpuType = request.GpuType;
+        GpuTypeDto? type = catalog.Types.FirstOrDefault(t => t.Name == gpuType);
+        if (gpuType is null)
+        {
+            var labels = catalog.Types.Select(t => t.CpuOnly ? $"{t.Name} — {t.Description}" : $"{t.Name} — {t.GpusPerNode}×{t.MemoryGbPerGpu} GB/GPU, {t.Description}").ToList();
+            var chosen = console.Select("GPU type?", labels);
+            type = catalog.Types[labels.IndexOf(chosen)];
+            gpuType = type.Name;
+        }
+
+        var count = request.GpuCount;
+        if (count is null && type is { CpuOnly: false })
+        {
+            var counts = catalog.AllowedGpuCounts.Where(c => c <= Math.Max(type.GpusPerNode, 1)).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToList();
+            if (counts.Count > 1)
+            {
+                count = int.Parse(console.Select("How many GPUs?", counts), CultureInfo.InvariantCulture);
+            }
+        }
+
+        var hours = request.Hours;
+        if (askHours)
+        {
+            while (true)
+            {
+                var answer = console.Ask($"Hours ({catalog.MinHours.ToString(CultureInfo.InvariantCulture)}–{catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}, decimals allowed)?", "1");
+                if (double.TryParse(answer, NumberStyles.Float, CultureInfo.InvariantCulture, out hours) && hours >= catalog.MinHours && hours <= catalog.MaxHours)
+                {
+                    break;
+                }
+
+                console.Error.WriteLine($"hours must be a number between {catalog.MinHours.ToString(CultureInfo.InvariantCulture)} and {catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        var name = request.Name;
+        if (name is null)
+        {
+            var answer = console.Ask("Name (optional)?", string.Empty);
+            name = string.IsNullOrWhiteSpace(answer) ? null : answer;
+        }
+
+        return request with { GpuType = gpuType, GpuCount = count, Hours = hours, Name = name };
+    }
+
+    private async Task<ReservationDto> WaitAsync(GpuDevClient client, ReservationDto reservation, CancellationToken ct)
+    {
+        var console = Services.Console;
+        var id8 = Format.ShortId(reservation.Id);
+        if (IsDone(reservation.Status))
+        {
+            return reservation;
+        }
+
+        if (console.IsErrorTty && console.IsOutputTty)
+        {
+            return await console.ErrorConsole.Status()
+                .Spinner(Spinner.Known.Dots)
+                .StartAsync(StatusText(reservation), async ctx =>
+                {
+                    var current = reservation;
+                    while (!IsDone(current.Status))
+                    {
+                        await Task.Delay(Services.PollInterval, Services.Time, ct).ConfigureAwait(false);
+                        current = await client.GetReservationAsync(current.Id, ct).ConfigureAwait(false);
+                        ctx.Status(StatusText(current));
+                    }
+
+                    return current;
+                }).ConfigureAwait(false);
+        }
+
+        var last = Format.StatusLine(reservation, Services.Time.GetUtcNow());
+        var r = reservation;
+        while (!IsDone(r.Status))
+        {
+            await Task.Delay(Services.PollInterval, Services.Time, ct).ConfigureAwait(false);
+            r = await client.GetReservationAsync(r.Id, ct).ConfigureAwait(false);
+            var line = Format.StatusLine(r, Services.Time.GetUtcNow());
+            if (line != last)
+            {
+                console.Error.WriteLine($"reservation {id8}: {line}");
+                last = line;
+            }
+        }
+
+        return r;
+
+        string StatusText(ReservationDto current) =>
+            Markup.Escape($"Reservation {id8}: {Format.StatusLine(current, Services.Time.GetUtcNow())} (Ctrl+C stops waiting)");
+    }
+
+    private static bool IsDone(string status) => status == "active" || Format.IsTerminal(status);
+}

@@ -1,0 +1,744 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Compute.LocalHost;
+
+/// <summary>Runs each reservation on this machine: its own OS user, home, host key and <c>sshd</c>, sessions in a
+/// bubblewrap sandbox when available.</summary>
+internal sealed partial class LocalHostProvider(
+    IOptions<LocalHostOptions> options,
+    LocalHostContext context,
+    TimeProvider timeProvider,
+    ILogger<LocalHostProvider> logger) : IComputeProvider
+{
+    public const string MultinodeNotSupported = "multinode reservations are not supported by the local provider yet";
+    private const string DefaultSimulatedSpec = "h100:8";
+    private const int MasterPort = 29500;
+    private const int MaxPortAttempts = 4;
+
+    private static readonly string s_startDetached = "exec \"$0\" -D -e -f \"$1\" 2>>\"$2\" </dev/null >/dev/null";
+
+    private readonly LocalHostOptions _options = options.Value;
+    private readonly bool _isRoot = Environment.IsPrivilegedProcess;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private IReadOnlyList<ComputeNode>? _nodes;
+    private (SandboxMode Mode, bool UnsharePid, string? Error)? _sandbox;
+    private bool _warnedNotRoot;
+
+    private string StateDir => _options.StateDir ?? LocalPaths.DefaultStateDir(context.DataDir);
+
+    /// <summary>Tag in the GECOS field of users this StateDir created, so a restart can find them.</summary>
+    private string StateKey => LocalPaths.ShortHash(Path.GetFullPath(StateDir));
+
+    public string Name => "local";
+
+    public bool SupportsCustomImages => false;
+
+    public async Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken)
+    {
+        if (_nodes is not null)
+        {
+            return _nodes;
+        }
+
+        IReadOnlyList<ComputeNode> nodes;
+        if (!string.IsNullOrWhiteSpace(_options.Gpus))
+        {
+            nodes = LocalGpuSpec.Parse(_options.Gpus);
+            Log.GpusDeclared(logger, _options.Gpus);
+        }
+        else if (ProcessRunner.FindOnPath("nvidia-smi") is { } smi)
+        {
+            var result = await ProcessRunner.RunAsync(smi, ["--query-gpu=index,name,memory.total", "--format=csv,noheader"], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            var parsed = result.Succeeded ? NvidiaSmi.ParseQuery(result.StdOut) : null;
+            if (parsed is { } gpus)
+            {
+                nodes = [new ComputeNode("local-0", gpus.GpuType, gpus.Count, Simulated: false)];
+                Log.GpusDiscovered(logger, gpus.Count, gpus.GpuType);
+            }
+            else
+            {
+                nodes = LocalGpuSpec.Parse(DefaultSimulatedSpec);
+                Log.NvidiaSmiFailed(logger, result.Describe("nvidia-smi"), DefaultSimulatedSpec);
+            }
+        }
+        else
+        {
+            nodes = LocalGpuSpec.Parse(DefaultSimulatedSpec);
+            Log.GpusSimulatedByDefault(logger, DefaultSimulatedSpec);
+        }
+
+        _nodes = nodes;
+        return nodes;
+    }
+
+    public async Task<EnvironmentStatus> EnsureEnvironmentAsync(EnvironmentSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ValidateId(spec.ReservationId);
+        var environment = BuildSessionEnvironment(spec);
+        ValidateKeys(spec.AuthorizedKeys);
+        if (spec.Allocations.Count > 1)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, null, MultinodeNotSupported);
+        }
+
+        if (spec.Allocations.Count == 0)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, null, "the reservation has no allocation");
+        }
+
+        var started = timeProvider.GetTimestamp();
+        var layout = new EnvironmentLayout(StateDir, spec.ReservationId);
+        var sandbox = await GetSandboxAsync(cancellationToken).ConfigureAwait(false);
+        if (sandbox.Error is not null)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, null, sandbox.Error);
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        EnvironmentRecord record;
+        try
+        {
+            record = await CreateAsync(spec, layout, environment, sandbox, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        var status = await WaitReadyAsync(layout, record, cancellationToken).ConfigureAwait(false);
+        if (status.State == EnvironmentState.Ready)
+        {
+            Log.Ready(logger, spec.ReservationId, record.Port, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        }
+        else if (status.State == EnvironmentState.Failed)
+        {
+            Log.Failed(logger, spec.ReservationId, status.Message ?? "unknown");
+        }
+
+        return status;
+    }
+
+    public async Task<EnvironmentStatus> GetEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        ValidateId(reservationId);
+        var layout = new EnvironmentLayout(StateDir, reservationId);
+        if (!Directory.Exists(layout.EnvDir))
+        {
+            return new EnvironmentStatus(EnvironmentState.Absent, null);
+        }
+
+        var record = ReadRecord(layout);
+        if (record is null)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, null, "the environment is incomplete (creation was interrupted)");
+        }
+
+        var endpoint = Endpoint(layout, record);
+        if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, endpoint, "sshd is not running: " + LogTail(layout));
+        }
+
+        return await HandshakeAsync(layout, record.Port, cancellationToken).ConfigureAwait(false)
+            ? new EnvironmentStatus(EnvironmentState.Ready, endpoint)
+            : new EnvironmentStatus(EnvironmentState.Starting, endpoint);
+    }
+
+    public async Task RemoveEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        ValidateId(reservationId);
+        var layout = new EnvironmentLayout(StateDir, reservationId);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var killed = 0;
+            var account = _isRoot ? await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false) : null;
+            var deadline = timeProvider.GetTimestamp();
+            while (true)
+            {
+                var snapshot = ProcessTable.Snapshot();
+                var roots = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
+                var victims = ProcessTable.WithDescendants(snapshot, roots);
+                if (account is { } a)
+                {
+                    // Every process of the reservation's uid, and everything they started (bwrap children keep the uid).
+                    victims.UnionWith(ProcessTable.WithDescendants(snapshot, snapshot.Where(e => e.Uid == a.Uid).Select(e => e.Pid)));
+                }
+
+                victims.RemoveWhere(pid => snapshot.Any(e => e.Pid == pid && e.State is 'Z' or 'X'));
+                victims.Remove(Environment.ProcessId);
+                if (victims.Count == 0)
+                {
+                    break;
+                }
+
+                if (timeProvider.GetElapsedTime(deadline) > _options.StopTimeout)
+                {
+                    throw new InvalidOperationException($"Processes of environment {reservationId} survived SIGKILL: {string.Join(',', victims)}");
+                }
+
+                killed += victims.Count;
+                await ProcessRunner.RunAsync("kill", ["-KILL", .. victims.Select(p => p.ToString(CultureInfo.InvariantCulture))], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                if (account is { } owner)
+                {
+                    await ProcessRunner.RunAsync("pkill", ["-KILL", "-u", owner.Uid.ToString(CultureInfo.InvariantCulture)], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                }
+
+                await Task.Delay(_options.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (account is not null)
+            {
+                var del = await ProcessRunner.RunAsync("userdel", [layout.UserName], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                if (!del.Succeeded && del.ExitCode != 6)
+                {
+                    throw new InvalidOperationException(del.Describe("userdel " + layout.UserName));
+                }
+            }
+
+            if (Directory.Exists(layout.EnvDir))
+            {
+                Directory.Delete(layout.EnvDir, recursive: true);
+            }
+
+            Log.Removed(logger, reservationId, killed);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListEnvironmentsAsync(CancellationToken cancellationToken)
+    {
+        var ids = new SortedSet<string>(StringComparer.Ordinal);
+        var envs = Path.Combine(StateDir, "envs");
+        if (Directory.Exists(envs))
+        {
+            foreach (var dir in Directory.EnumerateDirectories(envs))
+            {
+                var name = Path.GetFileName(dir);
+                if (IdPattern().IsMatch(name))
+                {
+                    ids.Add(name);
+                }
+            }
+        }
+
+        if (_isRoot)
+        {
+            // Users whose environment directory is gone (a crash half-way through creation or removal).
+            var passwd = await ProcessRunner.RunAsync("getent", ["passwd"], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            var tag = "gpu-dev " + StateKey + " ";
+            foreach (var line in passwd.StdOut.Split('\n'))
+            {
+                var fields = line.Split(':');
+                if (fields.Length >= 7 && fields[4].StartsWith(tag, StringComparison.Ordinal) && IdPattern().IsMatch(fields[4][tag.Length..]))
+                {
+                    ids.Add(fields[4][tag.Length..]);
+                }
+            }
+        }
+
+        return [.. ids];
+    }
+
+    private async Task<EnvironmentRecord> CreateAsync(
+        EnvironmentSpec spec,
+        EnvironmentLayout layout,
+        List<KeyValuePair<string, string>> environment,
+        (SandboxMode Mode, bool UnsharePid, string? Error) sandbox,
+        CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(StateDir);
+        SetMode(StateDir, "711");
+        Directory.CreateDirectory(Path.Combine(StateDir, "envs"));
+        SetMode(Path.Combine(StateDir, "envs"), "711");
+        var isNew = !Directory.Exists(layout.EnvDir);
+        Directory.CreateDirectory(layout.EnvDir);
+        SetMode(layout.EnvDir, "711");
+
+        var user = _isRoot ? layout.UserName : Environment.UserName;
+        var record = ReadRecord(layout);
+        if (record is null)
+        {
+            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ChoosePort(layout.ReservationId), user, timeProvider.GetUtcNow());
+            WriteRecord(layout, record);
+        }
+
+        if (isNew)
+        {
+            Log.Creating(logger, spec.ReservationId, spec.Owner, record.Port, user);
+        }
+
+        // The OS user, its group (shared by the owner's environments, for /shared-personal) and the home.
+        Directory.CreateDirectory(layout.Home);
+        var sharedPersonal = layout.SharedPersonal(spec.Owner);
+        Directory.CreateDirectory(sharedPersonal);
+        Directory.CreateDirectory(layout.Ccache);
+        if (_isRoot)
+        {
+            var group = EnvironmentLayout.OwnerGroup(spec.Owner);
+            await RunCheckedAsync("groupadd", ["-f", group], cancellationToken).ConfigureAwait(false);
+            var account = await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false);
+            var comment = "gpu-dev " + StateKey + " " + spec.ReservationId;
+            if (account is null)
+            {
+                await RunCheckedAsync("useradd", ["-M", "-g", group, "-p", "*", "-s", "/bin/bash", "-d", layout.Home, "-c", comment, layout.UserName], cancellationToken).ConfigureAwait(false);
+                account = await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"useradd did not create {layout.UserName}");
+            }
+            else if (account.Value.Comment != comment)
+            {
+                throw new InvalidOperationException($"OS user {layout.UserName} already exists for something else ({account.Value.Comment}).");
+            }
+
+            var uid = account.Value.Uid.ToString(CultureInfo.InvariantCulture);
+            await RunCheckedAsync("chown", [uid + ":" + account.Value.Gid.ToString(CultureInfo.InvariantCulture), layout.Home], cancellationToken).ConfigureAwait(false);
+            await RunCheckedAsync("chown", ["root:" + group, sharedPersonal], cancellationToken).ConfigureAwait(false);
+            SetMode(sharedPersonal, "2770");
+            SetMode(Path.Combine(StateDir, "shared-personal"), "711");
+        }
+        else if (!_warnedNotRoot)
+        {
+            _warnedNotRoot = true;
+            Log.NotRoot(logger, user);
+        }
+
+        SetMode(layout.Home, "700");
+        SetMode(layout.Ccache, "1777");
+
+        // Host key, authorized keys, sshd_config and the ForceCommand script (all root-owned, not writable by the user).
+        if (!File.Exists(layout.HostKey) || !File.Exists(layout.HostKeyPub))
+        {
+            File.Delete(layout.HostKey);
+            File.Delete(layout.HostKeyPub);
+            await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-" + spec.ReservationId, "-f", layout.HostKey], cancellationToken).ConfigureAwait(false);
+        }
+
+        WriteFileIfChanged(layout.AuthorizedKeys, string.Concat(spec.AuthorizedKeys.Select(k => k.Trim() + "\n")), "644");
+        var gpuIndices = spec.Allocations[0].GpuIndices;
+        IReadOnlyList<string>? bwrap = sandbox.Mode == SandboxMode.Bubblewrap
+            ? SessionFiles.BubblewrapCommand(_options.BwrapPath, layout, sharedPersonal, [context.DataDir, StateDir], gpuIndices, sandbox.UnsharePid)
+            : null;
+        WriteFileIfChanged(layout.EnterScript, SessionFiles.EnterScript(bwrap, layout.Home), "755");
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var configChanged = WriteFileIfChanged(layout.SshdConfig, SessionFiles.SshdConfig(layout, record.Port, user, environment), "644");
+            var running = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
+            if (running.Count > 0 && !configChanged)
+            {
+                return record;
+            }
+
+            if (running.Count > 0)
+            {
+                // Keys or variables changed: reload (existing sessions keep running).
+                await ProcessRunner.RunAsync("kill", ["-HUP", running[0].ToString(CultureInfo.InvariantCulture)], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                return record;
+            }
+
+            if (await StartSshdAsync(layout, cancellationToken).ConfigureAwait(false) || attempt >= MaxPortAttempts)
+            {
+                Log.SshdStarted(logger, spec.ReservationId, record.Port);
+                return record;
+            }
+
+            Log.PortTaken(logger, spec.ReservationId, record.Port);
+            record = record with { Port = ChoosePort(layout.ReservationId, exclude: record.Port) };
+            WriteRecord(layout, record);
+        }
+    }
+
+    /// <summary>Starts sshd detached (own session, reparented to init); false when it could not bind its port.</summary>
+    private async Task<bool> StartSshdAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
+    {
+        if (_isRoot && !Directory.Exists("/run/sshd"))
+        {
+            Directory.CreateDirectory("/run/sshd");
+            SetMode("/run/sshd", "755");
+        }
+
+        var logOffset = File.Exists(layout.LogFile) ? new FileInfo(layout.LogFile).Length : 0;
+        File.Delete(layout.PidFile);
+        await RunCheckedAsync("setsid", ["-f", "/bin/sh", "-c", s_startDetached, _options.SshdPath, layout.SshdConfig, layout.LogFile], cancellationToken).ConfigureAwait(false);
+
+        // sshd writes its pid file once it listens; it exits at once when the port is taken.
+        var start = timeProvider.GetTimestamp();
+        while (timeProvider.GetElapsedTime(start) < _options.ReadyTimeout)
+        {
+            if (File.Exists(layout.PidFile))
+            {
+                return true;
+            }
+
+            var log = ReadLogFrom(layout.LogFile, logOffset);
+            if (log.Contains("Address already in use", StringComparison.Ordinal) || log.Contains("Cannot bind any address", StringComparison.Ordinal))
+            {
+                await StopSshdAsync(layout, cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
+            if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0 && timeProvider.GetElapsedTime(start) > TimeSpan.FromSeconds(1))
+            {
+                return true; // Exited for another reason: reported as Failed with the log tail.
+            }
+
+            await Task.Delay(_options.PollInterval / 3, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private async Task StopSshdAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
+    {
+        var pids = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
+        if (pids.Count > 0)
+        {
+            await ProcessRunner.RunAsync("kill", ["-KILL", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<EnvironmentStatus> WaitReadyAsync(EnvironmentLayout layout, EnvironmentRecord record, CancellationToken cancellationToken)
+    {
+        var endpoint = Endpoint(layout, record);
+        var start = timeProvider.GetTimestamp();
+        var sawNoSshd = 0;
+        while (true)
+        {
+            if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0)
+            {
+                // Allow for the moment between setsid and exec.
+                if (++sawNoSshd >= 3)
+                {
+                    return new EnvironmentStatus(EnvironmentState.Failed, endpoint, "sshd is not running: " + LogTail(layout));
+                }
+            }
+            else if (await HandshakeAsync(layout, record.Port, cancellationToken).ConfigureAwait(false))
+            {
+                return new EnvironmentStatus(EnvironmentState.Ready, endpoint);
+            }
+
+            if (timeProvider.GetElapsedTime(start) >= _options.ReadyTimeout)
+            {
+                return new EnvironmentStatus(EnvironmentState.Starting, endpoint, "sshd has not answered an SSH handshake yet");
+            }
+
+            await Task.Delay(_options.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A real SSH key exchange with the environment's sshd, checking that it presents the environment's host key.</summary>
+    private async Task<bool> HandshakeAsync(EnvironmentLayout layout, int port, CancellationToken cancellationToken)
+    {
+        var hostKey = ReadHostKey(layout);
+        if (hostKey is null)
+        {
+            return false;
+        }
+
+        var scan = await ProcessRunner.RunAsync(
+            "ssh-keyscan", ["-T", "2", "-p", port.ToString(CultureInfo.InvariantCulture), "-t", "ed25519", "127.0.0.1"],
+            _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        foreach (var line in scan.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!line.StartsWith('#') && fields.Length >= 3 && fields[1] + " " + fields[2] == hostKey)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private SshEndpoint Endpoint(EnvironmentLayout layout, EnvironmentRecord record) =>
+        new(_options.SshHost, record.Port, record.User, ReadHostKey(layout));
+
+    private static string? ReadHostKey(EnvironmentLayout layout)
+    {
+        try
+        {
+            var fields = File.ReadAllText(layout.HostKeyPub).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return fields.Length >= 2 ? fields[0] + " " + fields[1] : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private int ChoosePort(string reservationId, int? exclude = null)
+    {
+        if (!PortRange.TryParse(_options.PortRange, out var range))
+        {
+            throw new InvalidOperationException($"Invalid LocalHost:PortRange '{_options.PortRange}'.");
+        }
+
+        var used = new HashSet<int>();
+        var envs = Path.Combine(StateDir, "envs");
+        foreach (var dir in Directory.Exists(envs) ? Directory.EnumerateDirectories(envs) : [])
+        {
+            if (Path.GetFileName(dir) != reservationId && ReadRecord(new EnvironmentLayout(StateDir, Path.GetFileName(dir))) is { } other)
+            {
+                used.Add(other.Port);
+            }
+        }
+
+        if (exclude is { } x)
+        {
+            used.Add(x);
+        }
+
+        // Start at a random offset so that several servers (or test runs) on one host rarely race for a port.
+        var offset = Random.Shared.Next(range.Count);
+        for (var i = 0; i < range.Count; i++)
+        {
+            var port = range.First + ((offset + i) % range.Count);
+            if (!used.Contains(port) && IsBindable(port))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No free port in LocalHost:PortRange {_options.PortRange}.");
+    }
+
+    private static bool IsBindable(int port)
+    {
+        foreach (var address in new[] { IPAddress.Any, IPAddress.Loopback })
+        {
+            try
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(address, port));
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task<(SandboxMode Mode, bool UnsharePid, string? Error)> GetSandboxAsync(CancellationToken cancellationToken)
+    {
+        if (_sandbox is { } known)
+        {
+            return known;
+        }
+
+        var choice = Enum.Parse<LocalHostOptionsValidator.SandboxChoice>(_options.Sandbox, ignoreCase: true);
+        (SandboxMode, bool, string?) result;
+        if (choice == LocalHostOptionsValidator.SandboxChoice.None)
+        {
+            result = (SandboxMode.None, false, null);
+            Log.SandboxChosen(logger, "none", "configured; sessions see the host file system and HOME is the environment's home directory");
+        }
+        else if (await ProbeBubblewrapAsync(unsharePid: true, cancellationToken).ConfigureAwait(false))
+        {
+            result = (SandboxMode.Bubblewrap, true, null);
+            Log.SandboxChosen(logger, "bubblewrap", "with a PID namespace");
+        }
+        else if (await ProbeBubblewrapAsync(unsharePid: false, cancellationToken).ConfigureAwait(false))
+        {
+            result = (SandboxMode.Bubblewrap, false, null);
+            Log.SandboxChosen(logger, "bubblewrap", "without a PID namespace (--unshare-pid does not work here)");
+        }
+        else if (choice == LocalHostOptionsValidator.SandboxChoice.Bubblewrap)
+        {
+            result = (SandboxMode.None, false, $"LocalHost:Sandbox is bubblewrap but {_options.BwrapPath} does not work for an unprivileged user on this host");
+        }
+        else
+        {
+            result = (SandboxMode.None, false, null);
+            Log.SandboxChosen(logger, "none", "bubblewrap is missing or does not work for an unprivileged user");
+        }
+
+        _sandbox = result;
+        return result;
+    }
+
+    /// <summary>Runs a tiny sandbox as an unprivileged user (nobody when we are root), as sessions will.</summary>
+    private async Task<bool> ProbeBubblewrapAsync(bool unsharePid, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_options.BwrapPath))
+        {
+            return false;
+        }
+
+        List<string> bwrap = [_options.BwrapPath, "--die-with-parent"];
+        bwrap.AddRange(unsharePid ? ["--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc"] : ["--ro-bind", "/", "/"]);
+        bwrap.AddRange(["--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"]);
+        var result = _isRoot && ProcessRunner.FindOnPath("runuser") is { } runuser
+            ? await ProcessRunner.RunAsync(runuser, ["-u", "nobody", "--", .. bwrap], _options.CommandTimeout, cancellationToken).ConfigureAwait(false)
+            : await ProcessRunner.RunAsync(bwrap[0], bwrap.Skip(1), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        return result.Succeeded;
+    }
+
+    private List<KeyValuePair<string, string>> BuildSessionEnvironment(EnvironmentSpec spec)
+    {
+        var gpus = spec.Allocations.Count > 0 ? spec.Allocations[0].GpuIndices : [];
+        var visible = gpus.Count > 0 ? string.Join(',', gpus.Select(i => i.ToString(CultureInfo.InvariantCulture))) : null;
+        List<KeyValuePair<string, string>> vars =
+        [
+            new("CUDA_VISIBLE_DEVICES", visible ?? string.Empty),
+            new("NVIDIA_VISIBLE_DEVICES", visible ?? "none"),
+            new("RANK", (spec.Allocations.Count > 0 ? spec.Allocations[0].Rank : 0).ToString(CultureInfo.InvariantCulture)),
+            new("WORLD_SIZE", Math.Max(1, spec.Allocations.Count).ToString(CultureInfo.InvariantCulture)),
+            new("MASTER_ADDR", "127.0.0.1"),
+            new("MASTER_PORT", MasterPort.ToString(CultureInfo.InvariantCulture)),
+            new("GPU_DEV_RESERVATION_ID", spec.ReservationId),
+            new("GPU_DEV_GPU_TYPE", spec.GpuType),
+            new("CCACHE_DIR", "/ccache"),
+            new("CCACHE_UMASK", "002"),
+        ];
+        var reserved = vars.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, value) in spec.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            if (!EnvNamePattern().IsMatch(name) || !SafeEnvValuePattern().IsMatch(value))
+            {
+                throw new ArgumentException($"Environment variable '{name}' has an unsupported name or value (no quotes, backslashes or control characters).", nameof(spec));
+            }
+
+            if (!reserved.Contains(name))
+            {
+                vars.Add(new(name, value));
+            }
+        }
+
+        foreach (var (name, value) in vars)
+        {
+            if (!SafeEnvValuePattern().IsMatch(value))
+            {
+                throw new ArgumentException($"Environment variable '{name}' has an unsupported value.", nameof(spec));
+            }
+        }
+
+        return vars;
+    }
+
+    private static void ValidateId(string reservationId)
+    {
+        if (reservationId is null || !IdPattern().IsMatch(reservationId))
+        {
+            throw new ArgumentException("A reservation id is 32 lowercase hex characters.", nameof(reservationId));
+        }
+    }
+
+    private static void ValidateKeys(IReadOnlyList<string> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (string.IsNullOrWhiteSpace(key) || key.Contains('\n', StringComparison.Ordinal) || key.Contains('\r', StringComparison.Ordinal) || key.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ArgumentException("Authorized keys must be single, non-empty lines.", nameof(keys));
+            }
+        }
+    }
+
+    private async Task<(int Uid, int Gid, string Comment)?> LookupUserAsync(string name, CancellationToken cancellationToken)
+    {
+        var result = await ProcessRunner.RunAsync("getent", ["passwd", name], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        var fields = result.StdOut.Trim().Split(':');
+        return result.Succeeded && fields.Length >= 7
+            ? (int.Parse(fields[2], CultureInfo.InvariantCulture), int.Parse(fields[3], CultureInfo.InvariantCulture), fields[4])
+            : null;
+    }
+
+    private async Task RunCheckedAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var result = await ProcessRunner.RunAsync(fileName, arguments, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(result.Describe(fileName));
+        }
+    }
+
+    private static EnvironmentRecord? ReadRecord(EnvironmentLayout layout)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllText(layout.RecordFile), LocalHostJsonContext.Default.EnvironmentRecord);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteRecord(EnvironmentLayout layout, EnvironmentRecord record) =>
+        WriteFileIfChanged(layout.RecordFile, JsonSerializer.Serialize(record, LocalHostJsonContext.Default.EnvironmentRecord), "600");
+
+    /// <summary>Writes atomically (temp file and rename) when the content differs; true when it wrote.</summary>
+    private static bool WriteFileIfChanged(string path, string content, string mode)
+    {
+        if (File.Exists(path) && File.ReadAllText(path) == content)
+        {
+            return false;
+        }
+
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        SetMode(temp, mode);
+        File.Move(temp, path, overwrite: true);
+        return true;
+    }
+
+    private static void SetMode(string path, string octal)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("The local-host provider runs on Linux.");
+        }
+
+        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(octal, 8));
+    }
+
+    private static string LogTail(EnvironmentLayout layout)
+    {
+        var text = ReadLogFrom(layout.LogFile, 0);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "no sshd log" : string.Join(" | ", lines.TakeLast(3));
+    }
+
+    private static string ReadLogFrom(string path, long offset)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            if (offset > 0 && offset <= stream.Length)
+            {
+                stream.Seek(offset, SeekOrigin.Begin);
+            }
+
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
+
+    [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvNamePattern();
+
+    [GeneratedRegex("^[^\"\\\\\\x00-\\x1f\\x7f]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex SafeEnvValuePattern();
+}

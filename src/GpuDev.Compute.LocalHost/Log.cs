@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+
+namespace GpuDev.Compute.LocalHost;
+
+/// <summary>Log messages of the local-host provider (EventIds 2000-2099).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Warning,
+        Message = "GPUs are simulated: no nvidia-smi found, so this host offers {Spec}. Declare the real or wanted GPUs with --local-gpus (LocalHost:Gpus), e.g. --local-gpus h100:8,t4:4")]
+    public static partial void GpusSimulatedByDefault(ILogger logger, string spec);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Local GPUs declared in configuration (simulated): {Spec}")]
+    public static partial void GpusDeclared(ILogger logger, string spec);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Discovered {Count} {GpuType} GPU(s) with nvidia-smi")]
+    public static partial void GpusDiscovered(ILogger logger, int count, string gpuType);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "nvidia-smi failed ({Reason}); falling back to one simulated {Spec} node")]
+    public static partial void NvidiaSmiFailed(ILogger logger, string reason, string spec);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning,
+        Message = "The server is not running as root: environments are not isolated by uid; every session runs as {User}")]
+    public static partial void NotRoot(ILogger logger, string user);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Sandbox: {Mode} ({Reason})")]
+    public static partial void SandboxChosen(ILogger logger, string mode, string reason);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Creating environment {ReservationId} for {Owner} on port {Port} as {User}")]
+    public static partial void Creating(ILogger logger, string reservationId, string owner, int port, string user);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Started sshd for {ReservationId} on port {Port}")]
+    public static partial void SshdStarted(ILogger logger, string reservationId, int port);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Environment {ReservationId} is ready on port {Port} after {ElapsedMs} ms")]
+    public static partial void Ready(ILogger logger, string reservationId, int port, long elapsedMs);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Environment {ReservationId} failed: {Reason}")]
+    public static partial void Failed(ILogger logger, string reservationId, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "sshd for {ReservationId} could not use port {Port}; trying another port")]
+    public static partial void PortTaken(ILogger logger, string reservationId, int port);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Removed environment {ReservationId} ({Killed} process(es) killed)")]
+    public static partial void Removed(ILogger logger, string reservationId, int killed);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Removing environment {ReservationId}: {Problem}")]
+    public static partial void RemoveProblem(ILogger logger, string reservationId, string problem);
+}

@@ -1,0 +1,7 @@
+namespace GpuDev.Compute.LocalHost;
+
+internal enum SandboxMode
+{
+    None,
+    Bubblewrap,
+}

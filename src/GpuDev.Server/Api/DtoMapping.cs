@@ -1,0 +1,67 @@
+using System.Globalization;
+using GpuDev.Contracts;
+using GpuDev.Core.Catalog;
+using GpuDev.Core.Reservations;
+
+namespace GpuDev.Server.Api;
+
+/// <summary>Domain to wire. Domain enums become wire strings here and nowhere else.</summary>
+internal static class DtoMapping
+{
+    /// <param name="reservation">The reservation.</param>
+    /// <param name="withAccess">False when the caller may see but not enter it (others' reservations in <c>list --user all</c>):
+    /// connection details are left out.</param>
+    public static ReservationDto ToDto(this Reservation reservation, bool withAccess) => new()
+    {
+        Id = reservation.Id,
+        Name = reservation.Name,
+        User = reservation.UserName,
+        CreatedAt = reservation.CreatedAt,
+        Status = reservation.Status.ToWire(),
+        StatusReason = reservation.StatusReason,
+        GpuType = reservation.GpuType,
+        GpuCount = reservation.GpuCount,
+        Hours = reservation.Hours,
+        NodeCount = reservation.NodeCount,
+        Jupyter = reservation.Jupyter,
+        StartedAt = reservation.StartedAt,
+        ExpiresAt = reservation.ExpiresAt,
+        EndedAt = reservation.EndedAt,
+        Ssh = withAccess && reservation.Ssh is { } ssh && !reservation.Status.IsTerminal() ? ToDto(ssh) : null,
+        QueuePosition = reservation.QueuePosition,
+        EstimatedStartAt = reservation.EstimatedStartAt,
+        WaitReason = reservation.WaitReason,
+        Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices))],
+        History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
+    };
+
+    private static SshInfoDto ToDto(SshEndpoint ssh) => new()
+    {
+        Host = ssh.Host,
+        Port = ssh.Port,
+        User = ssh.User,
+        Command = string.Create(CultureInfo.InvariantCulture, $"ssh -p {ssh.Port} {ssh.User}@{ssh.Host}"),
+        HostKey = ssh.HostKey,
+    };
+
+    public static GpuTypeDto ToDto(this GpuType type) =>
+        new(type.Name, type.InstanceType, type.GpusPerNode, type.MemoryGbPerGpu, type.Description, type.IsCpuOnly);
+
+    public static ReservationRequest ToDomain(this CreateReservationRequest request) => new()
+    {
+        GpuType = request.GpuType,
+        GpuCount = request.GpuCount,
+        Hours = request.Hours,
+        Name = request.Name,
+        Jupyter = request.Jupyter,
+        Disk = request.Disk,
+        NoPersist = request.NoPersist,
+        IgnoreNoPersist = request.IgnoreNoPersist,
+        RecreateEnv = request.RecreateEnv,
+        Distributed = request.Distributed,
+        DockerImage = request.DockerImage,
+        Dockerfile = request.Dockerfile,
+        PreserveEntrypoint = request.PreserveEntrypoint,
+        NodeLabels = request.NodeLabels,
+    };
+}

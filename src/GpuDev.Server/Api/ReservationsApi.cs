@@ -1,0 +1,79 @@
+using GpuDev.Contracts;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+using GpuDev.Server.Identity;
+using GpuDev.Server.Reservations;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace GpuDev.Server.Api;
+
+public static class ReservationsApi
+{
+    public static RouteGroupBuilder MapReservationsApi(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/reservations").WithTags("Reservations");
+        group.MapPost("/", CreateAsync).WithName("CreateReservation");
+        group.MapGet("/", ListAsync).WithName("ListReservations");
+        group.MapGet("/{id}", GetAsync).WithName("GetReservation");
+        group.MapDelete("/{id}", CancelAsync).WithName("CancelReservation");
+        return api;
+    }
+
+    internal static Task<Results<Created<ReservationDto>, Ok<ReservationDto>, ProblemHttpResult>> CreateAsync(
+        CurrentUser caller, CreateReservationRequest body, [FromHeader(Name = Routes.IdempotencyKeyHeader)] string? idempotencyKey,
+        ReservationService service, CancellationToken cancellationToken) =>
+        service.CreateAsync(caller, body, idempotencyKey, cancellationToken);
+
+    internal static async Task<Results<Ok<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
+        CurrentUser caller, string? user, string? status, bool? all, IReservationStore store, CancellationToken cancellationToken)
+    {
+        ReservationStatus[]? statuses;
+        if (status is not null)
+        {
+            if (!ReservationStateMachine.TryParseWire(status, out var parsed))
+            {
+                return Problems.BadRequest($"Status '{status}' is not valid; valid statuses: {string.Join(", ", ReservationStateMachine.WireNames)}.", "status");
+            }
+
+            statuses = [parsed];
+        }
+        else
+        {
+            statuses = all == true ? null : [.. Enum.GetValues<ReservationStatus>().Where(s => s.IsLive())];
+        }
+
+        string? userId = caller.Id;
+        if (string.Equals(user, "all", StringComparison.OrdinalIgnoreCase))
+        {
+            userId = null;
+        }
+        else if (user is not null && !string.Equals(user, caller.User.Name, StringComparison.Ordinal))
+        {
+            var other = await store.FindUserByNameAsync(user, cancellationToken);
+            if (other is null)
+            {
+                return TypedResults.Ok(new List<ReservationDto>());
+            }
+
+            userId = other.Id;
+        }
+
+        var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses), cancellationToken);
+        return TypedResults.Ok(reservations.Select(r => r.ToDto(withAccess: caller.IsAdmin || r.UserId == caller.Id)).ToList());
+    }
+
+    internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> GetAsync(
+        CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
+    {
+        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        return reservation is null ? problem! : TypedResults.Ok(reservation.ToDto(withAccess: true));
+    }
+
+    internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(
+        CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
+    {
+        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        return reservation is null ? problem! : await service.CancelAsync(caller, reservation, cancellationToken);
+    }
+}

@@ -1,0 +1,134 @@
+using GpuDev.Compute.LocalHost;
+using GpuDev.Contracts;
+using GpuDev.Core.Catalog;
+using GpuDev.Core.Identity;
+using GpuDev.Server.Api;
+using GpuDev.Server.Identity;
+using GpuDev.Server.Processing;
+using GpuDev.Server.Reservations;
+using GpuDev.Storage.Sqlite;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Hosting;
+
+/// <summary>The composition root: configuration, provider choice, API and workers.</summary>
+public static class ServerApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:8484";
+
+    /// <summary>Command-line switches of <c>gpu-dev-server run</c> and the configuration keys they set.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>
+    {
+        ["--data-dir"] = "Server:DataDir",
+        ["--keys-url"] = "Server:KeysUrl",
+        ["--provider"] = "Compute:Provider",
+        ["--store"] = "Storage:Provider",
+        ["--local-gpus"] = "LocalHost:Gpus",
+        ["--urls"] = "urls",
+    };
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Configuration.AddEnvironmentVariables("GPUDEV_");
+        builder.Configuration.AddCommandLine(args, Switches.ToDictionary(p => p.Key, p => p.Value));
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        ConfigureServices(builder.Services, builder.Configuration);
+        var app = builder.Build();
+        Configure(app);
+        return app;
+    }
+
+    private static void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var compute = configuration["Compute:Provider"] ?? "local";
+        var storage = configuration["Storage:Provider"] ?? "sqlite";
+        if (compute != "local")
+        {
+            errors.Add($"Compute:Provider (--provider) '{compute}' is not available; valid: local (kubernetes is not built yet).");
+        }
+
+        if (storage != "sqlite")
+        {
+            errors.Add($"Storage:Provider (--store) '{storage}' is not available; valid: sqlite (postgres is not built yet).");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException("Providers", typeof(ServerOptions), errors);
+        }
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
+        var dataDir = Path.GetFullPath(configuration[$"{ServerOptions.Section}:DataDir"] is { Length: > 0 } dir ? dir : ServerOptions.DefaultDataDir());
+        services.PostConfigure<ServerOptions>(o => o.DataDir = dataDir);
+
+        var types = configuration.GetSection("GpuTypes").Get<List<GpuType>>();
+        services.AddSingleton(types is { Count: > 0 } ? new GpuCatalog(types) : GpuCatalog.Default);
+
+        services.AddSqliteStorage(dataDir);
+        services.AddLocalHostCompute(configuration, dataDir);
+        services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
+
+        services.AddSingleton<SchedulerSignal>();
+        services.AddSingleton<JobSignal>();
+        services.AddSingleton<ReservationService>();
+        services.AddSingleton<ProvisionHandler>();
+        services.AddSingleton<TeardownHandler>();
+        services.AddHostedService<StartupService>();
+        services.AddHostedService<SchedulerWorker>();
+        services.AddHostedService<JobWorker>();
+        services.AddHostedService<LifecycleWorker>();
+
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, GpuDevJsonContext.Default));
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            var status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
+            if (!ctx.ProblemDetails.Extensions.ContainsKey("code"))
+            {
+                var code = CodeFor(status);
+                ctx.ProblemDetails.Extensions["code"] = code;
+                ctx.ProblemDetails.Type = ProblemCodes.TypeUri(code);
+            }
+
+            if (ctx.Exception is BadHttpRequestException bad)
+            {
+                ctx.ProblemDetails.Detail = bad.Message;
+            }
+        });
+        services.AddOpenApi();
+    }
+
+    private static void Configure(WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapGet(Routes.Health, () => TypedResults.Ok(new Dictionary<string, string> { ["status"] = "ok" })).WithTags("Health");
+
+        var api = app.MapGroup("/api/v1").AddEndpointFilter<BearerAuthFilter>();
+        api.MapAccountApi();
+        api.MapReservationsApi();
+    }
+
+    private static string CodeFor(int status) => status switch
+    {
+        400 or 413 or 415 => ProblemCodes.BadRequest,
+        401 => ProblemCodes.Unauthorized,
+        403 => ProblemCodes.Forbidden,
+        404 or 405 => ProblemCodes.NotFound,
+        409 => ProblemCodes.Conflict,
+        _ => ProblemCodes.Internal,
+    };
+}

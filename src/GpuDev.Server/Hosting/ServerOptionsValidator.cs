@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Hosting;
+
+/// <summary>Checks every server setting at start-up and reports all problems at once.</summary>
+internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            errors.Add("Server:DataDir (--data-dir) must name a directory.");
+        }
+
+        if (!options.KeysUrl.Contains("{user}", StringComparison.Ordinal) ||
+            !Uri.TryCreate(options.KeysUrl.Replace("{user}", "x", StringComparison.Ordinal), UriKind.Absolute, out var uri) ||
+            uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"Server:KeysUrl (--keys-url) must be an http(s) URL containing {{user}}; got '{options.KeysUrl}'.");
+        }
+
+        if (options.PrepareTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero || options.ExpiryGrace < TimeSpan.Zero)
+        {
+            errors.Add("Server:PrepareTimeout, PollInterval and JobLease must be positive and ExpiryGrace not negative.");
+        }
+
+        if (options.MaxProvisionAttempts < 1)
+        {
+            errors.Add("Server:MaxProvisionAttempts must be at least 1.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,87 @@
+using GpuDev.Core.Identity;
+using GpuDev.Server.Identity;
+using GpuDev.Storage.Sqlite;
+
+namespace GpuDev.Server.Hosting;
+
+/// <summary><c>gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]</c>:
+/// writes the user straight into the store (works while the server runs) and prints only the token.</summary>
+internal static class UserCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args is not ["add", var name, .. var rest])
+        {
+            await stderr.WriteLineAsync("error: usage: gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]");
+            return 1;
+        }
+
+        string? github = null;
+        string? dataDir = Environment.GetEnvironmentVariable("GPUDEV_SERVER__DATADIR");
+        var admin = false;
+        var keys = new List<string>();
+        for (var i = 0; i < rest.Length; i++)
+        {
+            var value = i + 1 < rest.Length ? rest[i + 1] : null;
+            switch (rest[i])
+            {
+                case "--admin":
+                    admin = true;
+                    continue;
+                case "--github" when value is not null:
+                    github = value;
+                    break;
+                case "--data-dir" when value is not null:
+                    dataDir = value;
+                    break;
+                case "--ssh-key" when value is not null:
+                    if (!File.Exists(value))
+                    {
+                        await stderr.WriteLineAsync($"error: --ssh-key: no such file '{value}'");
+                        return 1;
+                    }
+
+                    var text = await File.ReadAllTextAsync(value);
+                    var parsed = SshPublicKey.ParseMany(text);
+                    if (parsed.Count == 0)
+                    {
+                        await stderr.WriteLineAsync($"error: --ssh-key: '{value}' holds no OpenSSH public key (a line 'ssh-ed25519 AAAA... comment'; key options are not accepted)");
+                        return 1;
+                    }
+
+                    keys.AddRange(parsed);
+                    break;
+                default:
+                    await stderr.WriteLineAsync($"error: unknown or incomplete option '{rest[i]}'; valid: --github GH, --ssh-key FILE, --admin, --data-dir DIR");
+                    return 1;
+            }
+
+            i++;
+        }
+
+        if (!UserNames.IsValid(name))
+        {
+            await stderr.WriteLineAsync($"error: invalid user name '{name}': {UserNames.Rule}");
+            return 1;
+        }
+
+        if (github is not null && !UserNames.IsValidGithub(github))
+        {
+            await stderr.WriteLineAsync($"error: invalid GitHub user '{github}': 1-39 letters, digits or single hyphens");
+            return 1;
+        }
+
+        var store = new SqliteStore(Path.Combine(Path.GetFullPath(string.IsNullOrEmpty(dataDir) ? ServerOptions.DefaultDataDir() : dataDir), "gpu-dev.db"), TimeProvider.System);
+        await store.InitializeAsync(CancellationToken.None);
+        if (await store.FindUserByNameAsync(name, CancellationToken.None) is not null)
+        {
+            await stderr.WriteLineAsync($"error: user '{name}' already exists");
+            return 1;
+        }
+
+        var token = Tokens.Generate();
+        await store.AddUserAsync(name, github, admin, Tokens.Hash(token), keys, CancellationToken.None);
+        await stdout.WriteLineAsync(token);
+        return 0;
+    }
+}

@@ -1,0 +1,17 @@
+using System.Reflection;
+using GpuDev.Core.Identity;
+
+namespace GpuDev.Server.Identity;
+
+/// <summary>The authenticated caller, bound into handlers after <see cref="BearerAuthFilter"/> ran.</summary>
+public sealed record CurrentUser(User User)
+{
+    internal const string ItemKey = "gpu-dev.user";
+
+    public string Id => User.Id;
+
+    public bool IsAdmin => User.IsAdmin;
+
+    public static ValueTask<CurrentUser?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        ValueTask.FromResult(context.Items[ItemKey] as CurrentUser);
+}

@@ -1,0 +1,87 @@
+using GpuDev.Core.Jobs;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+using GpuDev.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Processing;
+
+/// <summary>Ends reservations on time: active ones past their end time (+ grace) expire; preparing ones
+/// past the prepare timeout fail with the reason. Both hand over to the teardown job.</summary>
+internal sealed partial class LifecycleWorker(
+    IReservationStore store,
+    TimeProvider timeProvider,
+    JobSignal jobs,
+    IOptions<ServerOptions> options,
+    ILogger<LifecycleWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.PollInterval, timeProvider);
+        do
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogPassFailed(logger, e);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Active, ReservationStatus.Preparing]), cancellationToken);
+        foreach (var reservation in running)
+        {
+            var (to, reason) = reservation switch
+            {
+                { Status: ReservationStatus.Active, ExpiresAt: { } end } when now >= end + options.Value.ExpiryGrace =>
+                    (ReservationStatus.Expired, "reached its end time"),
+                { Status: ReservationStatus.Preparing } when now >= EnteredAt(reservation) + options.Value.PrepareTimeout =>
+                    (ReservationStatus.Failed, $"still preparing after {options.Value.PrepareTimeout.TotalMinutes:0.#} minutes"),
+                _ => ((ReservationStatus?)null, ""),
+            };
+            if (to is not { } target)
+            {
+                continue;
+            }
+
+            var ended = await store.TransitionAsync(new ReservationTransition(reservation.Id, reservation.Status, target, reason, now)
+            {
+                EndedAt = now,
+                FollowUp = new JobRequest(JobKind.Teardown, reservation.Id, now),
+            }, cancellationToken);
+            if (ended)
+            {
+                LogEnded(logger, reservation.Id, target.ToWire(), reason);
+                jobs.Signal.Notify();
+            }
+        }
+    }
+
+    private static DateTimeOffset EnteredAt(Reservation reservation) =>
+        reservation.History.LastOrDefault(h => h.To == reservation.Status)?.At ?? reservation.CreatedAt;
+
+    [LoggerMessage(EventId = 1700, Level = LogLevel.Information, Message = "Reservation {ReservationId} {Status}: {Reason}")]
+    private static partial void LogEnded(ILogger logger, string reservationId, string status, string reason);
+
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "Lifecycle pass failed")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}

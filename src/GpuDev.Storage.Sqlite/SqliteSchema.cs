@@ -1,0 +1,89 @@
+namespace GpuDev.Storage.Sqlite;
+
+/// <summary>Versioned migrations. Each entry runs once, in order, inside one transaction with its version bump.
+/// Times are stored as Unix milliseconds (UTC).</summary>
+internal static class SqliteSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            github_user TEXT,
+            is_admin INTEGER NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE ssh_keys (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            key TEXT NOT NULL,
+            PRIMARY KEY (user_id, key));
+        CREATE TABLE nodes (
+            name TEXT PRIMARY KEY,
+            gpu_type TEXT NOT NULL,
+            gpu_count INTEGER NOT NULL,
+            simulated INTEGER NOT NULL,
+            labels TEXT NOT NULL,
+            online INTEGER NOT NULL);
+        CREATE TABLE reservations (
+            id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT,
+            gpu_type TEXT NOT NULL,
+            gpu_count INTEGER NOT NULL,
+            hours REAL NOT NULL,
+            node_count INTEGER NOT NULL,
+            jupyter INTEGER NOT NULL,
+            distributed INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            expires_at INTEGER,
+            ended_at INTEGER,
+            ssh_host TEXT,
+            ssh_port INTEGER,
+            ssh_user TEXT,
+            ssh_host_key TEXT,
+            queue_position INTEGER,
+            estimated_start_at INTEGER,
+            wait_reason TEXT,
+            idempotency_key TEXT);
+        CREATE UNIQUE INDEX ix_reservations_idempotency ON reservations(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX ix_reservations_status ON reservations(status);
+        CREATE INDEX ix_reservations_user ON reservations(user_id);
+        CREATE TABLE reservation_history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            reservation_id TEXT NOT NULL REFERENCES reservations(id),
+            at INTEGER NOT NULL,
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            reason TEXT NOT NULL);
+        CREATE INDEX ix_history_reservation ON reservation_history(reservation_id);
+        CREATE TABLE reservation_nodes (
+            reservation_id TEXT NOT NULL REFERENCES reservations(id),
+            rank INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            gpu_indices TEXT NOT NULL,
+            PRIMARY KEY (reservation_id, rank));
+        CREATE TABLE gpu_allocations (
+            node TEXT NOT NULL,
+            gpu_index INTEGER NOT NULL,
+            reservation_id TEXT NOT NULL REFERENCES reservations(id),
+            PRIMARY KEY (node, gpu_index));
+        CREATE INDEX ix_allocations_reservation ON gpu_allocations(reservation_id);
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            reservation_id TEXT NOT NULL,
+            run_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            lease_owner TEXT,
+            lease_until INTEGER,
+            last_error TEXT);
+        CREATE INDEX ix_jobs_due ON jobs(run_after);
+        """,
+    ];
+}

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using GpuDev.Contracts;
+
+namespace GpuDev.Cli.Tests;
+
+/// <summary>Runs gpu-dev in-process against a fake HTTP handler, a test console and a temp config dir.</summary>
+internal sealed class CliHarness : IDisposable
+{
+    public const string Server = "http://gpu-dev.test:8484";
+    public const string Token = "tok_1234567890abcdef";
+
+    public CliHarness(bool tty = false, bool withToken = true)
+    {
+        TempDir = Directory.CreateTempSubdirectory("gpu-dev-cli-tests-").FullName;
+        Console = new TestConsole(tty);
+        var variables = new Dictionary<string, string>
+        {
+            [EnvVars.ConfigDir] = Path.Combine(TempDir, "config"),
+            [EnvVars.Server] = Server,
+        };
+        if (withToken)
+        {
+            variables[EnvVars.Token] = Token;
+        }
+
+        Environment = new TestEnvironment(variables, Path.Combine(TempDir, "home"));
+    }
+
+    public string TempDir { get; }
+
+    public TestConsole Console { get; }
+
+    public TestEnvironment Environment { get; }
+
+    public FakeHttpHandler Http { get; } = new();
+
+    public CancellationTokenSource Cancellation { get; } = new();
+
+    public DateTimeOffset Now { get; } = new(2030, 1, 2, 10, 0, 0, TimeSpan.Zero);
+
+    public async Task<int> RunAsync(params string[] args)
+    {
+        var services = new CliServices
+        {
+            Console = Console,
+            Environment = Environment,
+            HttpHandler = Http,
+            Time = new FixedTimeProvider(Now),
+            PollInterval = TimeSpan.FromMilliseconds(1),
+            WatchInterval = TimeSpan.FromMilliseconds(1),
+        };
+        return await CliApp.RunAsync(args, services, Cancellation.Token);
+    }
+
+    public static ReservationDto Reservation(string status, string id = "abcdef1234567890abcdef1234567890", Action<ReservationBuilder>? configure = null)
+    {
+        var b = new ReservationBuilder { Id = id, Status = status };
+        configure?.Invoke(b);
+        return b.Build();
+    }
+
+    public static string Json(ReservationDto r) => JsonSerializer.Serialize(r, GpuDevJsonContext.Default.ReservationDto);
+
+    public static string Json(List<ReservationDto> r) => JsonSerializer.Serialize(r, GpuDevJsonContext.Default.ListReservationDto);
+
+    public void Dispose()
+    {
+        Cancellation.Dispose();
+        Http.Dispose();
+        try
+        {
+            Directory.Delete(TempDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal sealed class ReservationBuilder
+{
+    public required string Id { get; set; }
+
+    public required string Status { get; set; }
+
+    public string? Name { get; set; } = "train";
+
+    public string User { get; set; } = "alice";
+
+    public string GpuType { get; set; } = "h100";
+
+    public int GpuCount { get; set; } = 2;
+
+    public int? QueuePosition { get; set; }
+
+    public string? WaitReason { get; set; }
+
+    public string? StatusReason { get; set; }
+
+    public string? HostKey { get; set; }
+
+    public ReservationDto Build()
+    {
+        var created = new DateTimeOffset(2030, 1, 2, 9, 0, 0, TimeSpan.Zero);
+        var active = Status == "active";
+        return new ReservationDto
+        {
+            Id = Id,
+            Name = Name,
+            User = User,
+            CreatedAt = created,
+            Status = Status,
+            StatusReason = StatusReason,
+            GpuType = GpuType,
+            GpuCount = GpuCount,
+            Hours = 4,
+            StartedAt = active ? created.AddMinutes(5) : null,
+            ExpiresAt = active ? created.AddHours(4).AddMinutes(5) : null,
+            QueuePosition = QueuePosition,
+            EstimatedStartAt = Status == "queued" ? created.AddHours(2) : null,
+            WaitReason = WaitReason,
+            Ssh = active ? new SshInfoDto { Host = "10.0.0.5", Port = 30001, User = "dev", Command = "ssh -p 30001 dev@10.0.0.5", HostKey = HostKey } : null,
+            Nodes = active ? [new NodeAllocationDto(0, "node-a", [0, 1])] : [],
+            History = [new HistoryEntryDto(created, null, "pending", "created")],
+        };
+    }
+}
+
+internal sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
+}
