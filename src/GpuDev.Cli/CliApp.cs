@@ -24,6 +24,10 @@ internal static class CliApp
         var help = new HelpOption("--help", "-?");
         help.Action = new ExamplesHelpAction((HelpAction)help.Action!);
         root.Options.Add(help);
+        foreach (var version in root.Options.OfType<VersionOption>())
+        {
+            version.Action = new VersionAction();
+        }
 
         root.Subcommands.Add(new ReserveCommand(services));
         root.Subcommands.Add(new ListCommand(services));
@@ -115,6 +119,18 @@ internal static class CliApp
         sshInclude.Subcommands.Add(new NotSupportedCommand(services, "disable", "Disable the SSH config include.", [], [], "config ssh-include"));
         config.Subcommands.Add(sshInclude);
         return config;
+    }
+
+    /// <summary>Prints the CLI assembly's informational version (not the entry assembly's, which differs under test).</summary>
+    private sealed class VersionAction : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(CliInfo.Version);
+            return ExitCodes.Success;
+        }
     }
 
     /// <summary>The default help, followed by the command's examples.</summary>

@@ -46,7 +46,7 @@ internal static class ProcessTable
         }
     }
 
-    /// <summary>Live (not zombie) processes whose command line is <c>sshd … -f <paramref name="configPath"/></c>.</summary>
+    /// <summary>Live (not zombie) sshd listeners started with <c>-f <paramref name="configPath"/></c>.</summary>
     public static List<int> FindSshd(string configPath, string sshdPath)
     {
         var result = new List<int>();
@@ -57,8 +57,9 @@ internal static class ProcessTable
                 continue;
             }
 
-            var cmd = CommandLine(entry.Pid);
-            if (cmd.Count > 2 && cmd[0] == sshdPath && cmd.Contains(configPath))
+            // sshd rewrites its title ("sshd: /usr/sbin/sshd -D -e -f <config> [listener] …"), so match on the joined text.
+            var cmd = string.Join(' ', CommandLine(entry.Pid)) + " ";
+            if (cmd.Contains(sshdPath + " ", StringComparison.Ordinal) && cmd.Contains(" -f " + configPath + " ", StringComparison.Ordinal))
             {
                 result.Add(entry.Pid);
             }

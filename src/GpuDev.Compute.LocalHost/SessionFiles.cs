@@ -37,9 +37,16 @@ internal static partial class SessionFiles
         Line(sb, "PrintMotd", "no");
         Line(sb, "ClientAliveInterval", "60");
         Line(sb, "Subsystem", "sftp /usr/lib/openssh/sftp-server");
-        foreach (var (name, value) in environment)
+        // sshd uses only the first SetEnv line, so every variable goes on one line.
+        if (environment.Count > 0)
         {
-            sb.Append("SetEnv \"").Append(name).Append('=').Append(value).Append("\"\n");
+            sb.Append("SetEnv");
+            foreach (var (name, value) in environment)
+            {
+                sb.Append(" \"").Append(name).Append('=').Append(value).Append('"');
+            }
+
+            sb.Append('\n');
         }
 
         Line(sb, "ForceCommand", ShellQuote(layout.EnterScript));

@@ -10,8 +10,25 @@ internal sealed class SystemConsoleOutput : IConsoleOutput
 
     public SystemConsoleOutput()
     {
-        _out = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }));
-        _error = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }));
+        _out = new Lazy<IAnsiConsole>(() => Create(Console.Out));
+        _error = new Lazy<IAnsiConsole>(() => Create(Console.Error));
+    }
+
+    /// <summary>Spectre detects TTY and NO_COLOR itself; we add CLICOLOR=0 (off) and CLICOLOR_FORCE=1 (on).</summary>
+    private static IAnsiConsole Create(TextWriter writer)
+    {
+        var settings = new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) };
+        if (Environment.GetEnvironmentVariable("CLICOLOR_FORCE") is { Length: > 0 } force && force != "0")
+        {
+            settings.Ansi = AnsiSupport.Yes;
+            settings.ColorSystem = ColorSystemSupport.Standard;
+        }
+        else if (Environment.GetEnvironmentVariable("CLICOLOR") == "0")
+        {
+            settings.ColorSystem = ColorSystemSupport.NoColors;
+        }
+
+        return AnsiConsole.Create(settings);
     }
 
     public TextWriter Out => Console.Out;

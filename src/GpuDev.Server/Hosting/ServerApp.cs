@@ -117,7 +117,8 @@ public static class ServerApp
         app.MapOpenApi();
         app.MapGet(Routes.Health, () => TypedResults.Ok(new Dictionary<string, string> { ["status"] = "ok" })).WithTags("Health");
 
-        var api = app.MapGroup("/api/v1").AddEndpointFilter<BearerAuthFilter>();
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal), b => b.UseMiddleware<BearerAuthMiddleware>());
+        var api = app.MapGroup("/api/v1");
         api.MapAccountApi();
         api.MapReservationsApi();
     }

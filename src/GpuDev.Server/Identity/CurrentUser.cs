@@ -3,7 +3,7 @@ using GpuDev.Core.Identity;
 
 namespace GpuDev.Server.Identity;
 
-/// <summary>The authenticated caller, bound into handlers after <see cref="BearerAuthFilter"/> ran.</summary>
+/// <summary>The authenticated caller, bound into handlers after <see cref="BearerAuthMiddleware"/> ran.</summary>
 public sealed record CurrentUser(User User)
 {
     internal const string ItemKey = "gpu-dev.user";

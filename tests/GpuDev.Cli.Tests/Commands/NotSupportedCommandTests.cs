@@ -1,0 +1,22 @@
+namespace GpuDev.Cli.Tests.Commands;
+
+public sealed class NotSupportedCommandTests
+{
+    [Theory]
+    [InlineData("gpu-dev edit", "edit", "abc12345", "--extend")]
+    [InlineData("gpu-dev avail", "avail", "--watch")]
+    [InlineData("gpu-dev status", "status")]
+    [InlineData("gpu-dev disk create", "disk", "create", "d1")]
+    [InlineData("gpu-dev disk rename", "disk", "rename", "a", "b")]
+    [InlineData("gpu-dev config ssh-include", "config", "ssh-include", "enable")]
+    public async Task Execute_SeedCommand_NotSupportedYetExit1(string name, params string[] args)
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal($"error: {name} is not supported yet", cli.Console.StdErr.Trim());
+        Assert.Empty(cli.Http.Requests);
+    }
+}

@@ -1,0 +1,235 @@
+using System.Net;
+using System.Text.Json;
+
+namespace GpuDev.Cli.Tests.Commands;
+
+public sealed class ReserveCommandTests
+{
+    private const string Id = "abcdef1234567890abcdef1234567890";
+    private const string Path = "/api/v1/reservations";
+
+    [Fact]
+    public async Task Execute_QueuedThenActive_WaitsAndPrintsConnectInfo()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("queued", configure: b => b.QueuePosition = 2)));
+        cli.Http.On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b => { b.QueuePosition = 1; b.WaitReason = "waiting for 2 h100 GPUs"; })))
+            .On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("preparing")))
+            .On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "2", "-h", "2.5", "-n", "train");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("gpu-dev connect abcdef12", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains("ssh -p 30001 dev@10.0.0.5", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains("preparing", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("waiting for 2 h100 GPUs", cli.Console.StdErr, StringComparison.Ordinal);
+        var post = Assert.Single(cli.Http.To("POST", Path));
+        using var body = JsonDocument.Parse(post.Body!);
+        Assert.Equal("h100", body.RootElement.GetProperty("gpuType").GetString());
+        Assert.Equal(2, body.RootElement.GetProperty("gpuCount").GetInt32());
+        Assert.Equal(2.5, body.RootElement.GetProperty("hours").GetDouble());
+        Assert.Equal("train", body.RootElement.GetProperty("name").GetString());
+        Assert.True(Guid.TryParse(post.Headers["Idempotency-Key"], out _));
+        Assert.Equal($"Bearer {CliHarness.Token}", post.Headers["Authorization"]);
+        Assert.Equal(3, cli.Http.To("GET", $"{Path}/{Id}").Count());
+    }
+
+    [Fact]
+    public async Task Execute_ValidationProblem_PrintsOneErrorLineAndPostsOnce()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.UnprocessableEntity,
+            """{"title":"Invalid request","status":422,"code":"validation","detail":"GPU count must be one of 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48; got 3.","errors":{"gpuCount":["GPU count must be one of 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48; got 3."]}}""");
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "3", "-h", "1");
+
+        Assert.Equal(1, exit);
+        Assert.Equal("error: GPU count must be one of 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48; got 3.\n", cli.Console.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Single(cli.Http.Requests);
+        Assert.Empty(cli.Console.StdOut);
+    }
+
+    [Fact]
+    public async Task Execute_ProblemWithSeveralErrors_PrintsEachOnItsOwnLine()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.BadRequest,
+            """{"title":"Invalid request","status":400,"code":"validation","detail":"2 errors","errors":{"gpuCount":["GPU count bad."],"hours":["Hours bad."]}}""");
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "3", "-h", "99");
+
+        Assert.Equal(1, exit);
+        var lines = cli.Console.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["error: GPU count bad.", "error: Hours bad."], lines);
+    }
+
+    [Theory]
+    [InlineData("--jupyter")]
+    [InlineData("--recreate-env")]
+    [InlineData("--preserve-entrypoint")]
+    [InlineData("-d")]
+    [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
+    [InlineData("--disk", "pytorch-dev")]
+    [InlineData("-l", "nsight=true")]
+    public async Task Execute_UnsupportedOption_FailsWithoutHttpCall(params string[] option)
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync(["reserve", "-t", "h100", "-h", "1", .. option]);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"error: {(option[0] == "-d" ? "--distributed" : option[0] == "-l" ? "--node-label" : option[0])} is not supported yet", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.Requests);
+    }
+
+    [Fact]
+    public async Task Execute_BadNodeLabel_OneLineError()
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-l", "nsight");
+
+        Assert.Equal(1, exit);
+        Assert.Equal("error: --node-label must be KEY=VALUE, e.g. nsight=true; got \"nsight\"", cli.Console.StdErr.Trim());
+        Assert.Empty(cli.Http.Requests);
+    }
+
+    [Fact]
+    public async Task Execute_DiskNoneAndShortH_SendsHoursAndNoPersist()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "t4", "-g", "1", "-h", "2", "--disk", "none", "--no-wait");
+
+        Assert.Equal(0, exit);
+        using var body = JsonDocument.Parse(Assert.Single(cli.Http.Requests).Body!);
+        Assert.Equal(2, body.RootElement.GetProperty("hours").GetDouble());
+        Assert.Equal("none", body.RootElement.GetProperty("disk").GetString());
+        Assert.True(body.RootElement.GetProperty("noPersist").GetBoolean());
+        Assert.Equal(Id, cli.Console.StdOut.Trim());
+    }
+
+    [Fact]
+    public async Task Execute_HoursOmittedNonInteractive_DefaultsToOneHour()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "t4", "--no-wait", "--json");
+
+        Assert.Equal(0, exit);
+        using var body = JsonDocument.Parse(Assert.Single(cli.Http.Requests).Body!);
+        Assert.Equal(1, body.RootElement.GetProperty("hours").GetDouble());
+        using var output = JsonDocument.Parse(cli.Console.StdOut);
+        Assert.Equal(Id, output.RootElement.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Execute_NoGpuTypeNonInteractive_ErrorListsValidTypes()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK,
+            """{"types":[{"name":"h100","instanceType":"p5","gpusPerNode":8,"memoryGbPerGpu":80,"description":"x","cpuOnly":false},{"name":"t4","instanceType":"g4dn","gpusPerNode":4,"memoryGbPerGpu":16,"description":"y","cpuOnly":false}],"allowedGpuCounts":[1,2,4,8],"minHours":0.0833,"maxHours":24}""");
+
+        var exit = await cli.RunAsync("reserve", "-h", "1");
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: --gpu-type is required in non-interactive mode; valid types: h100, t4", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.To("POST", Path));
+    }
+
+    [Fact]
+    public async Task Execute_InteractiveWithoutType_PromptsForTypeCountHoursName()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK,
+            """{"types":[{"name":"h100","instanceType":"p5","gpusPerNode":8,"memoryGbPerGpu":80,"description":"x","cpuOnly":false}],"allowedGpuCounts":[1,2,4,8,16],"minHours":0.0833,"maxHours":24}""");
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        foreach (var answer in new[] { "h100", "4", "3.5", "exp" })
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        var exit = await cli.RunAsync("reserve", "--no-wait");
+
+        Assert.Equal(0, exit);
+        using var body = JsonDocument.Parse(cli.Http.To("POST", Path).Single().Body!);
+        Assert.Equal("h100", body.RootElement.GetProperty("gpuType").GetString());
+        Assert.Equal(4, body.RootElement.GetProperty("gpuCount").GetInt32());
+        Assert.Equal(3.5, body.RootElement.GetProperty("hours").GetDouble());
+        Assert.Equal("exp", body.RootElement.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Execute_ReservationFails_ErrorWithReasonExit1()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        cli.Http.On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("failed", configure: b => b.StatusReason = "image pull failed")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("error: reservation abcdef12 failed: image pull failed", cli.Console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_CtrlCWhileWaiting_PrintsResumeHintExit2()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("queued")));
+        cli.Http.On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued")));
+        cli.Http.OnRequest = r =>
+        {
+            if (r.Method == HttpMethod.Get)
+            {
+                cli.Cancellation.Cancel();
+            }
+        };
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("still reserving; check with gpu-dev show abcdef12", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.To("DELETE", Path));
+    }
+
+    [Fact]
+    public async Task Execute_MissingToken_Exit4WithHint()
+    {
+        using var cli = new CliHarness(withToken: false);
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
+
+        Assert.Equal(4, exit);
+        Assert.Contains("hint: run `gpu-dev config set token TOKEN`", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.Requests);
+    }
+
+    [Fact]
+    public async Task Execute_Unauthorized_Exit4()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Unauthorized, """{"title":"Unauthorized","status":401,"code":"unauthorized","detail":"invalid or missing token"}""");
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
+
+        Assert.Equal(4, exit);
+        Assert.StartsWith("error: invalid or missing token", cli.Console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_ServerUnreachable_CannotReachErrorExit1()
+    {
+        using var cli = new CliHarness();
+        cli.Http.Throw = new HttpRequestException("Connection refused (gpu-dev.test:8484)");
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"error: cannot reach the gpu-dev server at {CliHarness.Server}: Connection refused", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("hint:", cli.Console.StdErr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Compute.LocalHost.Tests;
+
+/// <summary>A throw-away StateDir, a client key and helpers to talk to environments with the real ssh client.</summary>
+internal sealed class LocalHostFixture : IAsyncDisposable
+{
+    private const string TestRoot = "/var/lib/gpu-dev-tests";
+    private static readonly TimeSpan s_sshTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly List<LocalHostProvider> _providers = [];
+
+    private LocalHostFixture(string root)
+    {
+        Root = root;
+        StateDir = Path.Combine(root, "state");
+        DataDir = Path.Combine(root, "data");
+        ClientDir = Path.Combine(root, "client");
+    }
+
+    public string Root { get; }
+
+    public string StateDir { get; }
+
+    public string DataDir { get; }
+
+    public string ClientDir { get; }
+
+    public string ClientKey => Path.Combine(ClientDir, "id_ed25519");
+
+    public string OtherKey => Path.Combine(ClientDir, "other_ed25519");
+
+    /// <summary>Skips the test unless we are root and sshd is installed; then makes the directories and client keys.</summary>
+    public static async Task<LocalHostFixture> CreateAsync()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Assert.Skip("The local-host provider tests need root (useradd, per-reservation sshd).");
+        }
+
+        if (!File.Exists("/usr/sbin/sshd"))
+        {
+            Assert.Skip("The local-host provider tests need OpenSSH's sshd at /usr/sbin/sshd.");
+        }
+
+        Directory.CreateDirectory(TestRoot);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(TestRoot, (UnixFileMode)Convert.ToInt32("755", 8));
+        }
+        var fixture = new LocalHostFixture(Path.Combine(TestRoot, Guid.NewGuid().ToString("N")[..12]));
+        Directory.CreateDirectory(fixture.Root);
+        Directory.CreateDirectory(fixture.DataDir);
+        Directory.CreateDirectory(fixture.ClientDir);
+        foreach (var key in new[] { fixture.ClientKey, fixture.OtherKey })
+        {
+            var result = await ProcessRunner.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key], s_sshTimeout, CancellationToken.None);
+            Assert.True(result.Succeeded, result.Describe("ssh-keygen"));
+        }
+
+        return fixture;
+    }
+
+    public LocalHostProvider CreateProvider()
+    {
+        var options = new LocalHostOptions
+        {
+            StateDir = StateDir,
+            Gpus = "h100:4",
+            ReadyTimeout = TimeSpan.FromSeconds(20),
+        };
+        var provider = new LocalHostProvider(Options.Create(options), new LocalHostContext(DataDir), TimeProvider.System, NullLogger<LocalHostProvider>.Instance);
+        _providers.Add(provider);
+        return provider;
+    }
+
+    public static string NewId() => Guid.NewGuid().ToString("N");
+
+    public EnvironmentSpec Spec(string id, params int[] gpus) => new()
+    {
+        ReservationId = id,
+        Owner = "alice",
+        AuthorizedKeys = [File.ReadAllText(ClientKey + ".pub").Trim()],
+        Allocations = [new NodeAllocation(0, "local-0", gpus)],
+        GpuType = "h100",
+        Environment = new Dictionary<string, string> { ["EXTRA_VAR"] = "hello world" },
+    };
+
+    /// <summary>Runs <paramref name="command"/> in the environment with the real ssh client, trusting only the returned host key.</summary>
+    public async Task<ProcessResult> SshAsync(SshEndpoint endpoint, string command, string? key = null)
+    {
+        var knownHosts = Path.Combine(ClientDir, "known_hosts_" + endpoint.Port.ToString(CultureInfo.InvariantCulture));
+        await File.WriteAllTextAsync(knownHosts, $"[{endpoint.Host}]:{endpoint.Port} {endpoint.HostKey}\n");
+        return await ProcessRunner.RunAsync(
+            "ssh",
+            [
+                "-F", "/dev/null", "-i", key ?? ClientKey, "-p", endpoint.Port.ToString(CultureInfo.InvariantCulture),
+                "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
+                endpoint.User + "@" + endpoint.Host, command,
+            ],
+            s_sshTimeout,
+            CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var provider in _providers)
+        {
+            try
+            {
+                foreach (var id in await provider.ListEnvironmentsAsync(CancellationToken.None))
+                {
+                    await provider.RemoveEnvironmentAsync(id, CancellationToken.None);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException)
+            {
+                Console.Error.WriteLine("cleanup: " + ex.Message);
+            }
+        }
+
+        if (Directory.Exists(Root))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+    }
+}

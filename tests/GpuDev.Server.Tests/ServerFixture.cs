@@ -1,0 +1,82 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using GpuDev.Contracts;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Storage;
+using GpuDev.Server.Identity;
+using GpuDev.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GpuDev.Server.Tests;
+
+/// <summary>The real server (WebApplicationFactory) on a temp SQLite file, with a fake provider and fake time.</summary>
+public sealed class ServerFixture : WebApplicationFactory<Program>
+{
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("gpu-dev-server-tests-").FullName;
+
+    public ServerFixture(params ComputeNode[] nodes)
+    {
+        Provider = new FakeComputeProvider(nodes.Length > 0 ? nodes : [new ComputeNode("node-0", "h100", 8, true)]);
+    }
+
+    public FakeComputeProvider Provider { get; }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    public IReservationStore Store => Services.GetRequiredService<IReservationStore>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Server:DataDir", _dataDir);
+        builder.UseSetting("LocalHost:Gpus", "h100:8");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddSingleton<IComputeProvider>(Provider);
+        });
+    }
+
+    /// <summary>Adds a user and returns a client that sends their token.</summary>
+    public async Task<HttpClient> ClientForAsync(string name, bool admin = false, bool withKey = true)
+    {
+        var token = Tokens.Generate();
+        await Store.AddUserAsync(name, null, admin, Tokens.Hash(token), withKey ? [TestKeys.Ed25519] : [], CancellationToken.None);
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public static async Task<ReservationDto> WaitForStatusAsync(HttpClient client, string id, string status)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        ReservationDto? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await client.GetFromJsonAsync(Routes.Reservation(id), GpuDevJsonContext.Default.ReservationDto);
+            if (last!.Status == status)
+            {
+                return last;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"Reservation {id} stayed {last?.Status}, wanted {status}.");
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+
+namespace GpuDev.Testing;
+
+/// <summary>An in-memory provider: environments are records, Ready at once unless told otherwise.</summary>
+public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputeProvider
+{
+    private int _nextPort = 40000;
+
+    public ConcurrentDictionary<string, EnvironmentSpec> Environments { get; } = new();
+
+    public ConcurrentBag<string> Removed { get; } = [];
+
+    /// <summary>When set, EnsureEnvironmentAsync reports this state (e.g. Failed) instead of Ready.</summary>
+    public EnvironmentStatus? NextStatus { get; set; }
+
+    public string Name => "fake";
+
+    public bool SupportsCustomImages => false;
+
+    public Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ComputeNode>>(nodes);
+
+    public Task<EnvironmentStatus> EnsureEnvironmentAsync(EnvironmentSpec spec, CancellationToken cancellationToken)
+    {
+        if (NextStatus is { } forced)
+        {
+            return Task.FromResult(forced);
+        }
+
+        Environments[spec.ReservationId] = spec;
+        var port = Interlocked.Increment(ref _nextPort);
+        return Task.FromResult(new EnvironmentStatus(EnvironmentState.Ready, new SshEndpoint("127.0.0.1", port, "dev", "ssh-ed25519 AAAAfake")));
+    }
+
+    public Task<EnvironmentStatus> GetEnvironmentAsync(string reservationId, CancellationToken cancellationToken) =>
+        Task.FromResult(Environments.ContainsKey(reservationId)
+            ? new EnvironmentStatus(EnvironmentState.Ready, null)
+            : new EnvironmentStatus(EnvironmentState.Absent, null));
+
+    public Task RemoveEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        Environments.TryRemove(reservationId, out _);
+        Removed.Add(reservationId);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> ListEnvironmentsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([.. Environments.Keys]);
+}
