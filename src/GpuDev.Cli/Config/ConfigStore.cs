@@ -120,6 +120,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
             {
                 file.WriteTo(writer);
                 writer.Flush();
+                stream.WriteByte((byte)'\n');
                 stream.Flush(flushToDisk: true);
             }
 

@@ -64,8 +64,10 @@ internal static class ReservationView
             table.AddColumns("TIME", "FROM", "TO", "REASON");
             foreach (var column in table.Columns)
             {
-                column.PadLeft(2).PadRight(0);
+                column.PadLeft(0).PadRight(2);
             }
+
+            table.Columns[0].PadLeft(2);
 
             foreach (var h in r.History)
             {
