@@ -1,0 +1,23 @@
+using GpuDev.Core.Jobs;
+using GpuDev.Core.Storage;
+using GpuDev.Storage.Sqlite;
+
+namespace GpuDev.Storage.Tests;
+
+public sealed class SqliteStoreTests : StoreContractTests
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("gpu-dev-sqlite-").FullName;
+
+    protected override Task<(IReservationStore Store, IJobQueue Queue)> CreateAsync()
+    {
+        var store = new SqliteStore(Path.Combine(_dir, "gpu-dev.db"), Time);
+        return Task.FromResult<(IReservationStore, IJobQueue)>((store, store));
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}

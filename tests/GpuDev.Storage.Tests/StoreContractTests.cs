@@ -1,0 +1,213 @@
+using GpuDev.Core.Compute;
+using GpuDev.Core.Jobs;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+using GpuDev.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GpuDev.Storage.Tests;
+
+/// <summary>What every store must do. One subclass per provider (SQLite now; PostgreSQL with its issue).</summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    private IReservationStore _store = null!;
+    private IJobQueue _queue = null!;
+
+    protected abstract Task<(IReservationStore Store, IJobQueue Queue)> CreateAsync();
+
+    public async ValueTask InitializeAsync()
+    {
+        (_store, _queue) = await CreateAsync();
+        await _store.InitializeAsync(CancellationToken.None);
+    }
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<Reservation> NewReservationAsync(string? key = null, string userName = "alice")
+    {
+        var user = await _store.FindUserByNameAsync(userName, CancellationToken.None)
+            ?? await _store.AddUserAsync(userName, null, false, Guid.NewGuid().ToString("N"), [TestKeys.Ed25519], CancellationToken.None);
+        var reservation = new Reservation
+        {
+            Id = Guid.NewGuid().ToString("N"), UserId = user.Id, UserName = user.Name, GpuType = "h100", GpuCount = 2, Hours = 1,
+            Status = ReservationStatus.Pending, CreatedAt = Time.GetUtcNow(),
+        };
+        return (await _store.CreateReservationAsync(reservation, key, null, CancellationToken.None)).Reservation;
+    }
+
+    private ReservationTransition ToPreparing(Reservation r, params int[] gpus) =>
+        new(r.Id, r.Status, ReservationStatus.Preparing, "placed", Time.GetUtcNow())
+        {
+            Allocate = [new NodeAllocation(0, "node-0", gpus)],
+            FollowUp = new JobRequest(JobKind.Provision, r.Id, Time.GetUtcNow()),
+        };
+
+    [Fact]
+    public async Task Initialize_Twice_KeepsData()
+    {
+        var reservation = await NewReservationAsync();
+
+        await _store.InitializeAsync(CancellationToken.None);
+
+        Assert.NotNull(await _store.GetReservationAsync(reservation.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Create_SameIdempotencyKey_ReturnsFirst()
+    {
+        var first = await NewReservationAsync("k");
+
+        var user = (await _store.FindUserByNameAsync("alice", CancellationToken.None))!;
+        var (again, created) = await _store.CreateReservationAsync(first with { Id = Guid.NewGuid().ToString("N") }, "k", null, CancellationToken.None);
+
+        Assert.False(created);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Single(await _store.ListReservationsAsync(new ReservationQuery(user.Id), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Transition_AllocatesRecordsHistoryAndEnqueuesInOneStep()
+    {
+        var reservation = await NewReservationAsync();
+
+        Assert.True(await _store.TransitionAsync(ToPreparing(reservation, 0, 1), CancellationToken.None));
+
+        var stored = (await _store.GetReservationAsync(reservation.Id, CancellationToken.None))!;
+        Assert.Equal(ReservationStatus.Preparing, stored.Status);
+        Assert.Equal([null, ReservationStatus.Pending], stored.History.Select(h => h.From));
+        Assert.Equal([0, 1], stored.Allocations.Single().GpuIndices);
+        Assert.Equal(2, (await _store.GetAllocationsAsync(CancellationToken.None)).Count);
+        Assert.Equal(JobKind.Provision, Assert.Single(await _queue.ListAsync(CancellationToken.None)).Kind);
+    }
+
+    [Fact]
+    public async Task Transition_GpuAlreadyTaken_ThrowsAndWritesNothing()
+    {
+        var first = await NewReservationAsync();
+        var second = await NewReservationAsync();
+        await _store.TransitionAsync(ToPreparing(first, 0, 1), CancellationToken.None);
+
+        await Assert.ThrowsAsync<AllocationConflictException>(() => _store.TransitionAsync(ToPreparing(second, 1, 2), CancellationToken.None));
+
+        var stored = (await _store.GetReservationAsync(second.Id, CancellationToken.None))!;
+        Assert.Equal(ReservationStatus.Pending, stored.Status);
+        Assert.Single(stored.History);
+        Assert.Empty(stored.Allocations);
+        Assert.All(await _store.GetAllocationsAsync(CancellationToken.None), a => Assert.Equal(first.Id, a.ReservationId));
+        Assert.Single(await _queue.ListAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Transition_FromStaleStatus_ReturnsFalse()
+    {
+        var reservation = await NewReservationAsync();
+
+        var changed = await _store.TransitionAsync(new ReservationTransition(reservation.Id, ReservationStatus.Queued, ReservationStatus.Cancelled, "x", Time.GetUtcNow()), CancellationToken.None);
+
+        Assert.False(changed);
+        Assert.Equal(ReservationStatus.Pending, (await _store.GetReservationAsync(reservation.Id, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task Transition_Illegal_Throws()
+    {
+        var reservation = await NewReservationAsync();
+
+        await Assert.ThrowsAsync<InvalidTransitionException>(() => _store.TransitionAsync(
+            new ReservationTransition(reservation.Id, ReservationStatus.Pending, ReservationStatus.Active, "x", Time.GetUtcNow()), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Release_FreesOnlyThatReservation()
+    {
+        var first = await NewReservationAsync();
+        var second = await NewReservationAsync();
+        await _store.TransitionAsync(ToPreparing(first, 0), CancellationToken.None);
+        await _store.TransitionAsync(ToPreparing(second, 1), CancellationToken.None);
+
+        await _store.ReleaseAllocationsAsync(first.Id, CancellationToken.None);
+
+        Assert.Equal(second.Id, Assert.Single(await _store.GetAllocationsAsync(CancellationToken.None)).ReservationId);
+        Assert.Single((await _store.GetReservationAsync(first.Id, CancellationToken.None))!.Allocations);
+    }
+
+    [Fact]
+    public async Task Claim_LeasedJob_NotClaimedAgainUntilLeaseExpires()
+    {
+        await _queue.EnqueueAsync(new JobRequest(JobKind.Teardown, "r1", Time.GetUtcNow()), CancellationToken.None);
+
+        var first = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        var whileLeased = await _queue.ClaimAsync("b", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Time.Advance(TimeSpan.FromMinutes(2));
+        var afterCrash = await _queue.ClaimAsync("b", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.NotNull(first);
+        Assert.Null(whileLeased);
+        Assert.Equal(first!.Id, afterCrash!.Id);
+        Assert.Equal(2, afterCrash.Attempts);
+    }
+
+    [Fact]
+    public async Task Retry_RunsAgainOnlyAfterDelay_CompleteRemoves()
+    {
+        await _queue.EnqueueAsync(new JobRequest(JobKind.Provision, "r1", Time.GetUtcNow()), CancellationToken.None);
+        var job = (await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None))!;
+
+        await _queue.RetryAsync(job.Id, Time.GetUtcNow().AddSeconds(10), "boom", CancellationToken.None);
+        var early = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Time.Advance(TimeSpan.FromSeconds(10));
+        var later = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await _queue.CompleteAsync(later!.Id, CancellationToken.None);
+
+        Assert.Null(early);
+        Assert.Equal("boom", later.LastError);
+        Assert.Empty(await _queue.ListAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Claim_ManyWorkersConcurrently_EachJobOnce()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            await _queue.EnqueueAsync(new JobRequest(JobKind.Teardown, $"r{i}", Time.GetUtcNow()), CancellationToken.None);
+        }
+
+        var claimed = new System.Collections.Concurrent.ConcurrentBag<long>();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            while (await _queue.ClaimAsync($"w{w}", TimeSpan.FromMinutes(5), CancellationToken.None) is { } job)
+            {
+                claimed.Add(job.Id);
+            }
+        })));
+
+        Assert.Equal(50, claimed.Count);
+        Assert.Equal(50, claimed.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task SyncNodes_RemovedNode_GoesOffline()
+    {
+        await _store.SyncNodesAsync([new ComputeNode("a", "h100", 8, true), new ComputeNode("b", "t4", 4, true)], CancellationToken.None);
+
+        await _store.SyncNodesAsync([new ComputeNode("a", "h100", 8, true)], CancellationToken.None);
+
+        Assert.Equal("a", Assert.Single(await _store.GetNodesAsync(CancellationToken.None)).Name);
+    }
+
+    [Fact]
+    public async Task List_ByStatusAndPrefix_Filters()
+    {
+        var first = await NewReservationAsync();
+        var second = await NewReservationAsync(userName: "bob");
+        await _store.TransitionAsync(ToPreparing(second, 0), CancellationToken.None);
+
+        var pending = await _store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Pending]), CancellationToken.None);
+        var byPrefix = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: second.Id[..6]), CancellationToken.None);
+
+        Assert.Equal(first.Id, Assert.Single(pending).Id);
+        Assert.Equal("bob", Assert.Single(byPrefix).UserName);
+    }
+}
