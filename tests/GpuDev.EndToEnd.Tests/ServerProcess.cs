@@ -11,8 +11,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
 
-    private ServerProcess(Process process, string url, string dataDir)
+    private ServerProcess(Process process, string url, string dataDir, string stateDir)
     {
+        StateDir = stateDir;
         _process = process;
         Url = url;
         DataDir = dataDir;
@@ -25,6 +26,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     public string Url { get; }
 
     public string DataDir { get; }
+
+    /// <summary>The local provider's state (environments live in <c>envs/</c>).</summary>
+    public string StateDir { get; }
 
     public string Log
     {
@@ -50,18 +54,23 @@ internal sealed class ServerProcess : IAsyncDisposable
         return path;
     }
 
-    public static async Task<ServerProcess> StartAsync(string localGpus)
+    /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
+    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null)
     {
-        var dataDir = Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
+        dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
+        var stateDir = Environment.IsPrivilegedProcess
+            ? Path.Combine("/var/lib/gpu-dev-tests", Path.GetFileName(dataDir))
+            : Path.Combine(dataDir, "local");
         var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
         foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", "http://127.0.0.1:9/{user}.keys" })
         {
             info.ArgumentList.Add(arg);
         }
 
-        var server = new ServerProcess(Process.Start(info)!, url, dataDir);
+        var server = new ServerProcess(Process.Start(info)!, url, dataDir, stateDir);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
@@ -89,21 +98,59 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"gpu-dev-server did not answer /healthz:\n{server.Log}");
     }
 
+    /// <summary>SIGKILL, as a crash: nothing is cleaned up and the data stays for a restart.</summary>
+    public async Task CrashAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Waits until the provider holds no environment any more (every teardown finished).</summary>
+    public async Task WaitNoEnvironmentsAsync()
+    {
+        var envs = Path.Combine(StateDir, "envs");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Directory.Exists(envs) && Directory.EnumerateFileSystemEntries(envs).Any())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"environments left behind: {string.Join(", ", Directory.EnumerateFileSystemEntries(envs))}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: false);
-            await _process.WaitForExitAsync();
+            await Proc.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: false);
+                await _process.WaitForExitAsync();
+            }
         }
 
         _process.Dispose();
-        try
+        foreach (var dir in new[] { DataDir, StateDir })
         {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 

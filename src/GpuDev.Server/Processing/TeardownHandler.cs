@@ -10,8 +10,9 @@ internal sealed partial class TeardownHandler(IComputeProvider provider, IReserv
 {
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
     {
-        await provider.RemoveEnvironmentAsync(job.ReservationId, cancellationToken);
-        await store.ReleaseAllocationsAsync(job.ReservationId, cancellationToken);
+        // Not cut short by shutdown: a half-removed environment is worse than a slightly later stop.
+        await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        await store.ReleaseAllocationsAsync(job.ReservationId, CancellationToken.None);
         LogTornDown(logger, job.ReservationId);
         scheduler.Signal.Notify();
         return JobOutcome.Done;

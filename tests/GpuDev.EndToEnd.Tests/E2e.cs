@@ -1,0 +1,85 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using GpuDev.Contracts;
+
+namespace GpuDev.EndToEnd.Tests;
+
+/// <summary>Helpers shared by the end-to-end tests: the real CLI, real ssh, waits.</summary>
+internal static class E2e
+{
+    public static async Task<Proc.Result> CheckAsync(Task<Proc.Result> run) => Check(await run);
+
+    public static async Task<(string[] Gpus, string Uid, string Home)> SshProbeAsync(ReservationDto reservation, string key)
+    {
+        var ssh = reservation.Ssh!;
+        var result = Check(await Proc.RunAsync("ssh",
+        [
+            "-i", key, "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", $"{ssh.User}@{ssh.Host}", "echo $CUDA_VISIBLE_DEVICES; id -u; echo $HOME",
+        ]));
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (lines[0].Split(','), lines[1], lines[2]);
+    }
+
+    public static async Task WaitClosedAsync(int port)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync("127.0.0.1", port);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"port {port} still answers after cancel");
+            await Task.Delay(100);
+        }
+    }
+
+    public static async Task WaitNoProcessesAsync(string uid)
+    {
+        if (Environment.UserName != "root")
+        {
+            return;
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Proc.RunAsync("pgrep", ["-u", uid])).ExitCode == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"processes of uid {uid} remain after cancel");
+            await Task.Delay(100);
+        }
+    }
+
+    public static Proc.Result Check(Proc.Result result)
+    {
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\nstdout: {result.Stdout}\nstderr: {result.Stderr}");
+        return result;
+    }
+
+    public sealed class Cli(string url, string token, string configDir)
+    {
+        public Task<Proc.Result> RunAsync(params string[] args) =>
+            Proc.RunAsync(ServerProcess.Bin("gpu-dev"), args, new Dictionary<string, string>
+            {
+                ["GPU_DEV_SERVER"] = url,
+                ["GPU_DEV_TOKEN"] = token,
+                ["GPU_DEV_CONFIG_DIR"] = configDir,
+                ["NO_COLOR"] = "1",
+            });
+
+        public async Task<ReservationDto> ReserveAsync(int gpus)
+        {
+            var result = Check(await RunAsync("reserve", "-t", "h100", "-g", gpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "-h", "1", "--no-interactive", "--json"));
+            var reservation = JsonSerializer.Deserialize(result.Stdout, GpuDevJsonContext.Default.ReservationDto)!;
+            Assert.Equal("active", reservation.Status);
+            Assert.NotNull(reservation.Ssh);
+            return reservation;
+        }
+    }
+}
