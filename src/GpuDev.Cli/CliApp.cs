@@ -40,9 +40,8 @@ internal static class CliApp
              new Option<bool>("--disable-jupyter") { Description = "Disable Jupyter Lab" },
              new Option<string>("--extend") { Description = "Extend reservation duration", Arity = ArgumentArity.ZeroOrOne },
              new Option<string>("--add-user") { Description = "Add secondary user (GitHub username)" }]));
-        root.Subcommands.Add(new NotSupportedCommand(services, "avail", "Check GPU availability by type (not supported yet).",
-            [], [new Option<bool>("--watch") { Description = "Continuously refresh every 5 seconds" }]));
-        root.Subcommands.Add(new NotSupportedCommand(services, "status", "Show overall cluster status and capacity (not supported yet).", [], []));
+        root.Subcommands.Add(new AvailCommand(services));
+        root.Subcommands.Add(new StatusCommand(services));
         root.Subcommands.Add(BuildDisk(services));
         root.Subcommands.Add(BuildConfig(services));
         root.Subcommands.Add(new HelpCommand(services, root));

@@ -22,6 +22,9 @@ internal sealed class CliServices
     /// <summary>How often <c>list --watch</c> refreshes.</summary>
     public TimeSpan WatchInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often <c>avail --watch</c> refreshes.</summary>
+    public TimeSpan AvailWatchInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Set by <c>-v/--verbose</c>; GPU_DEV_DEBUG=1 turns it on for every command.</summary>
     public bool Verbose { get; set; }
 

@@ -1,32 +1,66 @@
+using System.Globalization;
+
 namespace GpuDev.Compute.LocalHost;
 
-/// <summary>Paths and OS names of one environment.</summary>
-internal sealed record EnvironmentLayout(string StateDir, string ReservationId)
+/// <summary>Paths and OS names of one environment, seen from one of its nodes (<paramref name="Rank"/>).
+/// Rank 0 lives directly in <see cref="EnvDir"/> (the single-node layout); rank r ≥ 1 in <c>EnvDir/node-r</c>.</summary>
+internal sealed record EnvironmentLayout(string StateDir, string ReservationId, int Rank = 0)
 {
     public string EnvDir => Path.Combine(StateDir, "envs", ReservationId);
 
-    public string Home => Path.Combine(EnvDir, "home");
+    /// <summary>Directory of this rank's own files (home, host key, sshd_config, ForceCommand, pid, log).</summary>
+    public string NodeDir => Rank == 0 ? EnvDir : Path.Combine(EnvDir, "node-" + Rank.ToString(CultureInfo.InvariantCulture));
 
-    public string HostKey => Path.Combine(EnvDir, "ssh_host_ed25519_key");
+    public string Home => Path.Combine(NodeDir, "home");
+
+    public string HostKey => Path.Combine(NodeDir, "ssh_host_ed25519_key");
 
     public string HostKeyPub => HostKey + ".pub";
 
+    /// <summary>Shared by every rank: the users' keys (and, multinode, the reservation's node key).</summary>
     public string AuthorizedKeys => Path.Combine(EnvDir, "authorized_keys");
 
-    public string SshdConfig => Path.Combine(EnvDir, "sshd_config");
+    public string SshdConfig => Path.Combine(NodeDir, "sshd_config");
 
-    public string EnterScript => Path.Combine(EnvDir, "enter.sh");
+    public string EnterScript => Path.Combine(NodeDir, "enter.sh");
 
-    public string PidFile => Path.Combine(EnvDir, "sshd.pid");
+    public string PidFile => Path.Combine(NodeDir, "sshd.pid");
 
-    public string LogFile => Path.Combine(EnvDir, "sshd.log");
+    public string LogFile => Path.Combine(NodeDir, "sshd.log");
+
+    /// <summary>Stamp of the <c>~/.ssh</c> files last installed into this rank's home (multinode).</summary>
+    public string SshClientStamp => Path.Combine(NodeDir, "ssh_client.stamp");
 
     public string RecordFile => Path.Combine(EnvDir, "env.json");
 
+    /// <summary>Multinode: the directory every rank sees at <c>/shared</c>.</summary>
+    public string Shared => Path.Combine(EnvDir, "shared");
+
+    /// <summary>Multinode: the reservation's key pair for SSH between its nodes (private key owned by the reservation's uid, 0600).</summary>
+    public string NodeKey => Path.Combine(EnvDir, "node_key");
+
+    public string NodeKeyPub => NodeKey + ".pub";
+
+    /// <summary>Multinode: the <c>~/.ssh/config</c> and <c>~/.ssh/known_hosts_gpudev</c> installed in every rank's home.</summary>
+    public string SshClientConfig => Path.Combine(EnvDir, "ssh_config");
+
+    public string SshKnownHosts => Path.Combine(EnvDir, "known_hosts");
+
+    /// <summary>Multinode: bound over <c>/etc/hosts</c> in every rank's sandbox.</summary>
+    public string HostsFile => Path.Combine(EnvDir, "hosts");
+
+    /// <summary>Host name of this rank inside its sandbox: the first 12 hex characters of the id, a dash and the rank.</summary>
+    public string Hostname => ReservationId[..12] + "-" + Rank.ToString(CultureInfo.InvariantCulture);
+
     public string Ccache => Path.Combine(StateDir, "ccache");
 
-    /// <summary>OS user of the environment: <c>gpudev-</c> plus the first 12 hex characters of the id.</summary>
+    /// <summary>OS user of the environment (all ranks): <c>gpudev-</c> plus the first 12 hex characters of the id.</summary>
     public string UserName => "gpudev-" + ReservationId[..12];
+
+    /// <summary>Home directory of <see cref="UserName"/> in the passwd database (rank 0's home).</summary>
+    public string PasswdHome => Path.Combine(EnvDir, "home");
+
+    public EnvironmentLayout ForRank(int rank) => this with { Rank = rank };
 
     public string SharedPersonal(string owner) => Path.Combine(StateDir, "shared-personal", owner);
 

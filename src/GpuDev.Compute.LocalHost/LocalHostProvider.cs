@@ -12,14 +12,15 @@ using Microsoft.Extensions.Options;
 namespace GpuDev.Compute.LocalHost;
 
 /// <summary>Runs each reservation on this machine: its own OS user, home, host key and <c>sshd</c>, sessions in a
-/// bubblewrap sandbox when available.</summary>
+/// bubblewrap sandbox when available. A multinode reservation gets one such node per rank (same OS user; own home, host
+/// key, sshd port, GPUs and host name <c>&lt;12 hex&gt;-&lt;rank&gt;</c>), a shared <c>/etc/hosts</c>, <c>/shared</c> and a
+/// key pair for passwordless SSH between its nodes.</summary>
 internal sealed partial class LocalHostProvider(
     IOptions<LocalHostOptions> options,
     LocalHostContext context,
     TimeProvider timeProvider,
     ILogger<LocalHostProvider> logger) : IComputeProvider
 {
-    public const string MultinodeNotSupported = "multinode reservations are not supported by the local provider yet";
     private const string DefaultSimulatedSpec = "h100:8";
     private const int MasterPort = 29500;
     private const int MaxPortAttempts = 4;
@@ -31,6 +32,7 @@ internal sealed partial class LocalHostProvider(
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IReadOnlyList<ComputeNode>? _nodes;
     private (SandboxMode Mode, bool UnsharePid, string? Error)? _sandbox;
+    private bool? _unshareUts;
     private bool _warnedNotRoot;
 
     private string StateDir => _options.StateDir ?? LocalPaths.DefaultStateDir(context.DataDir);
@@ -84,16 +86,18 @@ internal sealed partial class LocalHostProvider(
     {
         ArgumentNullException.ThrowIfNull(spec);
         ValidateId(spec.ReservationId);
-        var environment = BuildSessionEnvironment(spec);
         ValidateKeys(spec.AuthorizedKeys);
-        if (spec.Allocations.Count > 1)
-        {
-            return new EnvironmentStatus(EnvironmentState.Failed, null, MultinodeNotSupported);
-        }
-
         if (spec.Allocations.Count == 0)
         {
             return new EnvironmentStatus(EnvironmentState.Failed, null, "the reservation has no allocation");
+        }
+
+        for (var i = 0; i < spec.Allocations.Count; i++)
+        {
+            if (spec.Allocations[i].Rank != i)
+            {
+                return new EnvironmentStatus(EnvironmentState.Failed, null, "the allocations must be ranks 0..N-1 in rank order");
+            }
         }
 
         var started = timeProvider.GetTimestamp();
@@ -104,11 +108,27 @@ internal sealed partial class LocalHostProvider(
             return new EnvironmentStatus(EnvironmentState.Failed, null, sandbox.Error);
         }
 
+        var multinode = spec.Allocations.Count > 1;
+        var unshareUts = multinode && sandbox.Mode == SandboxMode.Bubblewrap && await GetUnshareUtsAsync(sandbox.UnsharePid, cancellationToken).ConfigureAwait(false);
+
+        // Without a sandbox the host names resolve only through ~/.ssh/config, so the master is addressed by IP.
+        var masterAddress = multinode && sandbox.Mode == SandboxMode.Bubblewrap ? layout.Hostname : "127.0.0.1";
+        var sharedDir = !multinode ? null : sandbox.Mode == SandboxMode.Bubblewrap ? "/shared" : layout.Shared;
+        var environments = spec.Allocations.Select(a => BuildSessionEnvironment(spec, a.Rank, masterAddress, sharedDir)).ToList();
+
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         EnvironmentRecord record;
         try
         {
-            record = await CreateAsync(spec, layout, environment, sandbox, cancellationToken).ConfigureAwait(false);
+            if (ReadRecord(layout) is { } existing && existing.NodeCount != spec.Allocations.Count)
+            {
+                return new EnvironmentStatus(
+                    EnvironmentState.Failed,
+                    null,
+                    $"the environment exists with {existing.NodeCount} node(s) but the reservation has {spec.Allocations.Count}");
+            }
+
+            record = await CreateAsync(spec, layout, environments, sandbox, unshareUts, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -118,7 +138,15 @@ internal sealed partial class LocalHostProvider(
         var status = await WaitReadyAsync(layout, record, cancellationToken).ConfigureAwait(false);
         if (status.State == EnvironmentState.Ready)
         {
-            Log.Ready(logger, spec.ReservationId, record.Port, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            var elapsed = (long)timeProvider.GetElapsedTime(started).TotalMilliseconds;
+            if (multinode)
+            {
+                Log.ReadyMultinode(logger, spec.ReservationId, record.NodeCount, string.Join(',', record.NodePorts!), elapsed);
+            }
+            else
+            {
+                Log.Ready(logger, spec.ReservationId, record.Port, elapsed);
+            }
         }
         else if (status.State == EnvironmentState.Failed)
         {
@@ -143,15 +171,19 @@ internal sealed partial class LocalHostProvider(
             return new EnvironmentStatus(EnvironmentState.Failed, null, "the environment is incomplete (creation was interrupted)");
         }
 
-        var endpoint = Endpoint(layout, record);
-        if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0)
+        var ready = true;
+        for (var rank = 0; rank < record.NodeCount; rank++)
         {
-            return new EnvironmentStatus(EnvironmentState.Failed, endpoint, "sshd is not running: " + LogTail(layout));
+            var node = layout.ForRank(rank);
+            if (ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath).Count == 0)
+            {
+                return Status(EnvironmentState.Failed, layout, record, SshdNotRunning(node, record));
+            }
+
+            ready = ready && await HandshakeAsync(node, record.PortOf(rank), cancellationToken).ConfigureAwait(false);
         }
 
-        return await HandshakeAsync(layout, record.Port, cancellationToken).ConfigureAwait(false)
-            ? new EnvironmentStatus(EnvironmentState.Ready, endpoint)
-            : new EnvironmentStatus(EnvironmentState.Starting, endpoint);
+        return Status(ready ? EnvironmentState.Ready : EnvironmentState.Starting, layout, record, null);
     }
 
     public async Task RemoveEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
@@ -167,7 +199,7 @@ internal sealed partial class LocalHostProvider(
             while (true)
             {
                 var snapshot = ProcessTable.Snapshot();
-                var roots = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
+                var roots = ProcessTable.FindSshdUnder(layout.EnvDir, _options.SshdPath);
                 var victims = ProcessTable.WithDescendants(snapshot, roots);
                 if (account is { } a)
                 {
@@ -256,10 +288,14 @@ internal sealed partial class LocalHostProvider(
     private async Task<EnvironmentRecord> CreateAsync(
         EnvironmentSpec spec,
         EnvironmentLayout layout,
-        List<KeyValuePair<string, string>> environment,
+        List<List<KeyValuePair<string, string>>> environments,
         (SandboxMode Mode, bool UnsharePid, string? Error) sandbox,
+        bool unshareUts,
         CancellationToken cancellationToken)
     {
+        var nodeCount = spec.Allocations.Count;
+        var multinode = nodeCount > 1;
+        var nodes = Enumerable.Range(0, nodeCount).Select(layout.ForRank).ToList();
         Directory.CreateDirectory(StateDir);
         SetMode(StateDir, "711");
         Directory.CreateDirectory(Path.Combine(StateDir, "envs"));
@@ -267,12 +303,23 @@ internal sealed partial class LocalHostProvider(
         var isNew = !Directory.Exists(layout.EnvDir);
         Directory.CreateDirectory(layout.EnvDir);
         SetMode(layout.EnvDir, "711");
+        foreach (var node in nodes.Skip(1))
+        {
+            Directory.CreateDirectory(node.NodeDir);
+            SetMode(node.NodeDir, "711");
+        }
 
         var user = _isRoot ? layout.UserName : Environment.UserName;
         var record = ReadRecord(layout);
         if (record is null)
         {
-            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ChoosePort(layout.ReservationId), user, timeProvider.GetUtcNow());
+            var ports = new List<int>();
+            for (var rank = 0; rank < nodeCount; rank++)
+            {
+                ports.Add(ChoosePort(layout.ReservationId, ports));
+            }
+
+            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ports[0], user, timeProvider.GetUtcNow(), multinode ? ports : null);
             WriteRecord(layout, record);
         }
 
@@ -281,11 +328,20 @@ internal sealed partial class LocalHostProvider(
             Log.Creating(logger, spec.ReservationId, spec.Owner, record.Port, user);
         }
 
-        // The OS user, its group (shared by the owner's environments, for /shared-personal) and the home.
-        Directory.CreateDirectory(layout.Home);
+        // The OS user (one for every rank), its group (shared by the owner's environments, for /shared-personal), a home per rank.
+        foreach (var node in nodes)
+        {
+            Directory.CreateDirectory(node.Home);
+        }
+
         var sharedPersonal = layout.SharedPersonal(spec.Owner);
         Directory.CreateDirectory(sharedPersonal);
         Directory.CreateDirectory(layout.Ccache);
+        if (multinode)
+        {
+            Directory.CreateDirectory(layout.Shared);
+        }
+
         if (_isRoot)
         {
             var group = EnvironmentLayout.OwnerGroup(spec.Owner);
@@ -294,7 +350,7 @@ internal sealed partial class LocalHostProvider(
             var comment = "gpu-dev " + StateKey + " " + spec.ReservationId;
             if (account is null)
             {
-                await RunCheckedAsync("useradd", ["-M", "-g", group, "-p", "*", "-s", "/bin/bash", "-d", layout.Home, "-c", comment, layout.UserName], cancellationToken).ConfigureAwait(false);
+                await RunCheckedAsync("useradd", ["-M", "-g", group, "-p", "*", "-s", "/bin/bash", "-d", layout.PasswdHome, "-c", comment, layout.UserName], cancellationToken).ConfigureAwait(false);
                 account = await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"useradd did not create {layout.UserName}");
             }
@@ -303,40 +359,105 @@ internal sealed partial class LocalHostProvider(
                 throw new InvalidOperationException($"OS user {layout.UserName} already exists for something else ({account.Value.Comment}).");
             }
 
-            var uid = account.Value.Uid.ToString(CultureInfo.InvariantCulture);
-            await RunCheckedAsync("chown", [uid + ":" + account.Value.Gid.ToString(CultureInfo.InvariantCulture), layout.Home], cancellationToken).ConfigureAwait(false);
+            var owner = account.Value.Uid.ToString(CultureInfo.InvariantCulture) + ":" + account.Value.Gid.ToString(CultureInfo.InvariantCulture);
+            List<string> owned = [.. nodes.Select(n => n.Home)];
+            if (multinode)
+            {
+                owned.Add(layout.Shared);
+            }
+
+            await RunCheckedAsync("chown", [owner, .. owned], cancellationToken).ConfigureAwait(false);
             await RunCheckedAsync("chown", ["root:" + group, sharedPersonal], cancellationToken).ConfigureAwait(false);
             SetMode(sharedPersonal, "2770");
             SetMode(Path.Combine(StateDir, "shared-personal"), "711");
+            if (multinode)
+            {
+                await EnsureNodeKeyAsync(layout, owner, cancellationToken).ConfigureAwait(false);
+            }
         }
-        else if (!_warnedNotRoot)
+        else
         {
-            _warnedNotRoot = true;
-            Log.NotRoot(logger, user);
+            if (!_warnedNotRoot)
+            {
+                _warnedNotRoot = true;
+                Log.NotRoot(logger, user);
+            }
+
+            if (multinode)
+            {
+                await EnsureNodeKeyAsync(layout, null, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        SetMode(layout.Home, "700");
+        foreach (var node in nodes)
+        {
+            SetMode(node.Home, "700");
+        }
+
+        if (multinode)
+        {
+            SetMode(layout.Shared, "700");
+        }
+
         SetMode(layout.Ccache, "1777");
 
-        // Host key, authorized keys, sshd_config and the ForceCommand script (all root-owned, not writable by the user).
-        if (!File.Exists(layout.HostKey) || !File.Exists(layout.HostKeyPub))
+        // Host keys, authorized keys, sshd_config and the ForceCommand scripts (all root-owned, not writable by the user).
+        foreach (var node in nodes)
         {
-            File.Delete(layout.HostKey);
-            File.Delete(layout.HostKeyPub);
-            await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-" + spec.ReservationId, "-f", layout.HostKey], cancellationToken).ConfigureAwait(false);
+            if (!File.Exists(node.HostKey) || !File.Exists(node.HostKeyPub))
+            {
+                File.Delete(node.HostKey);
+                File.Delete(node.HostKeyPub);
+                var comment = "gpu-dev-" + spec.ReservationId + (multinode ? "-" + node.Rank.ToString(CultureInfo.InvariantCulture) : string.Empty);
+                await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", comment, "-f", node.HostKey], cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        WriteFileIfChanged(layout.AuthorizedKeys, string.Concat(spec.AuthorizedKeys.Select(k => k.Trim() + "\n")), "644");
-        var gpuIndices = spec.Allocations[0].GpuIndices;
-        IReadOnlyList<string>? bwrap = sandbox.Mode == SandboxMode.Bubblewrap
-            ? SessionFiles.BubblewrapCommand(_options.BwrapPath, layout, sharedPersonal, [context.DataDir, StateDir], gpuIndices, sandbox.UnsharePid)
-            : null;
-        WriteFileIfChanged(layout.EnterScript, SessionFiles.EnterScript(bwrap, layout.Home), "755");
+        var authorized = spec.AuthorizedKeys.Select(k => k.Trim()).ToList();
+        if (multinode)
+        {
+            authorized.Add((await File.ReadAllTextAsync(layout.NodeKeyPub, cancellationToken).ConfigureAwait(false)).Trim());
+            WriteFileIfChanged(layout.HostsFile, SessionFiles.HostsFile([.. nodes.Select(n => n.Hostname)]), "644");
+        }
 
+        WriteFileIfChanged(layout.AuthorizedKeys, string.Concat(authorized.Select(k => k + "\n")), "644");
+        foreach (var node in nodes)
+        {
+            var nodeSandbox = multinode ? new NodeSandbox(node.Hostname, unshareUts, layout.HostsFile, layout.Shared) : null;
+            IReadOnlyList<string>? bwrap = sandbox.Mode == SandboxMode.Bubblewrap
+                ? SessionFiles.BubblewrapCommand(
+                    _options.BwrapPath, node, sharedPersonal, [context.DataDir, StateDir], spec.Allocations[node.Rank].GpuIndices, sandbox.UnsharePid, nodeSandbox)
+                : null;
+            WriteFileIfChanged(node.EnterScript, SessionFiles.EnterScript(bwrap, node.Home), "755");
+        }
+
+        foreach (var node in nodes)
+        {
+            record = await StartNodeAsync(node, record, user, environments[node.Rank], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (multinode)
+        {
+            // After the sshd start: a port taken by someone else changes the rank's port, and so the client config.
+            await InstallSshClientAsync(layout, nodes, record, user, cancellationToken).ConfigureAwait(false);
+        }
+
+        return record;
+    }
+
+    /// <summary>Writes the rank's sshd_config and starts its sshd (another port when its port is taken), or reloads it.</summary>
+    private async Task<EnvironmentRecord> StartNodeAsync(
+        EnvironmentLayout node,
+        EnvironmentRecord record,
+        string user,
+        List<KeyValuePair<string, string>> environment,
+        CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
-            var configChanged = WriteFileIfChanged(layout.SshdConfig, SessionFiles.SshdConfig(layout, record.Port, user, environment), "644");
-            var running = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
+            var port = record.PortOf(node.Rank);
+            var configChanged = WriteFileIfChanged(node.SshdConfig, SessionFiles.SshdConfig(node, port, user, environment), "644");
+            var running = ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath);
             if (running.Count > 0 && !configChanged)
             {
                 return record;
@@ -349,15 +470,72 @@ internal sealed partial class LocalHostProvider(
                 return record;
             }
 
-            if (await StartSshdAsync(layout, cancellationToken).ConfigureAwait(false) || attempt >= MaxPortAttempts)
+            if (await StartSshdAsync(node, cancellationToken).ConfigureAwait(false) || attempt >= MaxPortAttempts)
             {
-                Log.SshdStarted(logger, spec.ReservationId, record.Port);
+                Log.SshdStarted(logger, record.ReservationId, port);
                 return record;
             }
 
-            Log.PortTaken(logger, spec.ReservationId, record.Port);
-            record = record with { Port = ChoosePort(layout.ReservationId, exclude: record.Port) };
-            WriteRecord(layout, record);
+            Log.PortTaken(logger, record.ReservationId, port);
+            var taken = Enumerable.Range(0, record.NodeCount).Select(record.PortOf).ToList();
+            record = record.WithPort(node.Rank, ChoosePort(node.ReservationId, taken));
+            WriteRecord(node, record);
+        }
+    }
+
+    /// <summary>The reservation's key pair for SSH between its nodes, readable only by its uid (<paramref name="owner"/>).</summary>
+    private async Task EnsureNodeKeyAsync(EnvironmentLayout layout, string? owner, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(layout.NodeKey) || !File.Exists(layout.NodeKeyPub))
+        {
+            File.Delete(layout.NodeKey);
+            File.Delete(layout.NodeKeyPub);
+            await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-nodes-" + layout.ReservationId, "-f", layout.NodeKey], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (owner is not null)
+        {
+            await RunCheckedAsync("chown", [owner, layout.NodeKey], cancellationToken).ConfigureAwait(false);
+        }
+
+        SetMode(layout.NodeKey, "600");
+        SetMode(layout.NodeKeyPub, "644");
+    }
+
+    /// <summary>Writes the reservation's ssh client config and known hosts and copies them, with the node key, into every rank's
+    /// <c>~/.ssh</c> as the reservation's user (never as root into a directory the user controls). A rank whose stamp
+    /// matches is left alone, so edits survive a repeated Ensure.</summary>
+    private async Task InstallSshClientAsync(EnvironmentLayout layout, List<EnvironmentLayout> nodes, EnvironmentRecord record, string user, CancellationToken cancellationToken)
+    {
+        var config = SessionFiles.SshClientConfig(layout.ReservationId, [.. nodes.Select(n => (n.Hostname, record.PortOf(n.Rank)))], user);
+        var knownHosts = SessionFiles.SshKnownHosts([.. nodes.Select(n => (n.Hostname, ReadHostKey(n) ?? throw new InvalidOperationException($"No host key for node {n.Rank}.")))]);
+        WriteFileIfChanged(layout.SshClientConfig, config, "644");
+        WriteFileIfChanged(layout.SshKnownHosts, knownHosts, "644");
+        var stamp = LocalPaths.ShortHash(config + "\0" + knownHosts + "\0" + await File.ReadAllTextAsync(layout.NodeKeyPub, cancellationToken).ConfigureAwait(false));
+        foreach (var node in nodes)
+        {
+            if (File.Exists(node.SshClientStamp) && (await File.ReadAllTextAsync(node.SshClientStamp, cancellationToken).ConfigureAwait(false)).Trim() == stamp)
+            {
+                continue;
+            }
+
+            List<string> script =
+            [
+                "/bin/sh", "-c", SessionFiles.InstallSshClientScript, "sh", node.Home,
+                layout.NodeKey, SessionFiles.NodeKeyName,
+                layout.NodeKeyPub, SessionFiles.NodeKeyName + ".pub",
+                layout.SshClientConfig, "config",
+                layout.SshKnownHosts, SessionFiles.NodeKnownHostsName,
+            ];
+            var result = _isRoot
+                ? await ProcessRunner.RunAsync("runuser", ["-u", user, "--", .. script], _options.CommandTimeout, cancellationToken).ConfigureAwait(false)
+                : await ProcessRunner.RunAsync(script[0], script.Skip(1), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException(result.Describe($"installing ~/.ssh for node {node.Rank.ToString(CultureInfo.InvariantCulture)}") + " " + result.StdErr.Trim());
+            }
+
+            WriteFileIfChanged(node.SshClientStamp, stamp + "\n", "644");
         }
     }
 
@@ -410,34 +588,64 @@ internal sealed partial class LocalHostProvider(
         }
     }
 
+    /// <summary>Waits until every rank's sshd passed a handshake (Ready), one has died (Failed) or the time is up (Starting).</summary>
     private async Task<EnvironmentStatus> WaitReadyAsync(EnvironmentLayout layout, EnvironmentRecord record, CancellationToken cancellationToken)
     {
-        var endpoint = Endpoint(layout, record);
         var start = timeProvider.GetTimestamp();
-        var sawNoSshd = 0;
+        var sawNoSshd = new int[record.NodeCount];
+        var ready = new bool[record.NodeCount];
         while (true)
         {
-            if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0)
+            for (var rank = 0; rank < record.NodeCount; rank++)
             {
-                // Allow for the moment between setsid and exec.
-                if (++sawNoSshd >= 3)
+                if (ready[rank])
                 {
-                    return new EnvironmentStatus(EnvironmentState.Failed, endpoint, "sshd is not running: " + LogTail(layout));
+                    continue;
+                }
+
+                var node = layout.ForRank(rank);
+                if (ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath).Count == 0)
+                {
+                    // Allow for the moment between setsid and exec.
+                    if (++sawNoSshd[rank] >= 3)
+                    {
+                        return Status(EnvironmentState.Failed, layout, record, SshdNotRunning(node, record));
+                    }
+                }
+                else
+                {
+                    ready[rank] = await HandshakeAsync(node, record.PortOf(rank), cancellationToken).ConfigureAwait(false);
                 }
             }
-            else if (await HandshakeAsync(layout, record.Port, cancellationToken).ConfigureAwait(false))
+
+            if (ready.All(r => r))
             {
-                return new EnvironmentStatus(EnvironmentState.Ready, endpoint);
+                return Status(EnvironmentState.Ready, layout, record, null);
             }
 
             if (timeProvider.GetElapsedTime(start) >= _options.ReadyTimeout)
             {
-                return new EnvironmentStatus(EnvironmentState.Starting, endpoint, "sshd has not answered an SSH handshake yet");
+                var waiting = string.Join(',', Enumerable.Range(0, record.NodeCount).Where(r => !ready[r]));
+                return Status(
+                    EnvironmentState.Starting,
+                    layout,
+                    record,
+                    record.NodeCount > 1 ? $"sshd of node(s) {waiting} has not answered an SSH handshake yet" : "sshd has not answered an SSH handshake yet");
             }
 
             await Task.Delay(_options.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The status with rank 0's endpoint and, multinode, every rank's endpoint.</summary>
+    private EnvironmentStatus Status(EnvironmentState state, EnvironmentLayout layout, EnvironmentRecord record, string? message)
+    {
+        var endpoints = Enumerable.Range(0, record.NodeCount).Select(rank => Endpoint(layout.ForRank(rank), record)).ToList();
+        return new EnvironmentStatus(state, endpoints[0], message) { NodeEndpoints = record.NodePorts is null ? null : endpoints };
+    }
+
+    private static string SshdNotRunning(EnvironmentLayout node, EnvironmentRecord record) =>
+        (record.NodeCount > 1 ? $"sshd of node {node.Rank.ToString(CultureInfo.InvariantCulture)} is not running: " : "sshd is not running: ") + LogTail(node);
 
     /// <summary>A real SSH key exchange with the environment's sshd, checking that it presents the environment's host key.</summary>
     private async Task<bool> HandshakeAsync(EnvironmentLayout layout, int port, CancellationToken cancellationToken)
@@ -463,8 +671,8 @@ internal sealed partial class LocalHostProvider(
         return false;
     }
 
-    private SshEndpoint Endpoint(EnvironmentLayout layout, EnvironmentRecord record) =>
-        new(_options.SshHost, record.Port, record.User, ReadHostKey(layout));
+    private SshEndpoint Endpoint(EnvironmentLayout node, EnvironmentRecord record) =>
+        new(_options.SshHost, record.PortOf(node.Rank), record.User, ReadHostKey(node));
 
     private static string? ReadHostKey(EnvironmentLayout layout)
     {
@@ -479,7 +687,7 @@ internal sealed partial class LocalHostProvider(
         }
     }
 
-    private int ChoosePort(string reservationId, int? exclude = null)
+    private int ChoosePort(string reservationId, IEnumerable<int> exclude)
     {
         if (!PortRange.TryParse(_options.PortRange, out var range))
         {
@@ -493,13 +701,11 @@ internal sealed partial class LocalHostProvider(
             if (Path.GetFileName(dir) != reservationId && ReadRecord(new EnvironmentLayout(StateDir, Path.GetFileName(dir))) is { } other)
             {
                 used.Add(other.Port);
+                used.UnionWith(other.NodePorts ?? []);
             }
         }
 
-        if (exclude is { } x)
-        {
-            used.Add(x);
-        }
+        used.UnionWith(exclude);
 
         // Start at a random offset so that several servers (or test runs) on one host rarely race for a port.
         var offset = Random.Shared.Next(range.Count);
@@ -571,15 +777,22 @@ internal sealed partial class LocalHostProvider(
         return result;
     }
 
+    /// <summary>Whether bubblewrap can give a rank its own host name (<c>--unshare-uts --hostname</c>) here.</summary>
+    private async Task<bool> GetUnshareUtsAsync(bool unsharePid, CancellationToken cancellationToken)
+    {
+        _unshareUts ??= await ProbeBubblewrapAsync(unsharePid, cancellationToken, ["--unshare-uts", "--hostname", "gpu-dev-probe"]).ConfigureAwait(false);
+        return _unshareUts.Value;
+    }
+
     /// <summary>Runs a tiny sandbox as an unprivileged user (nobody when we are root), as sessions will.</summary>
-    private async Task<bool> ProbeBubblewrapAsync(bool unsharePid, CancellationToken cancellationToken)
+    private async Task<bool> ProbeBubblewrapAsync(bool unsharePid, CancellationToken cancellationToken, IReadOnlyList<string>? extra = null)
     {
         if (!File.Exists(_options.BwrapPath))
         {
             return false;
         }
 
-        List<string> bwrap = [_options.BwrapPath, "--die-with-parent"];
+        List<string> bwrap = [_options.BwrapPath, "--die-with-parent", .. extra ?? []];
         bwrap.AddRange(unsharePid ? ["--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc"] : ["--ro-bind", "/", "/"]);
         bwrap.AddRange(["--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"]);
         var result = _isRoot && ProcessRunner.FindOnPath("runuser") is { } runuser
@@ -588,23 +801,34 @@ internal sealed partial class LocalHostProvider(
         return result.Succeeded;
     }
 
-    private List<KeyValuePair<string, string>> BuildSessionEnvironment(EnvironmentSpec spec)
+    /// <summary>The variables of rank <paramref name="rank"/>'s sessions: its GPUs, the torch.distributed rendezvous, the user's own.</summary>
+    private static List<KeyValuePair<string, string>> BuildSessionEnvironment(EnvironmentSpec spec, int rank, string masterAddress, string? sharedDir)
     {
-        var gpus = spec.Allocations.Count > 0 ? spec.Allocations[0].GpuIndices : [];
+        var gpus = spec.Allocations[rank].GpuIndices;
         var visible = gpus.Count > 0 ? string.Join(',', gpus.Select(i => i.ToString(CultureInfo.InvariantCulture))) : null;
+        var rankText = rank.ToString(CultureInfo.InvariantCulture);
+        var worldSize = spec.Allocations.Count.ToString(CultureInfo.InvariantCulture);
         List<KeyValuePair<string, string>> vars =
         [
             new("CUDA_VISIBLE_DEVICES", visible ?? string.Empty),
             new("NVIDIA_VISIBLE_DEVICES", visible ?? "none"),
-            new("RANK", (spec.Allocations.Count > 0 ? spec.Allocations[0].Rank : 0).ToString(CultureInfo.InvariantCulture)),
-            new("WORLD_SIZE", Math.Max(1, spec.Allocations.Count).ToString(CultureInfo.InvariantCulture)),
-            new("MASTER_ADDR", "127.0.0.1"),
+            new("RANK", rankText),
+            new("WORLD_SIZE", worldSize),
+            new("MASTER_ADDR", masterAddress),
             new("MASTER_PORT", MasterPort.ToString(CultureInfo.InvariantCulture)),
+            new("GPU_DEV_NODE_RANK", rankText),
+            new("GPU_DEV_NUM_NODES", worldSize),
             new("GPU_DEV_RESERVATION_ID", spec.ReservationId),
             new("GPU_DEV_GPU_TYPE", spec.GpuType),
             new("CCACHE_DIR", "/ccache"),
             new("CCACHE_UMASK", "002"),
         ];
+        if (sharedDir is not null)
+        {
+            // Multinode: the directory shared by the nodes (/shared in the sandbox, the host path without one).
+            vars.Add(new("GPU_DEV_SHARED_DIR", sharedDir));
+        }
+
         var reserved = vars.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, value) in spec.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
         {

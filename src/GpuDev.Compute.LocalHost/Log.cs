@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Environment {ReservationId} is ready on port {Port} after {ElapsedMs} ms")]
     public static partial void Ready(ILogger logger, string reservationId, int port, long elapsedMs);
 
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Information, Message = "Environment {ReservationId} ({Nodes} nodes) is ready on ports {Ports} after {ElapsedMs} ms")]
+    public static partial void ReadyMultinode(ILogger logger, string reservationId, int nodes, string ports, long elapsedMs);
+
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Environment {ReservationId} failed: {Reason}")]
     public static partial void Failed(ILogger logger, string reservationId, string reason);
 

@@ -47,7 +47,12 @@ internal static class ProcessTable
     }
 
     /// <summary>Live (not zombie) sshd listeners started with <c>-f <paramref name="configPath"/></c>.</summary>
-    public static List<int> FindSshd(string configPath, string sshdPath)
+    public static List<int> FindSshd(string configPath, string sshdPath) => FindSshdMatching(" -f " + configPath + " ", sshdPath);
+
+    /// <summary>Live sshd listeners whose <c>-f</c> config lies in <paramref name="directory"/> or below (every rank of an environment).</summary>
+    public static List<int> FindSshdUnder(string directory, string sshdPath) => FindSshdMatching(" -f " + directory.TrimEnd('/') + "/", sshdPath);
+
+    private static List<int> FindSshdMatching(string configArgument, string sshdPath)
     {
         var result = new List<int>();
         foreach (var entry in Snapshot())
@@ -59,7 +64,7 @@ internal static class ProcessTable
 
             // sshd rewrites its title ("sshd: /usr/sbin/sshd -D -e -f <config> [listener] …"), so match on the joined text.
             var cmd = string.Join(' ', CommandLine(entry.Pid)) + " ";
-            if (cmd.Contains(sshdPath + " ", StringComparison.Ordinal) && cmd.Contains(" -f " + configPath + " ", StringComparison.Ordinal))
+            if (cmd.Contains(sshdPath + " ", StringComparison.Ordinal) && cmd.Contains(configArgument, StringComparison.Ordinal))
             {
                 result.Add(entry.Pid);
             }

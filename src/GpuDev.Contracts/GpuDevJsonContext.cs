@@ -13,4 +13,6 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(GpuTypesResponse))]
 [JsonSerializable(typeof(MeDto))]
 [JsonSerializable(typeof(ProblemDto))]
+[JsonSerializable(typeof(AvailabilityResponse))]
+[JsonSerializable(typeof(ClusterStatusDto))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

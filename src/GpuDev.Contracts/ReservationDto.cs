@@ -61,6 +61,10 @@ public sealed record SshInfoDto
     public string? HostKey { get; init; }
 }
 
-public sealed record NodeAllocationDto(int Rank, string Node, IReadOnlyList<int> GpuIndices);
+public sealed record NodeAllocationDto(int Rank, string Node, IReadOnlyList<int> GpuIndices)
+{
+    /// <summary>How to reach this node of the reservation (multinode: one per rank); null when not active or not yours.</summary>
+    public SshInfoDto? Ssh { get; init; }
+}
 
 public sealed record HistoryEntryDto(DateTimeOffset At, string? From, string To, string Reason);

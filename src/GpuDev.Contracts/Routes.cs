@@ -8,6 +8,8 @@ public static class Routes
     public const string Me = "/api/v1/me";
     public const string GpuTypes = "/api/v1/gpu-types";
     public const string Reservations = "/api/v1/reservations";
+    public const string Availability = "/api/v1/availability";
+    public const string Status = "/api/v1/status";
 
     public static string Reservation(string id) => $"{Reservations}/{Uri.EscapeDataString(id)}";
 

@@ -85,5 +85,11 @@ internal static class SqliteSchema
             last_error TEXT);
         CREATE INDEX ix_jobs_due ON jobs(run_after);
         """,
+        """
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_host TEXT;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_port INTEGER;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_user TEXT;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_host_key TEXT;
+        """,
     ];
 }

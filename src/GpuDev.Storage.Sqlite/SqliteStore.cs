@@ -258,6 +258,14 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
             await AllocateAsync(connection, transaction, transition.ReservationId, allocations, cancellationToken);
         }
 
+        for (var rank = 0; rank < (transition.NodeEndpoints?.Count ?? 0); rank++)
+        {
+            var ssh = transition.NodeEndpoints![rank];
+            await ExecuteAsync(connection, transaction,
+                "UPDATE reservation_nodes SET ssh_host = $host, ssh_port = $port, ssh_user = $user, ssh_host_key = $key WHERE reservation_id = $id AND rank = $rank;",
+                cancellationToken, ("$id", transition.ReservationId), ("$rank", rank), ("$host", ssh.Host), ("$port", ssh.Port), ("$user", ssh.User), ("$key", ssh.HostKey));
+        }
+
         if (transition.FollowUp is not null)
         {
             await EnqueueAsync(connection, transaction, transition.FollowUp, cancellationToken);
@@ -420,13 +428,16 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
 
         var allocations = new List<NodeAllocation>();
         await using (var command = Command(connection, transaction,
-            "SELECT rank, node, gpu_indices FROM reservation_nodes WHERE reservation_id = $id ORDER BY rank;", ("$id", reservation.Id)))
+            "SELECT rank, node, gpu_indices, ssh_host, ssh_port, ssh_user, ssh_host_key FROM reservation_nodes WHERE reservation_id = $id ORDER BY rank;", ("$id", reservation.Id)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
                 var indices = reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-                allocations.Add(new NodeAllocation(reader.GetInt32(0), reader.GetString(1), indices));
+                allocations.Add(new NodeAllocation(reader.GetInt32(0), reader.GetString(1), indices)
+                {
+                    Ssh = reader.IsDBNull(3) ? null : new SshEndpoint(reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)),
+                });
             }
         }
 

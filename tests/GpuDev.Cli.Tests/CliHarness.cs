@@ -38,16 +38,25 @@ internal sealed class CliHarness : IDisposable
 
     public DateTimeOffset Now { get; } = new(2030, 1, 2, 10, 0, 0, TimeSpan.Zero);
 
+    /// <summary>Replaces the fixed clock (e.g. with a <see cref="RecordingTimeProvider"/>).</summary>
+    public TimeProvider? Time { get; set; }
+
+    /// <summary>Keep the production poll/watch intervals instead of 1 ms (with a clock that does not really wait).</summary>
+    public bool DefaultIntervals { get; set; }
+
     public async Task<int> RunAsync(params string[] args)
     {
+        var fast = TimeSpan.FromMilliseconds(1);
+        var defaults = new CliServices { Console = Console, Environment = Environment };
         var services = new CliServices
         {
             Console = Console,
             Environment = Environment,
             HttpHandler = Http,
-            Time = new FixedTimeProvider(Now),
-            PollInterval = TimeSpan.FromMilliseconds(1),
-            WatchInterval = TimeSpan.FromMilliseconds(1),
+            Time = Time ?? new FixedTimeProvider(Now),
+            PollInterval = DefaultIntervals ? defaults.PollInterval : fast,
+            WatchInterval = DefaultIntervals ? defaults.WatchInterval : fast,
+            AvailWatchInterval = DefaultIntervals ? defaults.AvailWatchInterval : fast,
         };
         return await CliApp.RunAsync(args, services, Cancellation.Token);
     }
@@ -99,6 +108,16 @@ internal sealed class ReservationBuilder
 
     public string? HostKey { get; set; }
 
+    /// <summary>Overrides the default estimate of a queued reservation (created + 2 h).</summary>
+    public DateTimeOffset? EstimatedStartAt { get; set; }
+
+    public bool UnknownStart { get; set; }
+
+    public int NodeCount { get; set; } = 1;
+
+    /// <summary>Overrides the default single node (node-a, GPUs 0,1) of an active reservation.</summary>
+    public List<NodeAllocationDto>? Nodes { get; set; }
+
     public ReservationDto Build()
     {
         var created = new DateTimeOffset(2030, 1, 2, 9, 0, 0, TimeSpan.Zero);
@@ -117,10 +136,11 @@ internal sealed class ReservationBuilder
             StartedAt = active ? created.AddMinutes(5) : null,
             ExpiresAt = active ? created.AddHours(4).AddMinutes(5) : null,
             QueuePosition = QueuePosition,
-            EstimatedStartAt = Status == "queued" ? created.AddHours(2) : null,
+            EstimatedStartAt = UnknownStart ? null : EstimatedStartAt ?? (Status == "queued" ? created.AddHours(2) : null),
             WaitReason = WaitReason,
             Ssh = active ? new SshInfoDto { Host = "10.0.0.5", Port = 30001, User = "dev", Command = "ssh -p 30001 dev@10.0.0.5", HostKey = HostKey } : null,
-            Nodes = active ? [new NodeAllocationDto(0, "node-a", [0, 1])] : [],
+            NodeCount = NodeCount,
+            Nodes = Nodes ?? (active ? [new NodeAllocationDto(0, "node-a", [0, 1])] : []),
             History = [new HistoryEntryDto(created, null, "pending", "created")],
         };
     }
@@ -129,4 +149,34 @@ internal sealed class ReservationBuilder
 internal sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
 {
     public override DateTimeOffset GetUtcNow() => now;
+}
+
+/// <summary>A fixed clock whose timers record the delay asked for and then fire after 1 ms, so a test can check
+/// a refresh interval without waiting for it.</summary>
+internal sealed class RecordingTimeProvider(DateTimeOffset now) : TimeProvider
+{
+    private readonly List<TimeSpan> _delays = [];
+
+    public IReadOnlyList<TimeSpan> Delays
+    {
+        get
+        {
+            lock (_delays)
+            {
+                return [.. _delays];
+            }
+        }
+    }
+
+    public override DateTimeOffset GetUtcNow() => now;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        lock (_delays)
+        {
+            _delays.Add(dueTime);
+        }
+
+        return TimeProvider.System.CreateTimer(callback, state, TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+    }
 }

@@ -90,6 +90,12 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         Environment = new Dictionary<string, string> { ["EXTRA_VAR"] = "hello world" },
     };
 
+    /// <summary>A multinode spec: one allocation per element of <paramref name="gpusPerRank"/>, rank r on node <c>local-r</c>.</summary>
+    public EnvironmentSpec MultinodeSpec(string id, params int[][] gpusPerRank) => Spec(id) with
+    {
+        Allocations = [.. gpusPerRank.Select((gpus, rank) => new NodeAllocation(rank, "local-" + rank.ToString(CultureInfo.InvariantCulture), gpus))],
+    };
+
     /// <summary>Runs <paramref name="command"/> in the environment with the real ssh client, trusting only the returned host key.</summary>
     public async Task<ProcessResult> SshAsync(SshEndpoint endpoint, string command, string? key = null)
     {

@@ -18,6 +18,14 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("gpu-dev-server-tests-").FullName;
 
+    private readonly Dictionary<string, string> _settings = [];
+
+    public ServerFixture(IReadOnlyDictionary<string, string> settings, params ComputeNode[] nodes)
+        : this(nodes)
+    {
+        _settings = new(settings);
+    }
+
     public ServerFixture(params ComputeNode[] nodes)
     {
         Provider = new FakeComputeProvider(nodes.Length > 0 ? nodes : [new ComputeNode("node-0", "h100", 8, true)]);
@@ -33,6 +41,11 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     {
         builder.UseSetting("Server:DataDir", _dataDir);
         builder.UseSetting("LocalHost:Gpus", "h100:8");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);

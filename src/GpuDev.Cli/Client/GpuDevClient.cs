@@ -38,6 +38,12 @@ internal sealed class GpuDevClient
     public Task<GpuTypesResponse> GetGpuTypesAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, Routes.GpuTypes, null, null, GpuDevJsonContext.Default.GpuTypesResponse, ct);
 
+    public Task<AvailabilityResponse> GetAvailabilityAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Availability, null, null, GpuDevJsonContext.Default.AvailabilityResponse, ct);
+
+    public Task<ClusterStatusDto> GetStatusAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Status, null, null, GpuDevJsonContext.Default.ClusterStatusDto, ct);
+
     public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, string idempotencyKey, CancellationToken ct)
     {
         var body = JsonSerializer.Serialize(request, GpuDevJsonContext.Default.CreateReservationRequest);

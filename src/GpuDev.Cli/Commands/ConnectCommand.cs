@@ -12,15 +12,18 @@ internal sealed class ConnectCommand : CliCommand
 {
     private readonly Argument<string> _id = CommonOptions.ReservationId("Reservation ID or unique prefix; default: your active reservation");
     private readonly Argument<string[]> _command = new("COMMAND") { Arity = ArgumentArity.ZeroOrMore, Description = "Command to run remotely (after --)" };
+    private readonly Option<int?> _node = new("--node") { HelpName = "RANK", Description = "Multinode reservations: the rank of the node to connect to (default 0; on a terminal you pick)" };
 
     public ConnectCommand(CliServices services)
         : base(services, "connect", "Open an SSH session to an active reservation.")
     {
         Arguments.Add(_id);
         Arguments.Add(_command);
+        Options.Add(_node);
         Examples.Add("gpu-dev connect");
         Examples.Add("gpu-dev connect 1a2b3c4d");
         Examples.Add("gpu-dev connect 1a2b -- nvidia-smi");
+        Examples.Add("gpu-dev connect 1a2b --node 1");
     }
 
     public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -68,12 +71,8 @@ internal sealed class ConnectCommand : CliCommand
                 Format.IsTerminal(reservation.Status) ? "make a new one with `gpu-dev reserve`" : $"check it with `gpu-dev show {id8}`");
         }
 
-        if (reservation.Ssh is not { } ssh)
-        {
-            throw new CliException(ExitCodes.Failure, $"reservation {id8} has no SSH endpoint yet", $"check it with `gpu-dev show {id8}`");
-        }
-
-        var args = BuildSshArguments(ssh, reservation.Id, remote);
+        var ssh = PickNode(reservation, parseResult.GetValue(_node));
+        var args = BuildSshArguments(ssh, reservation, remote);
         var program = Services.Environment.GetVariable(EnvVars.Ssh) ?? "ssh";
         if (Services.Debug)
         {
@@ -105,8 +104,50 @@ internal sealed class ConnectCommand : CliCommand
         }
     }
 
-    /// <summary>ssh arguments; writes ~/.gpu-dev/ID.known_hosts when the server told us the host key.</summary>
-    internal List<string> BuildSshArguments(SshInfoDto ssh, string reservationId, IReadOnlyList<string> remote)
+    /// <summary>The SSH endpoint to use: rank <paramref name="rank"/> of a multinode reservation (on a terminal without
+    /// --node, the user picks; otherwise rank 0), or the reservation's one endpoint.</summary>
+    private SshInfoDto PickNode(ReservationDto reservation, int? rank)
+    {
+        var id8 = Format.ShortId(reservation.Id);
+        var nodes = reservation.Nodes.OrderBy(n => n.Rank).ToList();
+        if (rank is { } wanted && nodes.Count > 0 && !nodes.Any(n => n.Rank == wanted))
+        {
+            throw new CliException(ExitCodes.Failure,
+                $"reservation {id8} has no node of rank {wanted}; valid ranks: {string.Join(", ", nodes.Select(n => n.Rank))}");
+        }
+
+        if (rank is { } r0 && nodes.Count == 0 && r0 != 0)
+        {
+            throw new CliException(ExitCodes.Failure, $"reservation {id8} has no node of rank {r0}; valid ranks: 0");
+        }
+
+        if (Format.IsMultinode(reservation) && nodes.Count > 0)
+        {
+            var node = rank is { } n ? nodes.First(x => x.Rank == n)
+                : Services.CanPrompt ? PromptNode(nodes)
+                : nodes[0];
+            return SshFor(reservation, node)
+                ?? throw new CliException(ExitCodes.Failure, $"rank {node.Rank} of reservation {id8} ({node.Node}) has no SSH endpoint yet",
+                    $"check it with `gpu-dev show {id8}`");
+        }
+
+        return reservation.Ssh ?? nodes.Select(n => n.Ssh).FirstOrDefault(s => s is not null)
+            ?? throw new CliException(ExitCodes.Failure, $"reservation {id8} has no SSH endpoint yet", $"check it with `gpu-dev show {id8}`");
+    }
+
+    private NodeAllocationDto PromptNode(List<NodeAllocationDto> nodes)
+    {
+        // Rank 0 first: it is the selection prompt's default.
+        var labels = nodes.Select(ReservationView.NodeLine).ToList();
+        return nodes[labels.IndexOf(Services.Console.Select("Connect to which node?", labels))];
+    }
+
+    private static SshInfoDto? SshFor(ReservationDto reservation, NodeAllocationDto node) =>
+        node.Ssh ?? (node.Rank == 0 ? reservation.Ssh : null);
+
+    /// <summary>ssh arguments; writes ~/.gpu-dev/ID.known_hosts with the host key of every node the server told us
+    /// about (each rank of a multinode reservation has its own sshd), pinning the one we connect to.</summary>
+    internal List<string> BuildSshArguments(SshInfoDto ssh, ReservationDto reservation, IReadOnlyList<string> remote)
     {
         var args = new List<string> { "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (!string.IsNullOrWhiteSpace(ssh.HostKey))
@@ -121,9 +162,13 @@ internal sealed class ConnectCommand : CliCommand
                 Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
 
-            var file = Path.Combine(dir, $"{reservationId}.known_hosts");
-            var hostPattern = ssh.Port == 22 ? ssh.Host : $"[{ssh.Host}]:{ssh.Port}";
-            File.WriteAllText(file, $"{hostPattern} {ssh.HostKey.Trim()}\n");
+            var endpoints = new[] { reservation.Ssh }.Concat(reservation.Nodes.OrderBy(n => n.Rank).Select(n => n.Ssh)).Append(ssh);
+            var lines = endpoints
+                .Where(e => e is not null && !string.IsNullOrWhiteSpace(e.HostKey))
+                .Select(e => $"{(e!.Port == 22 ? e.Host : $"[{e.Host}]:{e.Port}")} {e.HostKey!.Trim()}\n")
+                .Distinct(StringComparer.Ordinal);
+            var file = Path.Combine(dir, $"{reservation.Id}.known_hosts");
+            File.WriteAllText(file, string.Concat(lines));
             args.AddRange(["-o", $"UserKnownHostsFile={file}", "-o", "StrictHostKeyChecking=yes"]);
         }
         else
@@ -136,7 +181,7 @@ internal sealed class ConnectCommand : CliCommand
         return args;
     }
 
-    private static (string? Id, List<string> Remote) SplitArguments(ParseResult parseResult)
+    private (string? Id, List<string> Remote) SplitArguments(ParseResult parseResult)
     {
         var tokens = parseResult.Tokens;
         var doubleDash = -1;
@@ -149,7 +194,19 @@ internal sealed class ConnectCommand : CliCommand
             }
         }
 
-        var before = tokens.Take(doubleDash < 0 ? tokens.Count : doubleDash).Where(t => t.Type == TokenType.Argument).Select(t => t.Value).ToList();
+        var before = new List<string>();
+        for (var i = 0; i < (doubleDash < 0 ? tokens.Count : doubleDash); i++)
+        {
+            if (tokens[i].Type == TokenType.Option && (tokens[i].Value == _node.Name || _node.Aliases.Contains(tokens[i].Value)))
+            {
+                i++; // --node's value
+            }
+            else if (tokens[i].Type == TokenType.Argument)
+            {
+                before.Add(tokens[i].Value);
+            }
+        }
+
         var after = doubleDash < 0 ? [] : tokens.Skip(doubleDash + 1).Select(t => t.Value).ToList();
         if (before.Count > 1)
         {

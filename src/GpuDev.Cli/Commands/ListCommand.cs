@@ -47,26 +47,8 @@ internal sealed class ListCommand : CliCommand
             return ExitCodes.Success;
         }
 
-        try
-        {
-            while (true)
-            {
-                var reservations = await client.ListReservationsAsync(user, status, all, cancellationToken).ConfigureAwait(false);
-                if (console.IsOutputTty && !json)
-                {
-                    console.ClearScreen();
-                    console.Out.WriteLine($"Every {Services.WatchInterval.TotalSeconds:0}s: gpu-dev list    {Format.LocalTime(Services.Time.GetUtcNow(), Services.Time.GetUtcNow())}");
-                    console.Out.WriteLine();
-                }
-
-                Render(reservations);
-                await Task.Delay(Services.WatchInterval, Services.Time, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return ExitCodes.Success;
-        }
+        return await WatchLoop.RunAsync(Services, Services.WatchInterval, "gpu-dev list", console.IsOutputTty && !json,
+            ct => client.ListReservationsAsync(user, status, all, ct), Render, cancellationToken).ConfigureAwait(false);
 
         void Render(List<GpuDev.Contracts.ReservationDto> reservations)
         {

@@ -22,7 +22,7 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<bool> _noPersist = new("--no-persist") { Description = "Create without persistent disk (ephemeral /home/dev)" };
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
     private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Recreate shell environment on existing disk (not supported yet)" };
-    private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (>8 GPUs) (not supported yet)" };
+    private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (more GPUs than one node holds; a multiple of GPUs per node)" };
     private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB (not supported yet)" };
     private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image URL (not supported yet)" };
     private readonly Option<bool> _preserveEntrypoint = new("--preserve-entrypoint") { Description = "Keep original container ENTRYPOINT/CMD (not supported yet)" };
@@ -56,6 +56,7 @@ internal sealed class ReserveCommand : CliCommand
         Examples.Add("gpu-dev reserve -t h100 -g 2 -h 4");
         Examples.Add("gpu-dev reserve -t t4 -g 1 -h 2 --disk none");
         Examples.Add("gpu-dev reserve -t h100 -g 8 -h 0.5 -n quick-test --no-wait --json");
+        Examples.Add("gpu-dev reserve -t h100 -g 16 -h 2 -d   # two full nodes");
         Examples.Add("gpu-dev reserve   # interactive: pick type, count and hours");
     }
 
@@ -83,7 +84,7 @@ internal sealed class ReserveCommand : CliCommand
         var json = parseResult.GetValue(_json);
         if (!json || Services.Console.IsErrorTty)
         {
-            Services.Console.Error.WriteLine($"Reservation {id8} created ({Format.Gpus(reservation)} for {request.Hours.ToString("0.####", CultureInfo.InvariantCulture)}h): {Format.StatusLine(reservation, Services.Time.GetUtcNow())}");
+            Services.Console.Error.WriteLine($"Reservation {id8} created ({Format.Gpus(reservation)} for {request.Hours.ToString("0.####", CultureInfo.InvariantCulture)}h): {Format.StatusLine(reservation, Services.Time.GetUtcNow(), relative: Services.Console.IsErrorTty)}");
         }
 
         if (parseResult.GetValue(_noWait))
@@ -220,11 +221,6 @@ internal sealed class ReserveCommand : CliCommand
         {
             throw CliException.NotSupported("--node-label");
         }
-
-        if (request.Distributed)
-        {
-            throw CliException.NotSupported("--distributed");
-        }
     }
 
     private static async Task<CreateReservationRequest> CompleteNonInteractiveAsync(GpuDevClient client, CreateReservationRequest request, CancellationToken ct)
@@ -347,7 +343,7 @@ internal sealed class ReserveCommand : CliCommand
         return r;
 
         string StatusText(ReservationDto current) =>
-            Markup.Escape($"Reservation {id8}: {Format.StatusLine(current, Services.Time.GetUtcNow())} (Ctrl+C stops waiting)");
+            Markup.Escape($"Reservation {id8}: {Format.StatusLine(current, Services.Time.GetUtcNow(), relative: true)} (Ctrl+C stops waiting)");
     }
 
     private static bool IsDone(string status) => status == "active" || Format.IsTerminal(status);

@@ -46,20 +46,72 @@ internal static class Format
     public static string Relative(DateTimeOffset t, DateTimeOffset now) =>
         t >= now ? $"in {Duration(t - now)}" : $"{Duration(now - t)} ago";
 
-    /// <summary>The human "when" column: expiry for running reservations, queue position/ETA while waiting.</summary>
+    /// <summary>"in 35m (14:20)", or "now" when <paramref name="t"/> is not in the future.</summary>
+    public static string Upcoming(DateTimeOffset t, DateTimeOffset now) =>
+        t <= now ? "now" : $"in {Duration(t - now)} ({LocalTime(t, now)})";
+
+    /// <summary>GPU indices compactly: "0-7", "0,1", "0-3,6".</summary>
+    public static string GpuIndices(IReadOnlyList<int> indices)
+    {
+        var sorted = indices.Distinct().Order().ToList();
+        var parts = new List<string>();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1)
+            {
+                j++;
+            }
+
+            parts.Add(j - i >= 2
+                ? $"{sorted[i].ToString(CultureInfo.InvariantCulture)}-{sorted[j].ToString(CultureInfo.InvariantCulture)}"
+                : string.Join(',', sorted.GetRange(i, j - i + 1).Select(x => x.ToString(CultureInfo.InvariantCulture))));
+            i = j + 1;
+        }
+
+        return string.Join(',', parts);
+    }
+
+    public static bool IsWaiting(ReservationDto r) => r.Status is "queued" or "pending";
+
+    public static bool IsMultinode(ReservationDto r) => r.NodeCount > 1 || r.Nodes.Count > 1;
+
+    /// <summary>"#1 for h100" (position among requests for the same GPU type), or null when the server gave none.</summary>
+    public static string? QueuePosition(ReservationDto r) =>
+        r.QueuePosition is { } pos ? $"#{pos.ToString(CultureInfo.InvariantCulture)} for {r.GpuType}" : null;
+
+    /// <summary>"starts ~14:20 (in 35m)" (or without the relative part), "starting soon" once the estimate has passed,
+    /// "start unknown" when a queued request has no estimate; null when there is nothing to say.</summary>
+    public static string? StartEstimate(ReservationDto r, DateTimeOffset now, bool relative)
+    {
+        if (r.EstimatedStartAt is { } eta)
+        {
+            if (eta <= now)
+            {
+                return "starting soon";
+            }
+
+            return relative ? $"starts ~{LocalTime(eta, now)} (in {Duration(eta - now)})" : $"starts ~{LocalTime(eta, now)}";
+        }
+
+        return r.Status == "queued" || r.QueuePosition is not null ? "start unknown" : null;
+    }
+
+    /// <summary>The human "when" column: expiry for running reservations, queue position and ETA while waiting
+    /// ("#1, starts ~14:20 (in 35m)", "#1, start unknown").</summary>
     public static string When(ReservationDto r, DateTimeOffset now)
     {
-        if (r.Status == "queued" || r.Status == "pending")
+        if (IsWaiting(r))
         {
             var parts = new List<string>();
             if (r.QueuePosition is { } pos)
             {
-                parts.Add($"#{pos}");
+                parts.Add($"#{pos.ToString(CultureInfo.InvariantCulture)}");
             }
 
-            if (r.EstimatedStartAt is { } eta)
+            if (StartEstimate(r, now, relative: true) is { } start)
             {
-                parts.Add($"est. {LocalTime(eta, now)}");
+                parts.Add(start);
             }
 
             return parts.Count > 0 ? string.Join(", ", parts) : "waiting";
@@ -73,34 +125,38 @@ internal static class Format
         return r.ExpiresAt is { } exp ? (exp >= now ? $"expires {Relative(exp, now)}" : "expiring") : string.Empty;
     }
 
-    /// <summary>One-line status description: "queued (#2, est. 14:20; waiting for 8 h100 GPUs)".</summary>
-    public static string StatusLine(ReservationDto r, DateTimeOffset now)
+    /// <summary>One-line status for progress output, e.g.
+    /// "queued: #1 for h100, starts ~14:20 (in 35m) — no node has 8 free h100; largest free block is 4 on local-2",
+    /// or "failed (image pull failed)". <paramref name="relative"/> adds "(in 35m)" to the estimate (spinner text);
+    /// line-by-line output leaves it out so the line only changes when the estimate does.</summary>
+    public static string StatusLine(ReservationDto r, DateTimeOffset now, bool relative = false)
     {
-        var details = new List<string>();
-        if (r.Status is "queued" or "pending")
+        if (IsWaiting(r))
         {
-            if (r.QueuePosition is { } pos)
+            var queue = new List<string>();
+            if (QueuePosition(r) is { } position)
             {
-                details.Add($"position {pos}");
+                queue.Add(position);
             }
 
-            if (r.EstimatedStartAt is { } eta)
+            if (StartEstimate(r, now, relative) is { } start)
             {
-                details.Add($"est. start {LocalTime(eta, now)}");
+                queue.Add(start);
             }
 
-            if (!string.IsNullOrWhiteSpace(r.WaitReason))
+            var line = queue.Count > 0 ? $"{r.Status}: {string.Join(", ", queue)}" : r.Status;
+            foreach (var reason in new[] { r.WaitReason, r.StatusReason })
             {
-                details.Add(r.WaitReason);
+                if (!string.IsNullOrWhiteSpace(reason))
+                {
+                    line += $" — {reason}";
+                }
             }
+
+            return line;
         }
 
-        if (!string.IsNullOrWhiteSpace(r.StatusReason))
-        {
-            details.Add(r.StatusReason);
-        }
-
-        return details.Count > 0 ? $"{r.Status} ({string.Join("; ", details)})" : r.Status;
+        return string.IsNullOrWhiteSpace(r.StatusReason) ? r.Status : $"{r.Status} ({r.StatusReason})";
     }
 
     public static string StatusMarkup(string status) => status switch

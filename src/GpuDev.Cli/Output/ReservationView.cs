@@ -26,17 +26,28 @@ internal static class ReservationView
         Line("User", r.User);
         Line("Status", r.Status);
         Line("Reason", r.StatusReason);
-        if (r.Status is "queued" or "pending")
+        if (Format.IsWaiting(r))
         {
-            Line("Queue", r.QueuePosition?.ToString(CultureInfo.InvariantCulture));
-            Line("Est. start", r.EstimatedStartAt is null ? null : Time(r.EstimatedStartAt));
-            Line("Waiting", r.WaitReason);
+            Line("Queue", Format.QueuePosition(r));
+            if (r.EstimatedStartAt is { } eta)
+            {
+                Line("Starts", !tty ? Format.Rfc3339(eta)
+                    : eta > now ? $"~{Format.LocalTime(eta, now)}, in {Format.Duration(eta - now)} (estimate)"
+                    : $"soon (estimated ~{Format.LocalTime(eta, now)})");
+            }
+            else if (Format.StartEstimate(r, now, relative: false) is not null)
+            {
+                Line("Starts", "unknown");
+            }
+
+            Line("Why", r.WaitReason);
         }
 
-        Line("GPUs", r.NodeCount > 1 ? $"{Format.Gpus(r)} on {r.NodeCount} nodes" : Format.Gpus(r));
+        var multinode = Format.IsMultinode(r);
+        Line("GPUs", multinode ? $"{Format.Gpus(r)} on {Math.Max(r.NodeCount, r.Nodes.Count)} nodes" : Format.Gpus(r));
         foreach (var node in r.Nodes.OrderBy(n => n.Rank))
         {
-            Line($"  rank {node.Rank}", $"{node.Node} (GPUs {string.Join(',', node.GpuIndices)})");
+            w.WriteLine($"  {NodeLine(node)}");
         }
 
         Line("Hours", r.Hours.ToString("0.####", CultureInfo.InvariantCulture));
@@ -45,10 +56,14 @@ internal static class ReservationView
         Line("Started", r.StartedAt is null ? null : Time(r.StartedAt));
         Line("Expires", r.ExpiresAt is null ? null : Time(r.ExpiresAt));
         Line("Ended", r.EndedAt is null ? null : Time(r.EndedAt));
-        if (r.Ssh is { } ssh)
+        if (r.Ssh is { } ssh && !multinode)
         {
-            Line("SSH", ssh.Command);
-            Line("Connect", $"gpu-dev connect {Format.ShortId(r.Id)}");
+            Line("SSH", ssh.Command); // multinode: each rank's line above has its own
+        }
+
+        if (r.Ssh is not null || r.Nodes.Any(n => n.Ssh is not null))
+        {
+            Line("Connect", ConnectCommand(r));
         }
 
         if (r.History.Count == 0)
@@ -91,10 +106,34 @@ internal static class ReservationView
         var id8 = Format.ShortId(r.Id);
         w.WriteLine($"Reservation {id8} is active ({Format.Gpus(r)}{(r.ExpiresAt is { } e ? $", expires {Format.Rfc3339(e)}" : string.Empty)}).");
         w.WriteLine($"ID:       {r.Id}");
-        w.WriteLine($"Connect:  gpu-dev connect {id8}");
-        if (r.Ssh is { } ssh)
+        w.WriteLine($"Connect:  {ConnectCommand(r)}");
+        if (Format.IsMultinode(r))
+        {
+            foreach (var node in r.Nodes.OrderBy(n => n.Rank))
+            {
+                w.WriteLine($"  {NodeLine(node)}");
+            }
+        }
+        else if (r.Ssh is { } ssh)
         {
             w.WriteLine($"SSH:      {ssh.Command}");
         }
+    }
+
+    /// <summary>"rank 1: local-2 (GPUs 0-7)  ssh -p 31002 dev@127.0.0.1".</summary>
+    public static string NodeLine(NodeAllocationDto node) =>
+        $"rank {node.Rank.ToString(CultureInfo.InvariantCulture)}: {node.Node} (GPUs {Format.GpuIndices(node.GpuIndices)})"
+        + (node.Ssh is { } ssh ? $"  {ssh.Command}" : string.Empty);
+
+    private static string ConnectCommand(ReservationDto r)
+    {
+        var id8 = Format.ShortId(r.Id);
+        if (!Format.IsMultinode(r) || r.Nodes.Count == 0)
+        {
+            return $"gpu-dev connect {id8}";
+        }
+
+        var ranks = r.Nodes.Select(n => n.Rank).Order().ToList();
+        return $"gpu-dev connect {id8} --node RANK  (ranks {string.Join(", ", ranks)}; default 0)";
     }
 }

@@ -11,6 +11,9 @@ public sealed record ReservationTransition(string ReservationId, ReservationStat
 
     public SshEndpoint? Ssh { get; init; }
 
+    /// <summary>Per-rank endpoints of a multinode reservation, in rank order.</summary>
+    public IReadOnlyList<SshEndpoint>? NodeEndpoints { get; init; }
+
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? ExpiresAt { get; init; }

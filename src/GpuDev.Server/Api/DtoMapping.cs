@@ -31,7 +31,10 @@ internal static class DtoMapping
         QueuePosition = reservation.QueuePosition,
         EstimatedStartAt = reservation.EstimatedStartAt,
         WaitReason = reservation.WaitReason,
-        Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices))],
+        Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices)
+        {
+            Ssh = withAccess && a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
+        })],
         History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
     };
 

@@ -81,6 +81,7 @@ public static class ServerApp
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();
+        services.AddSingleton<FleetView>();
         services.AddSingleton<ProvisionHandler>();
         services.AddSingleton<TeardownHandler>();
         services.AddHostedService<StartupService>();
@@ -121,6 +122,7 @@ public static class ServerApp
         var api = app.MapGroup("/api/v1");
         api.MapAccountApi();
         api.MapReservationsApi();
+        api.MapFleetApi();
     }
 
     private static string CodeFor(int status) => status switch

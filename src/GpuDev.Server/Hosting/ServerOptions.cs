@@ -12,7 +12,10 @@ public sealed class ServerOptions
     public string KeysUrl { get; set; } = "https://github.com/{user}.keys";
 
     /// <summary>How long a reservation may stay preparing before it fails.</summary>
-    public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a request may wait in the queue before it is cancelled.</summary>
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromHours(48);
 
     /// <summary>Grace after the end time before an active reservation is expired.</summary>
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(30);

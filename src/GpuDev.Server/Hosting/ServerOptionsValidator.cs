@@ -20,9 +20,9 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             errors.Add($"Server:KeysUrl (--keys-url) must be an http(s) URL containing {{user}}; got '{options.KeysUrl}'.");
         }
 
-        if (options.PrepareTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero || options.ExpiryGrace < TimeSpan.Zero)
+        if (options.PrepareTimeout <= TimeSpan.Zero || options.QueueTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero || options.ExpiryGrace < TimeSpan.Zero)
         {
-            errors.Add("Server:PrepareTimeout, PollInterval and JobLease must be positive and ExpiryGrace not negative.");
+            errors.Add("Server:PrepareTimeout, QueueTimeout, PollInterval and JobLease must be positive and ExpiryGrace not negative.");
         }
 
         if (options.MaxProvisionAttempts < 1)

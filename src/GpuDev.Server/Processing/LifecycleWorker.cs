@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace GpuDev.Server.Processing;
 
 /// <summary>Ends reservations on time: active ones past their end time (+ grace) expire; preparing ones
-/// past the prepare timeout fail with the reason. Both hand over to the teardown job.</summary>
+/// past the prepare timeout fail and queued ones past the queue timeout are cancelled, with the reason.
+/// All hand over to the teardown job.</summary>
 internal sealed partial class LifecycleWorker(
     IReservationStore store,
     TimeProvider timeProvider,
@@ -47,7 +48,7 @@ internal sealed partial class LifecycleWorker(
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Active, ReservationStatus.Preparing]), cancellationToken);
+        var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Active, ReservationStatus.Preparing, ReservationStatus.Pending, ReservationStatus.Queued]), cancellationToken);
         foreach (var reservation in running)
         {
             var (to, reason) = reservation switch
@@ -56,6 +57,8 @@ internal sealed partial class LifecycleWorker(
                     (ReservationStatus.Expired, "reached its end time"),
                 { Status: ReservationStatus.Preparing } when now >= EnteredAt(reservation) + options.Value.PrepareTimeout =>
                     (ReservationStatus.Failed, $"still preparing after {options.Value.PrepareTimeout.TotalMinutes:0.#} minutes"),
+                { Status: ReservationStatus.Pending or ReservationStatus.Queued } when now >= reservation.CreatedAt + options.Value.QueueTimeout =>
+                    (ReservationStatus.Cancelled, $"waited in the queue longer than {options.Value.QueueTimeout.TotalHours:0.#} hours"),
                 _ => ((ReservationStatus?)null, ""),
             };
             if (to is not { } target)

@@ -48,7 +48,7 @@ internal sealed partial class ProvisionHandler(
         switch (status.State)
         {
             case EnvironmentState.Ready when status.Ssh is not null:
-                await ActivateAsync(reservation, status.Ssh, cancellationToken);
+                await ActivateAsync(reservation, status, cancellationToken);
                 return JobOutcome.Done;
             case EnvironmentState.Failed:
                 LogAttemptFailed(logger, reservation.Id, job.Attempts, status.Message);
@@ -65,12 +65,14 @@ internal sealed partial class ProvisionHandler(
         }
     }
 
-    private async Task ActivateAsync(Reservation reservation, SshEndpoint ssh, CancellationToken cancellationToken)
+    private async Task ActivateAsync(Reservation reservation, EnvironmentStatus status, CancellationToken cancellationToken)
     {
+        var ssh = status.Ssh!;
         var now = timeProvider.GetUtcNow();
         var transition = new ReservationTransition(reservation.Id, ReservationStatus.Preparing, ReservationStatus.Active, "ssh handshake succeeded", now)
         {
             Ssh = ssh,
+            NodeEndpoints = status.NodeEndpoints,
             StartedAt = now,
             ExpiresAt = now + TimeSpan.FromHours(reservation.Hours),
         };

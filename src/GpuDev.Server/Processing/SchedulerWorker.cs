@@ -11,6 +11,7 @@ namespace GpuDev.Server.Processing;
 /// provisioning job commit in one transaction that moves the reservation to preparing.</summary>
 internal sealed partial class SchedulerWorker(
     IReservationStore store,
+    FleetView fleetView,
     TimeProvider timeProvider,
     SchedulerSignal signal,
     JobSignal jobs,
@@ -41,42 +42,30 @@ internal sealed partial class SchedulerWorker(
         }
     }
 
-    /// <summary>One scheduling pass over every pending and queued request.</summary>
+    /// <summary>One scheduling pass: plan every pending and queued request, start what fits now, and record
+    /// position, ETA and reason for the rest.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        var waiting = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Pending, ReservationStatus.Queued]), cancellationToken);
-        if (waiting.Count == 0)
+        var fleet = await fleetView.LoadAsync(cancellationToken);
+        if (fleet.Waiting.Count == 0)
         {
             return;
         }
 
-        var nodes = await store.GetNodesAsync(cancellationToken);
-        var allocations = (await store.GetAllocationsAsync(cancellationToken)).ToList();
-        var waitInfo = new List<WaitInfo>();
-        foreach (var reservation in waiting)
+        var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours))).ToList();
+        var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue);
+        var byId = fleet.Waiting.ToDictionary(r => r.Id);
+        foreach (var start in plan.Starts)
         {
-            var now = timeProvider.GetUtcNow();
-            var placement = PlacementPlanner.TryPlace(reservation.GpuType, reservation.GpuCount, reservation.NodeCount, nodes, allocations);
-            if (placement is not null)
-            {
-                var placed = await TryAllocateAsync(reservation, placement, now, cancellationToken);
-                if (placed)
-                {
-                    allocations.AddRange(placement.SelectMany(p => p.GpuIndices.Select(i => new GpuAllocation(p.Node, i, reservation.Id))));
-                    continue;
-                }
-            }
-
-            var reason = WaitReason(reservation, nodes, allocations);
-            if (reservation.Status == ReservationStatus.Pending)
-            {
-                await store.TransitionAsync(new ReservationTransition(reservation.Id, ReservationStatus.Pending, ReservationStatus.Queued, reason, now), cancellationToken);
-            }
-
-            waitInfo.Add(new WaitInfo(reservation.Id, waitInfo.Count + 1, null, reason));
+            await TryAllocateAsync(byId[start.ReservationId], start.Placement, fleet.Now, cancellationToken);
         }
 
-        await store.UpdateWaitInfoAsync(waitInfo, cancellationToken);
+        // Wait info first, so a request is never seen queued without its position, ETA and reason.
+        await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason))], cancellationToken);
+        foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
+        {
+            await store.TransitionAsync(new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now), cancellationToken);
+        }
     }
 
     private async Task<bool> TryAllocateAsync(Reservation reservation, IReadOnlyList<NodeAllocation> placement, DateTimeOffset now, CancellationToken cancellationToken)
@@ -103,14 +92,6 @@ internal sealed partial class SchedulerWorker(
         LogPlaced(logger, reservation.Id, where);
         jobs.Signal.Notify();
         return true;
-    }
-
-    private static string WaitReason(Reservation reservation, IReadOnlyList<Core.Compute.ComputeNode> nodes, IReadOnlyCollection<GpuAllocation> allocations)
-    {
-        var (free, node) = PlacementPlanner.LargestFreeBlock(reservation.GpuType, nodes, allocations);
-        return node is null
-            ? $"no {reservation.GpuType} node is online"
-            : $"no node has {reservation.GpuCount} free {reservation.GpuType}; largest free block is {free} on {node}";
     }
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Reservation {ReservationId} placed on {Placement}")]

@@ -40,7 +40,7 @@ internal sealed partial class ReservationService(
         var type = catalog.Find(request.GpuType)!;
         var gpuCount = ReservationRules.EffectiveGpuCount(request, type);
         var nodeCount = ReservationRules.NodeCount(gpuCount, type);
-        if (NotSupported(request, nodeCount) is { } unsupported)
+        if (NotSupported(request) is { } unsupported)
         {
             return Problems.NotSupported(unsupported);
         }
@@ -77,7 +77,7 @@ internal sealed partial class ReservationService(
         return TypedResults.Created(Routes.Reservation(stored.Id), stored.ToDto(withAccess: true));
     }
 
-    private static string? NotSupported(ReservationRequest request, int nodeCount) => request switch
+    private static string? NotSupported(ReservationRequest request) => request switch
     {
         { Jupyter: true } => "--jupyter is not supported yet.",
         { Disk: not null and not "none" } => "Named persistent disks (--disk NAME) are not supported yet; use --disk none.",
@@ -85,7 +85,6 @@ internal sealed partial class ReservationService(
         { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } =>
             "Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by this provider.",
         { NodeLabels.Count: > 0 } => "--node-label is not supported yet.",
-        _ when nodeCount > 1 => "Multinode reservations are not supported yet.",
         _ => null,
     };
 
@@ -104,8 +103,9 @@ internal sealed partial class ReservationService(
             return $"No {type.Name} node has {gpuCount} GPUs; the largest has {ofType.Max(n => n.GpuCount)}.";
         }
 
-        return nodeCount > 1 && ofType.Count(n => n.GpuCount >= gpuCount / nodeCount) < nodeCount
-            ? $"{gpuCount} {type.Name} GPUs need {nodeCount} nodes; this site has {ofType.Count}."
+        var whole = ofType.Count(n => n.GpuCount == gpuCount / nodeCount);
+        return nodeCount > 1 && whole < nodeCount
+            ? $"{gpuCount} {type.Name} GPUs need {nodeCount} nodes of {gpuCount / nodeCount} GPUs; this site has {whole}."
             : null;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using GpuDev.Cli.Output;
 using GpuDev.Contracts;
 
 namespace GpuDev.Cli.Tests.Commands;
@@ -48,7 +49,7 @@ public sealed class ListCommandTests
         Assert.DoesNotContain("abcdef1234", output, StringComparison.Ordinal);
         Assert.Contains("2×h100", output, StringComparison.Ordinal);
         Assert.Contains("expires in 3h 5m", output, StringComparison.Ordinal);
-        Assert.Contains("#2, est.", output, StringComparison.Ordinal);
+        Assert.Contains($"#2, starts ~{Format.LocalTime(cli.Now.AddHours(1), cli.Now)} (in 1h)", output, StringComparison.Ordinal);
         Assert.Contains("1h ago", output, StringComparison.Ordinal);
     }
 
@@ -113,5 +114,47 @@ public sealed class ListCommandTests
         Assert.Equal(1, exit);
         Assert.Equal("error: --status must be one of pending, queued, preparing, active, expired, cancelled, failed; got \"running\"", cli.Console.StdErr.Trim());
         Assert.Empty(cli.Http.Requests);
+    }
+
+    [Fact]
+    public async Task Execute_QueuedOnTty_ExpiresColumnShowsPositionAndEta()
+    {
+        using var cli = new CliHarness(tty: true);
+        var eta = cli.Now.AddMinutes(35);
+        cli.Http.On("GET", Path, HttpStatusCode.OK, CliHarness.Json(
+        [
+            CliHarness.Reservation("queued", configure: b => { b.QueuePosition = 1; b.EstimatedStartAt = eta; }),
+            CliHarness.Reservation("queued", "0123456789abcdef0123456789abcdef", b => { b.QueuePosition = 2; b.UnknownStart = true; }),
+        ]));
+
+        var exit = await cli.RunAsync("list");
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"#1, starts ~{Format.LocalTime(eta, cli.Now)} (in 35m)", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains("#2, start unknown", cli.Console.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_Watch_RedrawsEvery2SecondsUntilCtrlCThenExits0()
+    {
+        using var cli = new CliHarness(tty: true);
+        var clock = new RecordingTimeProvider(cli.Now);
+        cli.Time = clock;
+        cli.DefaultIntervals = true;
+        cli.Http.On("GET", Path, HttpStatusCode.OK, CliHarness.Json(Two()));
+        cli.Http.OnRequest = _ =>
+        {
+            if (cli.Http.Requests.Count == 3)
+            {
+                cli.Cancellation.Cancel();
+            }
+        };
+
+        var exit = await cli.RunAsync("list", "--watch");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(3, cli.Http.Requests.Count);
+        Assert.Equal([TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)], clock.Delays);
+        Assert.Contains("Every 2s: gpu-dev list", cli.Console.StdOut, StringComparison.Ordinal);
     }
 }

@@ -4,8 +4,6 @@ public sealed class NotSupportedCommandTests
 {
     [Theory]
     [InlineData("gpu-dev edit", "edit", "abc12345", "--extend")]
-    [InlineData("gpu-dev avail", "avail", "--watch")]
-    [InlineData("gpu-dev status", "status")]
     [InlineData("gpu-dev disk create", "disk", "create", "d1")]
     [InlineData("gpu-dev disk rename", "disk", "rename", "a", "b")]
     [InlineData("gpu-dev config ssh-include", "config", "ssh-include", "enable")]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using GpuDev.Cli.Output;
 
 namespace GpuDev.Cli.Tests.Commands;
 
@@ -68,7 +69,6 @@ public sealed class ReserveCommandTests
     [InlineData("--jupyter")]
     [InlineData("--recreate-env")]
     [InlineData("--preserve-entrypoint")]
-    [InlineData("-d")]
     [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
     [InlineData("--disk", "pytorch-dev")]
     [InlineData("-l", "nsight=true")]
@@ -79,7 +79,7 @@ public sealed class ReserveCommandTests
         var exit = await cli.RunAsync(["reserve", "-t", "h100", "-h", "1", .. option]);
 
         Assert.Equal(1, exit);
-        Assert.StartsWith($"error: {(option[0] == "-d" ? "--distributed" : option[0] == "-l" ? "--node-label" : option[0])} is not supported yet", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.StartsWith($"error: {(option[0] == "-l" ? "--node-label" : option[0])} is not supported yet", cli.Console.StdErr, StringComparison.Ordinal);
         Assert.Empty(cli.Http.Requests);
     }
 
@@ -231,5 +231,41 @@ public sealed class ReserveCommandTests
         Assert.Equal(1, exit);
         Assert.StartsWith($"error: cannot reach the gpu-dev server at {CliHarness.Server}: Connection refused", cli.Console.StdErr, StringComparison.Ordinal);
         Assert.Contains("hint:", cli.Console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_Distributed_SentAsDistributedTrue()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending", configure: b => { b.GpuCount = 16; b.NodeCount = 2; })));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "16", "-h", "1", "-d", "--no-wait");
+
+        Assert.Equal(0, exit);
+        using var body = JsonDocument.Parse(Assert.Single(cli.Http.Requests).Body!);
+        Assert.True(body.RootElement.GetProperty("distributed").GetBoolean());
+        Assert.Equal(16, body.RootElement.GetProperty("gpuCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task Execute_WaitingInQueueNonTty_StatusLineShowsPositionEtaAndReason()
+    {
+        using var cli = new CliHarness(tty: false);
+        var eta = cli.Now.AddMinutes(35);
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        cli.Http.On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b =>
+            {
+                b.QueuePosition = 1;
+                b.EstimatedStartAt = eta;
+                b.WaitReason = "no node has 2 free h100; largest free block is 1 on local-2";
+            })))
+            .On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "2", "-h", "1");
+
+        Assert.Equal(0, exit);
+        Assert.Contains(
+            $"reservation abcdef12: queued: #1 for h100, starts ~{Format.LocalTime(eta, cli.Now)} — no node has 2 free h100; largest free block is 1 on local-2\n",
+            cli.Console.StdErr, StringComparison.Ordinal);
     }
 }

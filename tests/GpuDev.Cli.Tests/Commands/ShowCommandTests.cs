@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using GpuDev.Cli.Output;
+using GpuDev.Contracts;
 
 namespace GpuDev.Cli.Tests.Commands;
 
@@ -83,4 +85,83 @@ public sealed class ShowCommandTests
         Assert.Contains("2030-01-02T13:05:00Z", cli.Console.StdOut, StringComparison.Ordinal);
         Assert.Contains("node-a (GPUs 0,1)", cli.Console.StdOut, StringComparison.Ordinal);
     }
+
+    private const string Why = "no node has 8 free h100; largest free block is 4 on local-2; 8 free at 10:35 when 3f2a1b9c ends";
+
+    [Fact]
+    public async Task Execute_QueuedOnTty_ShowsQueuePositionEtaAndReason()
+    {
+        using var cli = new CliHarness(tty: true);
+        var eta = cli.Now.AddMinutes(35);
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b =>
+        {
+            b.GpuCount = 8;
+            b.QueuePosition = 1;
+            b.EstimatedStartAt = eta;
+            b.WaitReason = Why;
+        })));
+
+        var exit = await cli.RunAsync("show", "abcd");
+
+        Assert.Equal(0, exit);
+        var output = cli.Console.StdOut;
+        Assert.Contains("Queue:       #1 for h100\n", output, StringComparison.Ordinal);
+        Assert.Contains($"Starts:      ~{Format.LocalTime(eta, cli.Now)}, in 35m (estimate)\n", output, StringComparison.Ordinal);
+        Assert.Contains($"Why:         {Why}\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_QueuedNonTty_EtaInRfc3339AndUnknownWhenMissing()
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("GET", "/api/v1/reservations", HttpStatusCode.OK, CliHarness.Json(
+        [
+            CliHarness.Reservation("queued", configure: b => { b.QueuePosition = 1; b.EstimatedStartAt = cli.Now.AddMinutes(35); }),
+            CliHarness.Reservation("queued", "0123456789abcdef0123456789abcdef", b => { b.QueuePosition = 2; b.UnknownStart = true; }),
+        ]));
+
+        var exit = await cli.RunAsync("show");
+
+        Assert.Equal(0, exit);
+        var output = cli.Console.StdOut;
+        Assert.Contains("Starts:      2030-01-02T10:35:00Z\n", output, StringComparison.Ordinal);
+        Assert.Contains("Queue:       #2 for h100\n", output, StringComparison.Ordinal);
+        Assert.Contains("Starts:      unknown\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_Multinode_ListsEachRankWithItsSshCommand()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(Multinode()));
+
+        var exit = await cli.RunAsync("show", "abcd");
+
+        Assert.Equal(0, exit);
+        var output = cli.Console.StdOut;
+        Assert.Contains("GPUs:        16×h100 on 2 nodes", output, StringComparison.Ordinal);
+        Assert.Contains("  rank 0: local-1 (GPUs 0-7)  ssh -p 31001 dev@127.0.0.1\n", output, StringComparison.Ordinal);
+        Assert.Contains("  rank 1: local-2 (GPUs 0-7)  ssh -p 31002 dev@127.0.0.1\n", output, StringComparison.Ordinal);
+        Assert.Contains("gpu-dev connect abcdef12 --node RANK", output, StringComparison.Ordinal);
+    }
+
+    internal static ReservationDto Multinode(string? hostKey = null) => CliHarness.Reservation("active", configure: b =>
+    {
+        b.GpuCount = 16;
+        b.NodeCount = 2;
+        b.Nodes =
+        [
+            new NodeAllocationDto(0, "local-1", [0, 1, 2, 3, 4, 5, 6, 7]) { Ssh = Ssh(31001, hostKey is null ? null : hostKey + "0") },
+            new NodeAllocationDto(1, "local-2", [0, 1, 2, 3, 4, 5, 6, 7]) { Ssh = Ssh(31002, hostKey is null ? null : hostKey + "1") },
+        ];
+    }) with { Ssh = Ssh(31001, hostKey is null ? null : hostKey + "0") };
+
+    private static SshInfoDto Ssh(int port, string? hostKey) => new()
+    {
+        Host = "127.0.0.1",
+        Port = port,
+        User = "dev",
+        Command = $"ssh -p {port} dev@127.0.0.1",
+        HostKey = hostKey,
+    };
 }

@@ -219,7 +219,7 @@ public sealed class ReservationsApiTests
         await using var server = new ServerFixture();
         var client = await server.ClientForAsync("alice");
         var first = await CreatedAsync(await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 8, Hours = 1 }));
-        await ServerFixture.WaitForStatusAsync(client, first.Id, "active");
+        var firstActive = await ServerFixture.WaitForStatusAsync(client, first.Id, "active");
 
         var second = await CreatedAsync(await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 4, Hours = 1 }));
         var queued = await ServerFixture.WaitForStatusAsync(client, second.Id, "queued");
@@ -227,7 +227,8 @@ public sealed class ReservationsApiTests
         var active = await ServerFixture.WaitForStatusAsync(client, second.Id, "active");
 
         Assert.Equal(1, queued.QueuePosition);
-        Assert.Equal("no node has 4 free h100; largest free block is 0 on node-0", queued.WaitReason);
+        Assert.Equal(firstActive.ExpiresAt!.Value.AddSeconds(30), queued.EstimatedStartAt);
+        Assert.Equal($"no node has 4 free h100; largest free block is 0 on node-0; 4 free at 13:00 UTC when {first.Id[..8]} ends on node-0", queued.WaitReason);
         Assert.Equal([0, 1, 2, 3], Assert.Single(active.Nodes).GpuIndices);
     }
 

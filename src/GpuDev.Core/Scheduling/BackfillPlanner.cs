@@ -1,0 +1,194 @@
+using System.Globalization;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+
+namespace GpuDev.Core.Scheduling;
+
+/// <summary>First come, first served per GPU type, with conservative backfill (as in Slurm): in arrival order,
+/// each request is booked at the earliest time its GPUs stay free for its whole duration, around everything
+/// already running and everything booked for requests ahead of it. A later request therefore starts early
+/// only in a gap that delays no one ahead of it. Requests booked at "now" start; the others keep their
+/// booked time as an honest ETA (exact when nothing ends early). Single-node requests go to the node whose
+/// free block fits most tightly; multinode requests take whole nodes, all or nothing. Pure: no I/O, no clock.</summary>
+public static class BackfillPlanner
+{
+    /// <param name="now">The planning instant.</param>
+    /// <param name="nodes">Nodes that take new work.</param>
+    /// <param name="allocations">GPUs held now.</param>
+    /// <param name="endsAt">When each holder's GPUs free up (missing: treated as freeing at <paramref name="now"/> + 1 minute).</param>
+    /// <param name="queue">Waiting requests, oldest first.</param>
+    public static Plan Plan(DateTimeOffset now, IReadOnlyList<ComputeNode> nodes, IReadOnlyCollection<GpuAllocation> allocations,
+        IReadOnlyDictionary<string, DateTimeOffset> endsAt, IReadOnlyList<PlanRequest> queue)
+    {
+        var t0 = now.ToUnixTimeMilliseconds();
+        var starts = new List<PlannedStart>();
+        var waits = new List<PlannedWait>();
+        var taken = allocations.GroupBy(a => a.Node).ToDictionary(g => g.Key, g => g.Select(a => a.GpuIndex).ToHashSet(), StringComparer.Ordinal);
+        foreach (var group in queue.GroupBy(r => r.GpuType, StringComparer.OrdinalIgnoreCase))
+        {
+            var profiles = nodes
+                .Where(n => string.Equals(n.GpuType, group.Key, StringComparison.OrdinalIgnoreCase))
+                .OrderBy(n => n.Name, StringComparer.Ordinal)
+                .Select(n => new NodeProfile(n.Name, n.GpuCount, t0))
+                .ToList();
+            foreach (var profile in profiles)
+            {
+                foreach (var holder in allocations.Where(a => a.Node == profile.Name).GroupBy(a => a.ReservationId))
+                {
+                    var end = endsAt.TryGetValue(holder.Key, out var e) ? e.ToUnixTimeMilliseconds() : t0 + 60_000;
+                    profile.Reserve(t0, Math.Max(end, t0 + 1), holder.Count(), holder.Key);
+                }
+            }
+
+            var position = 0;
+            foreach (var request in group)
+            {
+                var duration = Math.Max(1, (long)request.Duration.TotalMilliseconds);
+                var booked = request.NodeCount > 1
+                    ? BookMultinode(profiles, request, duration, t0)
+                    : BookSingle(profiles, request, duration, t0);
+                if (booked is { Start: var start, Nodes: var chosen } && start == t0)
+                {
+                    starts.Add(new PlannedStart(request.ReservationId, Place(request, chosen, taken)));
+                    continue;
+                }
+
+                position++;
+                waits.Add(new PlannedWait(request.ReservationId, position,
+                    booked is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(booked.Value.Start),
+                    Reason(request, profiles, booked, t0)));
+            }
+        }
+
+        return new Plan(starts, waits);
+    }
+
+    private static (long Start, List<NodeProfile> Nodes)? BookSingle(List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
+    {
+        NodeProfile? best = null;
+        var bestStart = long.MaxValue;
+        var bestFree = int.MaxValue;
+        foreach (var profile in profiles)
+        {
+            var start = profile.EarliestFit(request.GpuCount, duration, t0, bestStart == long.MaxValue ? long.MaxValue : bestStart + 1);
+            if (start < 0)
+            {
+                continue;
+            }
+
+            var free = profile.FreeAt(start);
+            if (start < bestStart || (start == bestStart && free < bestFree))
+            {
+                (best, bestStart, bestFree) = (profile, start, free);
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        best.Reserve(bestStart, bestStart + duration, request.GpuCount, request.ReservationId);
+        return (bestStart, [best]);
+    }
+
+    private static (long Start, List<NodeProfile> Nodes)? BookMultinode(List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
+    {
+        var perNode = request.GpuCount / request.NodeCount;
+        var whole = profiles.Where(p => p.Capacity == perNode).ToList();
+        if (whole.Count < request.NodeCount)
+        {
+            return null;
+        }
+
+        var t = t0;
+        while (true)
+        {
+            var fits = whole
+                .Select(p => (Profile: p, Start: p.EarliestFit(perNode, duration, t, long.MaxValue)))
+                .Where(x => x.Start >= 0)
+                .OrderBy(x => x.Start)
+                .ThenBy(x => x.Profile.Name, StringComparer.Ordinal)
+                .Take(request.NodeCount)
+                .ToList();
+            if (fits.Count < request.NodeCount)
+            {
+                return null;
+            }
+
+            var latest = fits[^1].Start;
+            if (latest == t)
+            {
+                foreach (var (profile, _) in fits)
+                {
+                    profile.Reserve(t, t + duration, perNode, request.ReservationId);
+                }
+
+                return (t, [.. fits.Select(f => f.Profile)]);
+            }
+
+            t = latest;
+        }
+    }
+
+    private static List<NodeAllocation> Place(PlanRequest request, List<NodeProfile> chosen, Dictionary<string, HashSet<int>> taken)
+    {
+        var perNode = request.NodeCount > 1 ? request.GpuCount / request.NodeCount : request.GpuCount;
+        var placement = new List<NodeAllocation>();
+        for (var rank = 0; rank < chosen.Count; rank++)
+        {
+            var node = chosen[rank];
+            if (!taken.TryGetValue(node.Name, out var used))
+            {
+                taken[node.Name] = used = [];
+            }
+
+            var indices = Enumerable.Range(0, node.Capacity).Where(i => !used.Contains(i)).Take(perNode).ToList();
+            used.UnionWith(indices);
+            placement.Add(new NodeAllocation(rank, node.Name, indices));
+        }
+
+        return placement;
+    }
+
+    private static string Reason(PlanRequest request, List<NodeProfile> profiles, (long Start, List<NodeProfile> Nodes)? booked, long t0)
+    {
+        var type = request.GpuType;
+        if (profiles.Count == 0)
+        {
+            return $"no {type} node is online";
+        }
+
+        if (booked is not { Start: var start, Nodes: var chosen })
+        {
+            return request.NodeCount > 1
+                ? $"needs {request.NodeCount} whole {type} nodes; the fleet has {profiles.Count(p => p.Capacity == request.GpuCount / request.NodeCount)}"
+                : $"no {type} node has {request.GpuCount} GPUs";
+        }
+
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("HH:mm", CultureInfo.InvariantCulture);
+        string? holder = null;
+        foreach (var node in chosen)
+        {
+            if (node.EndsAt.TryGetValue(start, out var id))
+            {
+                holder = id;
+                break;
+            }
+        }
+
+        var when = holder is null ? $"at {at} UTC" : $"at {at} UTC when {holder[..Math.Min(8, holder.Length)]} ends";
+        if (request.NodeCount > 1)
+        {
+            var freeNodes = profiles.Count(p => p.FreeAt(t0) == p.Capacity);
+            return $"needs {request.NodeCount} whole free {type} nodes; {freeNodes} free now; {request.NodeCount} free {when}";
+        }
+
+        var largest = profiles.OrderByDescending(p => p.FreeAt(t0)).ThenBy(p => p.Name, StringComparer.Ordinal).First();
+        var freeNow = largest.FreeAt(t0);
+        return freeNow >= request.GpuCount
+            ? $"waiting behind earlier requests for {type} (first in, first served); {request.GpuCount} free {when} on {chosen[0].Name}"
+            : $"no node has {request.GpuCount} free {type}; largest free block is {freeNow} on {largest.Name}; {request.GpuCount} free {when} on {chosen[0].Name}";
+    }
+}

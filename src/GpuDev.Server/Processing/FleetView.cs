@@ -1,0 +1,45 @@
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+using GpuDev.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Processing;
+
+/// <summary>The fleet as the scheduler and <c>avail</c>/<c>status</c> see it at one instant.</summary>
+internal sealed record FleetSnapshot(
+    DateTimeOffset Now,
+    IReadOnlyList<ComputeNode> Nodes,
+    IReadOnlyList<GpuAllocation> Allocations,
+    IReadOnlyDictionary<string, DateTimeOffset> EndsAt,
+    IReadOnlyList<Reservation> Waiting,
+    IReadOnlyList<Reservation> Running);
+
+/// <summary>Loads a <see cref="FleetSnapshot"/>. When GPUs free up: active reservations at their end time plus
+/// the expiry grace, preparing ones a full duration from now, ended ones (teardown under way) shortly.</summary>
+internal sealed class FleetView(IReservationStore store, TimeProvider timeProvider, IOptions<ServerOptions> options)
+{
+    private static readonly TimeSpan s_teardownEstimate = TimeSpan.FromSeconds(10);
+
+    public async Task<FleetSnapshot> LoadAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var waiting = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Pending, ReservationStatus.Queued]), cancellationToken);
+        var nodes = await store.GetNodesAsync(cancellationToken);
+        var allocations = await store.GetAllocationsAsync(cancellationToken);
+        var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Preparing, ReservationStatus.Active]), cancellationToken);
+        var holders = allocations.Select(a => a.ReservationId).ToHashSet(StringComparer.Ordinal);
+        var endsAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var reservation in running.Where(r => holders.Contains(r.Id)))
+        {
+            endsAt[reservation.Id] = (reservation.ExpiresAt ?? now + TimeSpan.FromHours(reservation.Hours)) + options.Value.ExpiryGrace;
+        }
+
+        foreach (var id in holders.Where(h => !endsAt.ContainsKey(h)))
+        {
+            endsAt[id] = now + s_teardownEstimate;
+        }
+
+        return new FleetSnapshot(now, nodes, allocations, endsAt, waiting, running);
+    }
+}
