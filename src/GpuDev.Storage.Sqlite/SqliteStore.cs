@@ -338,7 +338,7 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
             """
             UPDATE jobs SET lease_owner = $owner, lease_until = $until, attempts = attempts + 1
             WHERE id = (SELECT id FROM jobs WHERE run_after <= $now AND (lease_until IS NULL OR lease_until <= $now) ORDER BY run_after, id LIMIT 1)
-            RETURNING id, kind, reservation_id, attempts, run_after, created_at, last_error;
+            RETURNING id, kind, reservation_id, attempts, run_after, created_at, last_error, lease_owner, lease_until;
             """,
             ("$owner", owner), ("$until", ToMs(now + lease)), ("$now", ToMs(now)));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -362,7 +362,7 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
     public async Task<IReadOnlyList<Job>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT id, kind, reservation_id, attempts, run_after, created_at, last_error FROM jobs ORDER BY id;");
+        await using var command = Command(connection, null, "SELECT id, kind, reservation_id, attempts, run_after, created_at, last_error, lease_owner, lease_until FROM jobs ORDER BY id;");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var jobs = new List<Job>();
         while (await reader.ReadAsync(cancellationToken))
@@ -375,7 +375,11 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
 
     private static Job ReadJob(SqliteDataReader reader) => new(
         reader.GetInt64(0), Enum.Parse<JobKind>(reader.GetString(1)), reader.GetString(2), reader.GetInt32(3),
-        FromMs(reader.GetInt64(4)), FromMs(reader.GetInt64(5)), reader.IsDBNull(6) ? null : reader.GetString(6));
+        FromMs(reader.GetInt64(4)), FromMs(reader.GetInt64(5)), reader.IsDBNull(6) ? null : reader.GetString(6))
+    {
+        LeaseOwner = reader.IsDBNull(7) ? null : reader.GetString(7),
+        LeaseUntil = reader.IsDBNull(8) ? null : FromMs(reader.GetInt64(8)),
+    };
 
     private static Task EnqueueAsync(SqliteConnection connection, SqliteTransaction? transaction, JobRequest job, CancellationToken cancellationToken) =>
         ExecuteAsync(connection, transaction,

@@ -62,16 +62,19 @@ internal static class E2e
         return result;
     }
 
-    public sealed class Cli(string url, string token, string configDir)
+    public sealed class Cli(string url, string token, string configDir, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
-        public Task<Proc.Result> RunAsync(params string[] args) =>
-            Proc.RunAsync(ServerProcess.Bin("gpu-dev"), args, new Dictionary<string, string>
+        public Task<Proc.Result> RunAsync(params string[] args)
+        {
+            var environment = new Dictionary<string, string>(extraEnvironment ?? new Dictionary<string, string>())
             {
                 ["GPU_DEV_SERVER"] = url,
                 ["GPU_DEV_TOKEN"] = token,
                 ["GPU_DEV_CONFIG_DIR"] = configDir,
                 ["NO_COLOR"] = "1",
-            });
+            };
+            return Proc.RunAsync(ServerProcess.Bin("gpu-dev"), args, environment);
+        }
 
         public async Task<ReservationDto> ReserveAsync(int gpus)
         {

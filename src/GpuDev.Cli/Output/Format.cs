@@ -145,15 +145,8 @@ internal static class Format
             }
 
             var line = queue.Count > 0 ? $"{r.Status}: {string.Join(", ", queue)}" : r.Status;
-            foreach (var reason in new[] { r.WaitReason, r.StatusReason })
-            {
-                if (!string.IsNullOrWhiteSpace(reason))
-                {
-                    line += $" — {reason}";
-                }
-            }
-
-            return line;
+            var reason = string.IsNullOrWhiteSpace(r.WaitReason) ? r.StatusReason : r.WaitReason;
+            return string.IsNullOrWhiteSpace(reason) ? line : $"{line} — {reason}";
         }
 
         return string.IsNullOrWhiteSpace(r.StatusReason) ? r.Status : $"{r.Status} ({r.StatusReason})";

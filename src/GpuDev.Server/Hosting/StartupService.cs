@@ -2,6 +2,7 @@ using GpuDev.Core.Compute;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Processing;
 
 namespace GpuDev.Server.Hosting;
 
@@ -12,6 +13,7 @@ internal sealed partial class StartupService(
     IReservationStore store,
     IJobQueue queue,
     IComputeProvider provider,
+    TimeProvider timeProvider,
     ILogger<StartupService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -24,7 +26,14 @@ internal sealed partial class StartupService(
             LogNode(logger, node.Name, node.GpuCount, node.GpuType, node.Simulated ? " (simulated)" : "");
         }
 
-        var pendingTeardowns = (await queue.ListAsync(cancellationToken)).Where(j => j.Kind == JobKind.Teardown).Select(j => j.ReservationId).ToHashSet();
+        var jobs = await queue.ListAsync(cancellationToken);
+        foreach (var job in jobs.Where(j => j.LeaseOwner is { } owner && LeaseOwners.IsDeadOnThisHost(owner)))
+        {
+            LogLeaseReleased(logger, job.Kind, job.ReservationId, job.LeaseOwner!);
+            await queue.RetryAsync(job.Id, timeProvider.GetUtcNow(), $"released: worker {job.LeaseOwner} is gone", cancellationToken);
+        }
+
+        var pendingTeardowns = jobs.Where(j => j.Kind == JobKind.Teardown).Select(j => j.ReservationId).ToHashSet();
         foreach (var id in await provider.ListEnvironmentsAsync(cancellationToken))
         {
             var reservation = await store.GetReservationAsync(id, cancellationToken);
@@ -40,6 +49,9 @@ internal sealed partial class StartupService(
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Node {Node}: {GpuCount} x {GpuType}{Simulated}")]
     private static partial void LogNode(ILogger logger, string node, int gpuCount, string gpuType, string simulated);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Released the lease of the {Kind} job for {ReservationId}: its worker {Owner} is gone")]
+    private static partial void LogLeaseReleased(ILogger logger, JobKind kind, string reservationId, string owner);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Removing the environment of reservation {ReservationId} ({Status}) left from before the restart")]
     private static partial void LogOrphan(ILogger logger, string reservationId, string status);

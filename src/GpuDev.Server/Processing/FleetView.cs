@@ -1,8 +1,6 @@
 using GpuDev.Core.Compute;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
-using GpuDev.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace GpuDev.Server.Processing;
 
@@ -15,9 +13,10 @@ internal sealed record FleetSnapshot(
     IReadOnlyList<Reservation> Waiting,
     IReadOnlyList<Reservation> Running);
 
-/// <summary>Loads a <see cref="FleetSnapshot"/>. When GPUs free up: active reservations at their end time plus
-/// the expiry grace, preparing ones a full duration from now, ended ones (teardown under way) shortly.</summary>
-internal sealed class FleetView(IReservationStore store, TimeProvider timeProvider, IOptions<ServerOptions> options)
+/// <summary>Loads a <see cref="FleetSnapshot"/>. When GPUs free up: active reservations at their end time,
+/// preparing ones a full duration from now, ended ones (teardown under way) shortly. The ETA is the end time
+/// itself; the expiry grace and the teardown (seconds) come on top of it.</summary>
+internal sealed class FleetView(IReservationStore store, TimeProvider timeProvider)
 {
     private static readonly TimeSpan s_teardownEstimate = TimeSpan.FromSeconds(10);
 
@@ -32,7 +31,7 @@ internal sealed class FleetView(IReservationStore store, TimeProvider timeProvid
         var endsAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var reservation in running.Where(r => holders.Contains(r.Id)))
         {
-            endsAt[reservation.Id] = (reservation.ExpiresAt ?? now + TimeSpan.FromHours(reservation.Hours)) + options.Value.ExpiryGrace;
+            endsAt[reservation.Id] = reservation.ExpiresAt ?? now + TimeSpan.FromHours(reservation.Hours);
         }
 
         foreach (var id in holders.Where(h => !endsAt.ContainsKey(h)))

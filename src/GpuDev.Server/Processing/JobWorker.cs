@@ -15,7 +15,7 @@ internal sealed partial class JobWorker(
     IOptions<ServerOptions> options,
     ILogger<JobWorker> logger) : BackgroundService
 {
-    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _owner = LeaseOwners.ForThisProcess();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
