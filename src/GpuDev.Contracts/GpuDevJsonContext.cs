@@ -8,6 +8,7 @@ namespace GpuDev.Contracts;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     WriteIndented = false)]
 [JsonSerializable(typeof(CreateReservationRequest))]
+[JsonSerializable(typeof(EditReservationRequest))]
 [JsonSerializable(typeof(ReservationDto))]
 [JsonSerializable(typeof(List<ReservationDto>))]
 [JsonSerializable(typeof(GpuTypesResponse))]

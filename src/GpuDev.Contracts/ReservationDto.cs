@@ -43,6 +43,21 @@ public sealed record ReservationDto
 
     public IReadOnlyList<NodeAllocationDto> Nodes { get; init; } = [];
 
+    /// <summary>Jupyter Lab URL with its token while Jupyter runs (owner and added users only).</summary>
+    public string? JupyterUrl { get; init; }
+
+    /// <summary>Hours added by <c>edit --extend</c> (0 until extended; at most once).</summary>
+    public double ExtendedHours { get; init; }
+
+    /// <summary>Secondary users (GitHub logins) added with <c>edit --add-user</c>.</summary>
+    public IReadOnlyList<string> AddedUsers { get; init; } = [];
+
+    /// <summary>Expiry warnings already delivered (30, 15 and 5 minutes before the end).</summary>
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+
+    /// <summary>What the caller may do: true when the caller owns it (or is an admin); false for an added user.</summary>
+    public bool CanEdit { get; init; } = true;
+
     public IReadOnlyList<HistoryEntryDto> History { get; init; } = [];
 }
 
@@ -68,3 +83,6 @@ public sealed record NodeAllocationDto(int Rank, string Node, IReadOnlyList<int>
 }
 
 public sealed record HistoryEntryDto(DateTimeOffset At, string? From, string To, string Reason);
+
+/// <summary>An expiry warning sent to the reservation: when, and how many minutes before the end it was.</summary>
+public sealed record WarningDto(DateTimeOffset At, int MinutesBefore, string Message);

@@ -49,4 +49,37 @@ public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputePr
 
     public Task<IReadOnlyList<string>> ListEnvironmentsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([.. Environments.Keys]);
+
+    /// <summary>Warnings delivered: (reservation, file name, message).</summary>
+    public ConcurrentQueue<(string ReservationId, string FileName, string Message)> Warnings { get; } = new();
+
+    public ConcurrentBag<string> ClearedWarnings { get; } = [];
+
+    public ConcurrentDictionary<string, JupyterEndpoint> Jupyter { get; } = new();
+
+    /// <summary>When set, StartJupyterAsync fails with this message.</summary>
+    public string? JupyterUnavailable { get; set; }
+
+    public Task DeliverWarningAsync(string reservationId, string fileName, string message, CancellationToken cancellationToken)
+    {
+        Warnings.Enqueue((reservationId, fileName, message));
+        return Task.CompletedTask;
+    }
+
+    public Task ClearWarningsAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        ClearedWarnings.Add(reservationId);
+        return Task.CompletedTask;
+    }
+
+    public Task<JupyterEndpoint> StartJupyterAsync(string reservationId, CancellationToken cancellationToken) =>
+        JupyterUnavailable is { } why
+            ? throw new EnvironmentUnavailableException(why)
+            : Task.FromResult(Jupyter.GetOrAdd(reservationId, id => new JupyterEndpoint($"http://127.0.0.1:41000/lab?token=tok-{id[..8]}", $"tok-{id[..8]}")));
+
+    public Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        Jupyter.TryRemove(reservationId, out _);
+        return Task.CompletedTask;
+    }
 }

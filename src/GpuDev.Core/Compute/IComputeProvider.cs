@@ -25,4 +25,20 @@ public interface IComputeProvider
 
     /// <summary>Ids of every environment the provider holds now (for reconciliation after a restart).</summary>
     Task<IReadOnlyList<string>> ListEnvironmentsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Delivers an expiry warning: writes <paramref name="fileName"/> (e.g. <c>EXPIRES_IN_15_MIN</c>) with
+    /// <paramref name="message"/> into the home of every node, and writes the message to every terminal open
+    /// in the environment (wall-style). Safe to repeat.</summary>
+    Task DeliverWarningAsync(string reservationId, string fileName, string message, CancellationToken cancellationToken);
+
+    /// <summary>Removes every expiry-warning file (<c>EXPIRES_IN_*</c>) from the homes, e.g. after an extension.</summary>
+    Task ClearWarningsAsync(string reservationId, CancellationToken cancellationToken);
+
+    /// <summary>Starts Jupyter (Lab where installed, else Notebook) inside the environment as its user, with a random
+    /// token on a port from the provider's range; returns the URL. Idempotent: a running one is returned as is.
+    /// Throws <see cref="EnvironmentUnavailableException"/> when Jupyter cannot run here.</summary>
+    Task<JupyterEndpoint> StartJupyterAsync(string reservationId, CancellationToken cancellationToken);
+
+    /// <summary>Stops Jupyter if it runs. Idempotent.</summary>
+    Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken);
 }
