@@ -118,7 +118,7 @@ internal static class PlanningBenchmark
                 plan = BackfillPlanner.Plan(s.Now, s.Nodes, s.Allocations, s.EndsAt, s.Queue);
                 warmups++;
             }
-            while (warmups < 2 || (warmups < 10 && warm.ElapsedMilliseconds < 1_000));
+            while (warmups < 3 || (warmups < 10 && warm.ElapsedMilliseconds < 1_000));
 
             Thread.Sleep(200);
             for (var r = 0; r < runs; r++)

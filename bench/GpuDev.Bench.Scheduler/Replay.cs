@@ -348,9 +348,11 @@ internal sealed class Replay
         return whole.Count < job.NodeCount ? null : whole;
     }
 
-    /// <summary>Markdown comparison of the two policies.</summary>
-    public static void Report(TextWriter o, string source, IReadOnlyList<TraceRequest> trace, int nodesPerType, int gpusPerNode, ReplayResult fifo, ReplayResult backfill)
+    /// <summary>Replays the trace under both policies and prints a markdown comparison.</summary>
+    public static void Compare(TextWriter o, string source, IReadOnlyList<TraceRequest> trace, int nodesPerType, int gpusPerNode)
     {
+        var fifo = Run(Policy.StrictFifo, trace, nodesPerType, gpusPerNode);
+        var backfill = Run(Policy.Backfill, trace, nodesPerType, gpusPerNode);
         var (jobs, rejected) = Admit(trace, nodesPerType, gpusPerNode);
         var types = jobs.Select(j => j.Request.GpuType.ToLowerInvariant()).Distinct().Count();
         var span = trace.Count == 0 ? 0 : trace.Max(r => r.SubmitAtS) / 3600;
@@ -380,7 +382,7 @@ internal sealed class Replay
 }
 
 internal sealed record Metrics(
-    double UtilWeek, double UtilMakespan, double MakespanH,
+    double UtilWindow, double UtilMakespan, double MakespanH,
     double MeanWait, double P50Wait, double P95Wait, double MaxWait,
     double MeanSmall, double MeanLarge, double P95Large, double MaxLarge, int LargeOver24, int LargeCount,
     double MeanMulti, double MaxMulti, int MultiCount,
@@ -394,8 +396,8 @@ internal sealed record Metrics(
         var t0 = jobs.Count == 0 ? 0 : jobs.Min(j => j.SubmitMs);
         var makespan = jobs.Count == 0 ? 1 : jobs.Max(j => j.End) - t0;
         var used = jobs.Sum(j => (double)j.Request.Gpus * (j.End - j.Start));
-        var week = 7 * 24 * hour;
-        var usedWeek = jobs.Sum(j => (double)j.Request.Gpus * Math.Max(0, Math.Min(j.End, t0 + week) - Math.Max(j.Start, t0)));
+        var window = jobs.Count == 0 ? 1 : Math.Max(1, jobs.Max(j => j.SubmitMs) - t0);
+        var usedWindow = jobs.Sum(j => (double)j.Request.Gpus * Math.Max(0, Math.Min(j.End, t0 + window) - Math.Max(j.Start, t0)));
         List<double> Waits(IEnumerable<Job> js) => [.. js.Select(j => (j.Start - j.SubmitMs) / hour).Order()];
         var all = Waits(jobs);
         var small = Waits(jobs.Where(j => !j.Large));
@@ -403,7 +405,7 @@ internal sealed record Metrics(
         var multi = Waits(jobs.Where(j => j.NodeCount > 1));
         var waited = jobs.Where(j => j.Eta is not null).ToList();
         return new Metrics(
-            usedWeek / (r.Gpus * week), used / (r.Gpus * (double)makespan), makespan / hour,
+            usedWindow / (r.Gpus * (double)window), used / (r.Gpus * (double)makespan), makespan / hour,
             Stats.Mean(all), Stats.Median(all), Stats.Percentile(all, 95), all.Count == 0 ? 0 : all[^1],
             Stats.Mean(small), Stats.Mean(large), Stats.Percentile(large, 95), large.Count == 0 ? 0 : large[^1], large.Count(w => w > 24), large.Count,
             Stats.Mean(multi), multi.Count == 0 ? 0 : multi[^1], multi.Count,
@@ -417,7 +419,7 @@ internal sealed record Metrics(
         static string P(double x) => string.Create(CultureInfo.InvariantCulture, $"{100 * x:0.0}%");
         static string N(int n) => n.ToString("N0", CultureInfo.InvariantCulture);
         static string Ms(double ms) => string.Create(CultureInfo.InvariantCulture, $"{ms:0.00} ms");
-        yield return ("GPU utilization, first 168 h", P(a.UtilWeek), P(b.UtilWeek));
+        yield return ("GPU utilization, submit window (first → last submit)", P(a.UtilWindow), P(b.UtilWindow));
         yield return ("GPU utilization, until the last request ends", P(a.UtilMakespan), P(b.UtilMakespan));
         yield return ("makespan (first submit → last end)", H(a.MakespanH), H(b.MakespanH));
         yield return ("mean wait (start − submit), all", H(a.MeanWait), H(b.MeanWait));

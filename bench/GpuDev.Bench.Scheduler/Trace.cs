@@ -123,7 +123,7 @@ internal static class Trace
     /// the weekday peaks; sizes 1/2/4/8 GPUs plus 6% multinode (16 or 32 GPUs); planned durations log-uniform in
     /// 0.5–24 h (half-hour steps); 30% of the reservations end early, at a uniform 5–95% of their planned time.
     /// Deterministic for a given seed.</summary>
-    public static List<TraceRequest> Generate(int seed = 42, int days = 7, int nodes = 64, double load = 0.9)
+    public static List<TraceRequest> Generate(int seed = 42, int days = 7, int nodes = 64, double load = 0.8)
     {
         var rng = new Random(seed);
         const double meanGpuHours = 4.34 * 6.07 * 0.85; // E[gpus] × E[planned hours] × E[fraction of it run] for the mix below

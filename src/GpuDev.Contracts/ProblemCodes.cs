@@ -11,6 +11,7 @@ public static class ProblemCodes
     public const string Conflict = "conflict";
     public const string InsufficientCapacity = "insufficient-capacity";
     public const string NotSupported = "not-supported";
+    public const string Unavailable = "unavailable";
     public const string InvalidTransition = "invalid-transition";
     public const string BadRequest = "bad-request";
     public const string Internal = "internal";

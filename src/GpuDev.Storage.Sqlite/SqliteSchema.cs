@@ -91,5 +91,22 @@ internal static class SqliteSchema
         ALTER TABLE reservation_nodes ADD COLUMN ssh_user TEXT;
         ALTER TABLE reservation_nodes ADD COLUMN ssh_host_key TEXT;
         """,
+        """
+        ALTER TABLE reservations ADD COLUMN extended_hours REAL NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN jupyter_url TEXT;
+        CREATE TABLE reservation_users (
+            reservation_id TEXT NOT NULL REFERENCES reservations(id),
+            github_user TEXT NOT NULL COLLATE NOCASE,
+            added_at INTEGER NOT NULL,
+            PRIMARY KEY (reservation_id, github_user));
+        CREATE INDEX ix_reservation_users_github ON reservation_users(github_user);
+        CREATE TABLE reservation_warnings (
+            reservation_id TEXT NOT NULL REFERENCES reservations(id),
+            minutes_before INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            message TEXT,
+            delivered_at INTEGER,
+            PRIMARY KEY (reservation_id, minutes_before));
+        """,
     ];
 }

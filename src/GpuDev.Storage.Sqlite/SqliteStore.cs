@@ -184,7 +184,13 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         await using var connection = await OpenAsync(cancellationToken);
         var where = new List<string>();
         var parameters = new List<(string, object?)>();
-        if (query.UserId is not null)
+        if (query.UserId is not null && query.OrAddedGithubUser is not null)
+        {
+            where.Add("(r.user_id = $user OR r.id IN (SELECT reservation_id FROM reservation_users WHERE github_user = $gh))");
+            parameters.Add(("$user", query.UserId));
+            parameters.Add(("$gh", query.OrAddedGithubUser));
+        }
+        else if (query.UserId is not null)
         {
             where.Add("r.user_id = $user");
             parameters.Add(("$user", query.UserId));
@@ -324,6 +330,69 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         await transaction.CommitAsync(cancellationToken);
     }
 
+    public async Task<bool> EditActiveAsync(ReservationEdit edit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var changed = await ExecuteAsync(connection, transaction,
+            """
+            UPDATE reservations SET expires_at = COALESCE($expires, expires_at), extended_hours = COALESCE($extended, extended_hours),
+                jupyter = COALESCE($jupyter, jupyter), jupyter_url = CASE WHEN $jupyter IS NULL THEN jupyter_url ELSE $url END
+            WHERE id = $id AND status = 'active';
+            """,
+            cancellationToken, ("$id", edit.ReservationId), ("$expires", ToMs(edit.ExpiresAt)), ("$extended", edit.ExtendedHours),
+            ("$jupyter", edit.Jupyter), ("$url", edit.JupyterUrl));
+        if (changed == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+
+        if (edit.ClearWarnings)
+        {
+            await ExecuteAsync(connection, transaction, "DELETE FROM reservation_warnings WHERE reservation_id = $id;", cancellationToken, ("$id", edit.ReservationId));
+        }
+
+        foreach (var github in edit.AddUsers ?? [])
+        {
+            await ExecuteAsync(connection, transaction,
+                "INSERT OR IGNORE INTO reservation_users (reservation_id, github_user, added_at) VALUES ($id, $gh, $at);",
+                cancellationToken, ("$id", edit.ReservationId), ("$gh", github), ("$at", ToMs(edit.At)));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> RecordWarningsAsync(string reservationId, IReadOnlyList<int> thresholds, int deliver, string message, DateTimeOffset at, JobRequest followUp, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var minutes in thresholds)
+        {
+            var inserted = await ExecuteAsync(connection, transaction,
+                "INSERT OR IGNORE INTO reservation_warnings (reservation_id, minutes_before, at, message) VALUES ($id, $m, $at, $message);",
+                cancellationToken, ("$id", reservationId), ("$m", minutes), ("$at", ToMs(at)), ("$message", minutes == deliver ? message : null));
+            if (inserted == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await EnqueueAsync(connection, transaction, followUp, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task MarkWarningDeliveredAsync(string reservationId, int minutesBefore, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null,
+            "UPDATE reservation_warnings SET delivered_at = $at WHERE reservation_id = $id AND minutes_before = $m;",
+            cancellationToken, ("$id", reservationId), ("$m", minutesBefore), ("$at", ToMs(at)));
+    }
+
     public async Task EnqueueAsync(JobRequest job, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -395,7 +464,7 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         """
         SELECT r.id, r.user_id, u.name, r.name, r.gpu_type, r.gpu_count, r.hours, r.node_count, r.jupyter, r.distributed, r.status,
             r.status_reason, r.created_at, r.started_at, r.expires_at, r.ended_at, r.ssh_host, r.ssh_port, r.ssh_user, r.ssh_host_key,
-            r.queue_position, r.estimated_start_at, r.wait_reason
+            r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
@@ -445,7 +514,30 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
             }
         }
 
-        return reservation with { History = history, Allocations = allocations };
+        var addedUsers = new List<string>();
+        await using (var command = Command(connection, transaction,
+            "SELECT github_user FROM reservation_users WHERE reservation_id = $id ORDER BY added_at, github_user;", ("$id", reservation.Id)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                addedUsers.Add(reader.GetString(0));
+            }
+        }
+
+        var warnings = new List<ExpiryWarning>();
+        await using (var command = Command(connection, transaction,
+            "SELECT minutes_before, at, message, delivered_at FROM reservation_warnings WHERE reservation_id = $id ORDER BY at, minutes_before DESC;", ("$id", reservation.Id)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                warnings.Add(new ExpiryWarning(reader.GetInt32(0), FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : FromMs(reader.GetInt64(3))));
+            }
+        }
+
+        return reservation with { History = history, Allocations = allocations, AddedUsers = addedUsers, Warnings = warnings };
     }
 
     private static Reservation ReadReservation(SqliteDataReader r) => new()
@@ -470,6 +562,8 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         QueuePosition = r.IsDBNull(20) ? null : r.GetInt32(20),
         EstimatedStartAt = r.IsDBNull(21) ? null : FromMs(r.GetInt64(21)),
         WaitReason = r.IsDBNull(22) ? null : r.GetString(22),
+        ExtendedHours = r.GetDouble(23),
+        JupyterUrl = r.IsDBNull(24) ? null : r.GetString(24),
     };
 
     private static ReservationStatus ParseStatus(string value) =>

@@ -33,6 +33,8 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
 
     public FakeComputeProvider Provider { get; }
 
+    public FakeSshKeySource KeySource { get; } = new();
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
     public IReservationStore Store => Services.GetRequiredService<IReservationStore>();
@@ -50,14 +52,15 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<IComputeProvider>(Provider);
+            services.AddSingleton<GpuDev.Core.Identity.ISshKeySource>(KeySource);
         });
     }
 
     /// <summary>Adds a user and returns a client that sends their token.</summary>
-    public async Task<HttpClient> ClientForAsync(string name, bool admin = false, bool withKey = true)
+    public async Task<HttpClient> ClientForAsync(string name, bool admin = false, bool withKey = true, string? github = null)
     {
         var token = Tokens.Generate();
-        await Store.AddUserAsync(name, null, admin, Tokens.Hash(token), withKey ? [TestKeys.Ed25519] : [], CancellationToken.None);
+        await Store.AddUserAsync(name, github, admin, Tokens.Hash(token), withKey ? [TestKeys.Ed25519] : [], CancellationToken.None);
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;

@@ -7,4 +7,7 @@ public enum JobKind
 
     /// <summary>Remove the environment of an ended reservation and free its GPUs.</summary>
     Teardown,
+
+    /// <summary>Deliver the reservation's recorded, undelivered expiry warnings.</summary>
+    Warn,
 }

@@ -46,4 +46,15 @@ public sealed record Reservation
     public DateTimeOffset? EstimatedStartAt { get; init; }
 
     public string? WaitReason { get; init; }
+
+    /// <summary>Hours added by the one extension allowed (0 until extended).</summary>
+    public double ExtendedHours { get; init; }
+
+    public string? JupyterUrl { get; init; }
+
+    /// <summary>GitHub logins of secondary users: they may see and connect, not cancel or edit.</summary>
+    public IReadOnlyList<string> AddedUsers { get; init; } = [];
+
+    /// <summary>Expiry warnings delivered so far.</summary>
+    public IReadOnlyList<ExpiryWarning> Warnings { get; init; } = [];
 }

@@ -25,6 +25,7 @@ public static class BackfillPlanner
         var starts = new List<PlannedStart>();
         var waits = new List<PlannedWait>();
         var taken = allocations.GroupBy(a => a.Node).ToDictionary(g => g.Key, g => g.Select(a => a.GpuIndex).ToHashSet(), StringComparer.Ordinal);
+        var byNode = allocations.ToLookup(a => a.Node, StringComparer.Ordinal);
         foreach (var group in queue.GroupBy(r => r.GpuType, StringComparer.OrdinalIgnoreCase))
         {
             var profiles = nodes
@@ -34,7 +35,7 @@ public static class BackfillPlanner
                 .ToList();
             foreach (var profile in profiles)
             {
-                foreach (var holder in allocations.Where(a => a.Node == profile.Name).GroupBy(a => a.ReservationId))
+                foreach (var holder in byNode[profile.Name].GroupBy(a => a.ReservationId))
                 {
                     var end = endsAt.TryGetValue(holder.Key, out var e) ? e.ToUnixTimeMilliseconds() : t0 + 60_000;
                     profile.Reserve(t0, Math.Max(end, t0 + 1), holder.Count(), holder.Key);
@@ -42,6 +43,7 @@ public static class BackfillPlanner
             }
 
             var position = 0;
+            var freeNow = new FreeNow(profiles, t0);
             foreach (var request in group)
             {
                 var duration = Math.Max(1, (long)request.Duration.TotalMilliseconds);
@@ -51,13 +53,14 @@ public static class BackfillPlanner
                 if (booked is { Start: var start, Nodes: var chosen } && start == t0)
                 {
                     starts.Add(new PlannedStart(request.ReservationId, Place(request, chosen, taken)));
+                    freeNow.Invalidate();
                     continue;
                 }
 
                 position++;
                 waits.Add(new PlannedWait(request.ReservationId, position,
                     booked is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(booked.Value.Start),
-                    Reason(request, profiles, booked, t0)));
+                    Reason(request, profiles, booked, freeNow)));
             }
         }
 
@@ -71,6 +74,12 @@ public static class BackfillPlanner
         var bestFree = int.MaxValue;
         foreach (var profile in profiles)
         {
+            var lowerBound = profile.FirstFree(request.GpuCount);
+            if (lowerBound < 0 || lowerBound > bestStart)
+            {
+                continue;
+            }
+
             var start = profile.EarliestFit(request.GpuCount, duration, t0, bestStart == long.MaxValue ? long.MaxValue : bestStart + 1);
             if (start < 0)
             {
@@ -152,7 +161,7 @@ public static class BackfillPlanner
         return placement;
     }
 
-    private static string Reason(PlanRequest request, List<NodeProfile> profiles, (long Start, List<NodeProfile> Nodes)? booked, long t0)
+    private static string Reason(PlanRequest request, List<NodeProfile> profiles, (long Start, List<NodeProfile> Nodes)? booked, FreeNow now)
     {
         var type = request.GpuType;
         if (profiles.Count == 0)
@@ -181,14 +190,28 @@ public static class BackfillPlanner
         var when = holder is null ? $"at {at} UTC" : $"at {at} UTC when {holder[..Math.Min(8, holder.Length)]} ends";
         if (request.NodeCount > 1)
         {
-            var freeNodes = profiles.Count(p => p.FreeAt(t0) == p.Capacity);
+            var freeNodes = now.WholeNodes;
             return $"needs {request.NodeCount} whole free {type} nodes; {freeNodes} free now; {request.NodeCount} free {when}";
         }
 
-        var largest = profiles.OrderByDescending(p => p.FreeAt(t0)).ThenBy(p => p.Name, StringComparer.Ordinal).First();
-        var freeNow = largest.FreeAt(t0);
+        var (freeNow, largest) = now.LargestBlock;
         return freeNow >= request.GpuCount
             ? $"waiting behind earlier requests for {type} (first in, first served); {request.GpuCount} free {when} on {chosen[0].Name}"
-            : $"no node has {request.GpuCount} free {type}; largest free block is {freeNow} on {largest.Name}; {request.GpuCount} free {when} on {chosen[0].Name}";
+            : $"no node has {request.GpuCount} free {type}; largest free block is {freeNow} on {largest}; {request.GpuCount} free {when} on {chosen[0].Name}";
+    }
+
+    /// <summary>What is free at the planning instant, for the reasons; recomputed only after a start.</summary>
+    private sealed class FreeNow(List<NodeProfile> profiles, long t0)
+    {
+        private (int Free, string Node)? _largest;
+        private int? _wholeNodes;
+
+        public (int Free, string Node) LargestBlock => _largest ??= profiles
+            .Select(p => (Free: p.FreeAt(t0), Node: p.Name))
+            .OrderByDescending(x => x.Free).ThenBy(x => x.Node, StringComparer.Ordinal).First();
+
+        public int WholeNodes => _wholeNodes ??= profiles.Count(p => p.FreeAt(t0) == p.Capacity);
+
+        public void Invalidate() => (_largest, _wholeNodes) = (null, null);
     }
 }

@@ -7,12 +7,16 @@ internal sealed class NodeProfile
     private readonly List<long> _start;
     private readonly List<int> _free;
 
+    private readonly long[] _firstFree;
+
     public NodeProfile(string name, int capacity, long now)
     {
         Name = name;
         Capacity = capacity;
         _start = [now];
         _free = [capacity];
+        _firstFree = new long[capacity + 1];
+        Array.Fill(_firstFree, long.MinValue);
     }
 
     public string Name { get; }
@@ -44,6 +48,32 @@ internal sealed class NodeProfile
         }
 
         EndsAt.TryAdd(to, holder);
+        Array.Fill(_firstFree, long.MinValue);
+    }
+
+    /// <summary>The first time at which at least <paramref name="gpus"/> GPUs are free (a lower bound for any fit);
+    /// -1 when never. Cached until the next <see cref="Reserve"/>.</summary>
+    public long FirstFree(int gpus)
+    {
+        if (gpus > Capacity)
+        {
+            return -1;
+        }
+
+        if (_firstFree[gpus] == long.MinValue)
+        {
+            _firstFree[gpus] = -1;
+            for (var i = 0; i < _start.Count; i++)
+            {
+                if (_free[i] >= gpus)
+                {
+                    _firstFree[gpus] = _start[i];
+                    break;
+                }
+            }
+        }
+
+        return _firstFree[gpus];
     }
 
     /// <summary>Earliest start ≥ <paramref name="from"/> and &lt; <paramref name="limit"/> at which

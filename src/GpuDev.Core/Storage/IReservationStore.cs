@@ -46,4 +46,14 @@ public interface IReservationStore
     Task ReleaseAllocationsAsync(string reservationId, CancellationToken cancellationToken);
 
     Task UpdateWaitInfoAsync(IReadOnlyList<WaitInfo> waitInfo, CancellationToken cancellationToken);
+
+    /// <summary>Applies an edit to a reservation that is still active, in one transaction; false (nothing written) if it is not.</summary>
+    Task<bool> EditActiveAsync(ReservationEdit edit, CancellationToken cancellationToken);
+
+    /// <summary>Records due warning thresholds (once each, ever) and the job that delivers them, in one transaction.
+    /// <paramref name="deliver"/> gets <paramref name="message"/>; the other thresholds are recorded as skipped.
+    /// False when any of them was recorded before.</summary>
+    Task<bool> RecordWarningsAsync(string reservationId, IReadOnlyList<int> thresholds, int deliver, string message, DateTimeOffset at, JobRequest followUp, CancellationToken cancellationToken);
+
+    Task MarkWarningDeliveredAsync(string reservationId, int minutesBefore, DateTimeOffset at, CancellationToken cancellationToken);
 }

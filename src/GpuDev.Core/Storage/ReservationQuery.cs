@@ -3,4 +3,8 @@ using GpuDev.Core.Reservations;
 namespace GpuDev.Core.Storage;
 
 /// <summary>Filter for listing reservations. Null fields do not filter.</summary>
-public sealed record ReservationQuery(string? UserId = null, IReadOnlyList<ReservationStatus>? Statuses = null, string? IdPrefix = null);
+/// <param name="UserId">Owner filter.</param>
+/// <param name="Statuses">Status filter.</param>
+/// <param name="IdPrefix">Id prefix filter.</param>
+/// <param name="OrAddedGithubUser">With <paramref name="UserId"/>: also reservations this GitHub user was added to.</param>
+public sealed record ReservationQuery(string? UserId = null, IReadOnlyList<ReservationStatus>? Statuses = null, string? IdPrefix = null, string? OrAddedGithubUser = null);

@@ -11,7 +11,8 @@ internal static class DtoMapping
     /// <param name="reservation">The reservation.</param>
     /// <param name="withAccess">False when the caller may see but not enter it (others' reservations in <c>list --user all</c>):
     /// connection details are left out.</param>
-    public static ReservationDto ToDto(this Reservation reservation, bool withAccess) => new()
+    /// <param name="canEdit">False for an added user (may show and connect, not cancel or edit).</param>
+    public static ReservationDto ToDto(this Reservation reservation, bool withAccess, bool canEdit = true) => new()
     {
         Id = reservation.Id,
         Name = reservation.Name,
@@ -35,6 +36,11 @@ internal static class DtoMapping
         {
             Ssh = withAccess && a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
         })],
+        JupyterUrl = withAccess && reservation.Status == ReservationStatus.Active ? reservation.JupyterUrl : null,
+        ExtendedHours = reservation.ExtendedHours,
+        AddedUsers = reservation.AddedUsers,
+        Warnings = [.. reservation.Warnings.Where(w => w.Message is not null).Select(w => new WarningDto(w.At, w.MinutesBefore, w.Message!))],
+        CanEdit = withAccess && canEdit,
         History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
     };
 

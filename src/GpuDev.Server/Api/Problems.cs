@@ -48,6 +48,15 @@ internal static class Problems
     public static ProblemHttpResult InvalidTransition(string detail) =>
         Create(StatusCodes.Status409Conflict, ProblemCodes.InvalidTransition, "The reservation cannot change that way.", detail);
 
+    public static ProblemHttpResult Forbidden(string detail) =>
+        Create(StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Not allowed.", detail);
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        Create(StatusCodes.Status409Conflict, ProblemCodes.Conflict, "The change conflicts with the reservation's state.", detail);
+
+    public static ProblemHttpResult Unavailable(string detail) =>
+        Create(StatusCodes.Status422UnprocessableEntity, ProblemCodes.Unavailable, "Not available here.", detail);
+
     public static ProblemHttpResult NotSupported(string detail) =>
         Create(StatusCodes.Status422UnprocessableEntity, ProblemCodes.NotSupported, "Not supported here yet.", detail);
 

@@ -17,6 +17,7 @@ public static class ReservationsApi
         group.MapGet("/", ListAsync).WithName("ListReservations");
         group.MapGet("/{id}", GetAsync).WithName("GetReservation");
         group.MapDelete("/{id}", CancelAsync).WithName("CancelReservation");
+        group.MapPatch("/{id}", EditAsync).WithName("EditReservation");
         return api;
     }
 
@@ -59,15 +60,28 @@ public static class ReservationsApi
             userId = other.Id;
         }
 
-        var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses), cancellationToken);
-        return TypedResults.Ok(reservations.Select(r => r.ToDto(withAccess: caller.IsAdmin || r.UserId == caller.Id)).ToList());
+        var mine = userId == caller.Id;
+        var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses, OrAddedGithubUser: mine ? caller.User.GithubUser : null), cancellationToken);
+        return TypedResults.Ok(reservations.Select(r => r.ToDto(
+            withAccess: caller.IsAdmin || r.UserId == caller.Id || IsAddedUser(caller, r),
+            canEdit: ReservationService.CanEdit(caller, r))).ToList());
     }
+
+    private static bool IsAddedUser(CurrentUser caller, Reservation reservation) =>
+        caller.User.GithubUser is { } github && reservation.AddedUsers.Contains(github, StringComparer.OrdinalIgnoreCase);
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> GetAsync(
         CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
     {
         var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
-        return reservation is null ? problem! : TypedResults.Ok(reservation.ToDto(withAccess: true));
+        return reservation is null ? problem! : TypedResults.Ok(reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
+    }
+
+    internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(
+        CurrentUser caller, string id, EditReservationRequest body, ReservationService service, CancellationToken cancellationToken)
+    {
+        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        return reservation is null ? problem! : await service.EditAsync(caller, reservation, body, cancellationToken);
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(

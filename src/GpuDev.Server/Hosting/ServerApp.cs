@@ -84,6 +84,8 @@ public static class ServerApp
         services.AddSingleton<FleetView>();
         services.AddSingleton<ProvisionHandler>();
         services.AddSingleton<TeardownHandler>();
+        services.AddSingleton<WarnHandler>();
+        services.AddSingleton<KeyCollector>();
         services.AddHostedService<StartupService>();
         services.AddHostedService<SchedulerWorker>();
         services.AddHostedService<JobWorker>();

@@ -10,6 +10,7 @@ internal sealed partial class JobWorker(
     IJobQueue queue,
     ProvisionHandler provision,
     TeardownHandler teardown,
+    WarnHandler warn,
     TimeProvider timeProvider,
     JobSignal signal,
     IOptions<ServerOptions> options,
@@ -62,6 +63,7 @@ internal sealed partial class JobWorker(
             {
                 JobKind.Provision => await provision.HandleAsync(job, cancellationToken),
                 JobKind.Teardown => await teardown.HandleAsync(job, cancellationToken),
+                JobKind.Warn => await warn.HandleAsync(job, cancellationToken),
                 _ => JobOutcome.Done,
             };
             if (outcome.RetryAfter is { } delay)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
@@ -51,6 +52,7 @@ internal sealed partial class LifecycleWorker(
         var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Active, ReservationStatus.Preparing, ReservationStatus.Pending, ReservationStatus.Queued]), cancellationToken);
         foreach (var reservation in running)
         {
+            await WarnIfDueAsync(reservation, now, cancellationToken);
             var (to, reason) = reservation switch
             {
                 { Status: ReservationStatus.Active, ExpiresAt: { } end } when now >= end + options.Value.ExpiryGrace =>
@@ -76,6 +78,24 @@ internal sealed partial class LifecycleWorker(
                 LogEnded(logger, reservation.Id, target.ToWire(), reason);
                 jobs.Signal.Notify();
             }
+        }
+    }
+
+    private async Task WarnIfDueAsync(Reservation reservation, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var due = ReservationLimits.DueWarnings(reservation, now);
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        var left = reservation.ExpiresAt!.Value - now;
+        var minutes = Math.Max(1, (int)Math.Ceiling(left.TotalMinutes));
+        var message = string.Create(CultureInfo.InvariantCulture,
+            $"reservation {reservation.Id[..8]} expires in {minutes} minute{(minutes == 1 ? "" : "s")} (at {reservation.ExpiresAt:HH:mm} UTC); extend with: gpu-dev edit {reservation.Id[..8]} --extend");
+        if (await store.RecordWarningsAsync(reservation.Id, due, due[0], message, now, new JobRequest(JobKind.Warn, reservation.Id, now), cancellationToken))
+        {
+            jobs.Signal.Notify();
         }
     }
 

@@ -1,9 +1,9 @@
 using GpuDev.Core.Compute;
-using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Hosting;
+using GpuDev.Server.Identity;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Server.Processing;
@@ -13,7 +13,7 @@ namespace GpuDev.Server.Processing;
 internal sealed partial class ProvisionHandler(
     IReservationStore store,
     IComputeProvider provider,
-    ISshKeySource keySource,
+    KeyCollector keys,
     TimeProvider timeProvider,
     IOptions<ServerOptions> options,
     ILogger<ProvisionHandler> logger)
@@ -28,8 +28,8 @@ internal sealed partial class ProvisionHandler(
             return JobOutcome.Done;
         }
 
-        var keys = await CollectKeysAsync(reservation, cancellationToken);
-        if (keys.Count == 0)
+        var authorized = await keys.CollectAsync(reservation, cancellationToken);
+        if (authorized.Count == 0)
         {
             await FailAsync(reservation, "no SSH public key: register one with 'gpu-dev-server user add --ssh-key' or set github_user", cancellationToken);
             return JobOutcome.Done;
@@ -38,7 +38,7 @@ internal sealed partial class ProvisionHandler(
         EnvironmentStatus status;
         try
         {
-            status = await provider.EnsureEnvironmentAsync(ToSpec(reservation, keys), cancellationToken);
+            status = await provider.EnsureEnvironmentAsync(ToSpec(reservation, authorized), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -68,8 +68,22 @@ internal sealed partial class ProvisionHandler(
     private async Task ActivateAsync(Reservation reservation, EnvironmentStatus status, CancellationToken cancellationToken)
     {
         var ssh = status.Ssh!;
+        var reason = "ssh handshake succeeded";
+        JupyterEndpoint? jupyter = null;
+        if (reservation.Jupyter)
+        {
+            try
+            {
+                jupyter = await provider.StartJupyterAsync(reservation.Id, cancellationToken);
+            }
+            catch (EnvironmentUnavailableException e)
+            {
+                reason += $"; Jupyter could not start: {e.Message}";
+            }
+        }
+
         var now = timeProvider.GetUtcNow();
-        var transition = new ReservationTransition(reservation.Id, ReservationStatus.Preparing, ReservationStatus.Active, "ssh handshake succeeded", now)
+        var transition = new ReservationTransition(reservation.Id, ReservationStatus.Preparing, ReservationStatus.Active, reason, now)
         {
             Ssh = ssh,
             NodeEndpoints = status.NodeEndpoints,
@@ -78,6 +92,7 @@ internal sealed partial class ProvisionHandler(
         };
         if (await store.TransitionAsync(transition, cancellationToken))
         {
+            await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
             LogActive(logger, reservation.Id, ssh.Port);
             return;
         }
@@ -97,26 +112,7 @@ internal sealed partial class ProvisionHandler(
         LogFailed(logger, reservation.Id, reason);
     }
 
-    private async Task<IReadOnlyList<string>> CollectKeysAsync(Reservation reservation, CancellationToken cancellationToken)
-    {
-        var keys = new List<string>(await store.GetSshKeysAsync(reservation.UserId, cancellationToken));
-        var owner = await store.FindUserByNameAsync(reservation.UserName, cancellationToken);
-        if (owner?.GithubUser is { } github)
-        {
-            try
-            {
-                keys.AddRange(await keySource.GetKeysAsync(github, cancellationToken));
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                LogKeysUnavailable(logger, github, e.Message);
-            }
-        }
-
-        return [.. keys.Distinct(StringComparer.Ordinal)];
-    }
-
-    private static EnvironmentSpec ToSpec(Reservation reservation, IReadOnlyList<string> keys) => new()
+    internal static EnvironmentSpec ToSpec(Reservation reservation, IReadOnlyList<string> keys) => new()
     {
         ReservationId = reservation.Id,
         Owner = reservation.UserName,
@@ -134,7 +130,4 @@ internal sealed partial class ProvisionHandler(
 
     [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Reservation {ReservationId} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reservationId, string reason);
-
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Could not fetch the SSH keys of GitHub user {GithubUser}: {Message}")]
-    private static partial void LogKeysUnavailable(ILogger logger, string githubUser, string message);
 }

@@ -1,6 +1,7 @@
 using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
 using GpuDev.Core.Compute;
+using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
@@ -18,6 +19,8 @@ internal sealed partial class ReservationService(
     TimeProvider timeProvider,
     SchedulerSignal scheduler,
     JobSignal jobs,
+    IComputeProvider provider,
+    KeyCollector keys,
     ILogger<ReservationService> logger)
 {
     public const int MinPrefixLength = 4;
@@ -79,7 +82,6 @@ internal sealed partial class ReservationService(
 
     private static string? NotSupported(ReservationRequest request) => request switch
     {
-        { Jupyter: true } => "--jupyter is not supported yet.",
         { Disk: not null and not "none" } => "Named persistent disks (--disk NAME) are not supported yet; use --disk none.",
         { RecreateEnv: true } => "--recreate-env is not supported yet.",
         { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } =>
@@ -118,7 +120,9 @@ internal sealed partial class ReservationService(
             return (null, Problems.BadRequest($"A reservation id is 4-32 hex characters (a prefix of the id); got '{Truncate(idOrPrefix)}'.", "id"));
         }
 
-        var matches = await store.ListReservationsAsync(new ReservationQuery(UserId: caller.IsAdmin ? null : caller.Id, IdPrefix: prefix), cancellationToken);
+        var matches = await store.ListReservationsAsync(
+            new ReservationQuery(UserId: caller.IsAdmin ? null : caller.Id, IdPrefix: prefix, OrAddedGithubUser: caller.IsAdmin ? null : caller.User.GithubUser),
+            cancellationToken);
         return matches.Count switch
         {
             0 => (null, Problems.NotFound(Truncate(idOrPrefix))),
@@ -127,8 +131,17 @@ internal sealed partial class ReservationService(
         };
     }
 
+    /// <summary>Owners and admins may change a reservation; an added user may only look and connect.</summary>
+    public static bool CanEdit(CurrentUser caller, Reservation reservation) => caller.IsAdmin || reservation.UserId == caller.Id;
+
     public async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(CurrentUser caller, Reservation reservation, CancellationToken cancellationToken)
     {
+        if (!CanEdit(caller, reservation))
+        {
+            LogRefused(logger, reservation.Id, caller.User.Name, "cancel");
+            return Problems.Forbidden($"Only {reservation.UserName} (the owner) or an admin can cancel reservation {reservation.Id[..8]}; you were added to it.");
+        }
+
         for (var attempt = 0; attempt < 5; attempt++)
         {
             if (reservation.Status.IsTerminal())
@@ -156,10 +169,91 @@ internal sealed partial class ReservationService(
         return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} changed while cancelling; try again.");
     }
 
+    public async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(CurrentUser caller, Reservation reservation, EditReservationRequest edit, CancellationToken cancellationToken)
+    {
+        if (!CanEdit(caller, reservation))
+        {
+            LogRefused(logger, reservation.Id, caller.User.Name, "edit");
+            return Problems.Forbidden($"Only {reservation.UserName} (the owner) or an admin can edit reservation {reservation.Id[..8]}; you were added to it.");
+        }
+
+        if (edit is { ExtendHours: null, Jupyter: null, AddUsers: null or { Count: 0 } })
+        {
+            return Problems.BadRequest("Give at least one change: extendHours, jupyter or addUsers.", "edit");
+        }
+
+        if (reservation.Status != ReservationStatus.Active)
+        {
+            return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} is {reservation.Status.ToWire()}; only active reservations can be edited.");
+        }
+
+        var badUser = edit.AddUsers?.FirstOrDefault(u => !UserNames.IsValidGithub(u));
+        if (badUser is not null)
+        {
+            return Problems.BadRequest($"'{Truncate(badUser)}' is not a GitHub user name (1-39 letters, digits or single hyphens).", "addUsers");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var change = new ReservationEdit(reservation.Id) { At = now, AddUsers = edit.AddUsers?.Distinct(StringComparer.OrdinalIgnoreCase).ToList() };
+        if (edit.ExtendHours is { } hours)
+        {
+            if (ReservationLimits.CheckExtension(reservation, hours) is { } refusal)
+            {
+                return refusal.Code == "conflict" ? Problems.Conflict(refusal.Message) : Problems.BadRequest(refusal.Message, "extendHours");
+            }
+
+            change = change with { ExpiresAt = reservation.ExpiresAt!.Value + TimeSpan.FromHours(hours), ExtendedHours = hours, ClearWarnings = true };
+        }
+
+        if (edit.Jupyter is { } jupyter)
+        {
+            try
+            {
+                var endpoint = jupyter ? await provider.StartJupyterAsync(reservation.Id, cancellationToken) : null;
+                if (!jupyter)
+                {
+                    await provider.StopJupyterAsync(reservation.Id, cancellationToken);
+                }
+
+                change = change with { Jupyter = jupyter, JupyterUrl = endpoint?.Url };
+            }
+            catch (EnvironmentUnavailableException e)
+            {
+                return Problems.Unavailable(e.Message);
+            }
+        }
+
+        if (!await store.EditActiveAsync(change, cancellationToken))
+        {
+            return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} ended while it was being edited.");
+        }
+
+        var updated = (await store.GetReservationAsync(reservation.Id, cancellationToken))!;
+        if (change.ClearWarnings)
+        {
+            await provider.ClearWarningsAsync(reservation.Id, cancellationToken);
+            scheduler.Signal.Notify();
+        }
+
+        if (change.AddUsers is { Count: > 0 })
+        {
+            await provider.EnsureEnvironmentAsync(Processing.ProvisionHandler.ToSpec(updated, await keys.CollectAsync(updated, cancellationToken)), cancellationToken);
+        }
+
+        LogEdited(logger, reservation.Id, caller.User.Name);
+        return TypedResults.Ok(updated.ToDto(withAccess: true));
+    }
+
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Reservation {ReservationId} created by {User}: {GpuCount} x {GpuType}")]
     private static partial void LogCreated(ILogger logger, string reservationId, string user, int gpuCount, string gpuType);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused to {Action} reservation {ReservationId} for {User}: not the owner")]
+    private static partial void LogRefused(ILogger logger, string reservationId, string user, string action);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Reservation {ReservationId} edited by {User}")]
+    private static partial void LogEdited(ILogger logger, string reservationId, string user);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Reservation {ReservationId} cancelled by {User}")]
     private static partial void LogCancelled(ILogger logger, string reservationId, string user);

@@ -1,0 +1,43 @@
+namespace GpuDev.Core.Reservations;
+
+/// <summary>The seed's "Reservation Limits" beyond the request rules: one extension of up to 24 h, 48 h in all,
+/// and warnings 30, 15 and 5 minutes before the end.</summary>
+public static class ReservationLimits
+{
+    public const double MaxExtensionHours = 24;
+    public const double MaxTotalHours = 48;
+    public static readonly IReadOnlyList<int> WarningMinutes = [30, 15, 5];
+
+    /// <summary>Why an extension by <paramref name="hours"/> is refused, or null when it is allowed.
+    /// The code is "validation" for a bad number and "conflict" for a rule of the reservation's history.</summary>
+    public static (string Code, string Message)? CheckExtension(Reservation reservation, double hours)
+    {
+        if (double.IsNaN(hours) || hours <= 0 || hours > MaxExtensionHours)
+        {
+            return ("validation", $"An extension adds more than 0 and at most {MaxExtensionHours:0} hours; got {hours}.");
+        }
+
+        if (reservation.ExtendedHours > 0)
+        {
+            return ("conflict", $"Reservation {reservation.Id[..8]} was already extended (by {reservation.ExtendedHours:0.##} h); a reservation can be extended once.");
+        }
+
+        return reservation.Hours + hours > MaxTotalHours
+            ? ("conflict", $"Extending by {hours:0.##} h would make the reservation last {reservation.Hours + hours:0.##} h; the total is at most {MaxTotalHours:0} h.")
+            : null;
+    }
+
+    /// <summary>The warning thresholds due at <paramref name="now"/> and not yet recorded; the smallest is the one to
+    /// deliver (a reservation shorter than a threshold skips it: "30 minutes left" is never said with 6 left).</summary>
+    public static IReadOnlyList<int> DueWarnings(Reservation reservation, DateTimeOffset now)
+    {
+        if (reservation is not { Status: ReservationStatus.Active, ExpiresAt: { } end } || now >= end)
+        {
+            return [];
+        }
+
+        var left = end - now;
+        var recorded = reservation.Warnings.Select(w => w.MinutesBefore).ToHashSet();
+        return [.. WarningMinutes.Where(m => left <= TimeSpan.FromMinutes(m) && !recorded.Contains(m)).OrderBy(m => m)];
+    }
+}

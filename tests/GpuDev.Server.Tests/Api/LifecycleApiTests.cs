@@ -1,0 +1,187 @@
+using System.Net;
+using System.Net.Http.Json;
+using GpuDev.Contracts;
+
+namespace GpuDev.Server.Tests.Api;
+
+public sealed class LifecycleApiTests
+{
+    private static async Task<ReservationDto> ActiveAsync(ServerFixture server, HttpClient client, double hours = 1, bool jupyter = false)
+    {
+        var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = hours, Jupyter = jupyter }, GpuDevJsonContext.Default.CreateReservationRequest);
+        var created = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        return await ServerFixture.WaitForStatusAsync(client, created.Id, "active");
+    }
+
+    private static Task<HttpResponseMessage> EditAsync(HttpClient client, string id, EditReservationRequest edit) =>
+        client.PatchAsync(Routes.Reservation(id), JsonContent.Create(edit, GpuDevJsonContext.Default.EditReservationRequest));
+
+    private static async Task<ReservationDto> GetAsync(HttpClient client, string id) =>
+        (await client.GetFromJsonAsync(Routes.Reservation(id), GpuDevJsonContext.Default.ReservationDto))!;
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task Warnings_At30_15_5Minutes_EachDeliveredOnce()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client);
+
+        server.Time.Advance(TimeSpan.FromMinutes(29));
+        await Task.Delay(300);
+        Assert.Empty(server.Provider.Warnings);
+        server.Time.Advance(TimeSpan.FromMinutes(2));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
+        server.Time.Advance(TimeSpan.FromMinutes(15));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 2));
+        server.Time.Advance(TimeSpan.FromMinutes(10));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 3));
+        server.Time.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(300);
+
+        Assert.Equal(["EXPIRES_IN_30_MIN", "EXPIRES_IN_15_MIN", "EXPIRES_IN_5_MIN"], server.Provider.Warnings.Select(w => w.FileName));
+        Assert.StartsWith($"reservation {reservation.Id[..8]} expires in 29 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
+        Assert.Equal([30, 15, 5], (await GetAsync(client, reservation.Id)).Warnings.Select(w => w.MinutesBefore));
+    }
+
+    [Fact]
+    public async Task Warnings_ShortReservation_SkipsThresholdsLongerThanItsLife()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var reservation = await ActiveAsync(server, client, hours: 0.1);
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
+        server.Time.Advance(TimeSpan.FromMinutes(1.5));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 2));
+
+        Assert.Equal(["EXPIRES_IN_15_MIN", "EXPIRES_IN_5_MIN"], server.Provider.Warnings.Select(w => w.FileName));
+        Assert.Contains("expires in 6 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
+        Assert.Equal([15, 5], (await GetAsync(client, reservation.Id)).Warnings.Select(w => w.MinutesBefore));
+    }
+
+    [Fact]
+    public async Task Extend_Once_MovesEndClearsWarningsAndSecondIsRefused()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client, hours: 1);
+
+        var tooMuch = await EditAsync(client, reservation.Id, new() { ExtendHours = 25 });
+        var extended = await EditAsync(client, reservation.Id, new() { ExtendHours = 24 });
+        var again = await EditAsync(client, reservation.Id, new() { ExtendHours = 1 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooMuch.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, extended.StatusCode);
+        var dto = (await extended.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        Assert.Equal(reservation.ExpiresAt!.Value.AddHours(24), dto.ExpiresAt);
+        Assert.Equal(24, dto.ExtendedHours);
+        Assert.Contains(reservation.Id, server.Provider.ClearedWarnings);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        var problem = (await again.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
+        Assert.Equal(ProblemCodes.Conflict, problem.Code);
+        Assert.Contains("can be extended once", problem.Detail, StringComparison.Ordinal);
+        Assert.Equal(dto.ExpiresAt, (await GetAsync(client, reservation.Id)).ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Jupyter_EnableAndDisable_ShowsUrlWhileRunning()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client);
+
+        var enabled = (await (await EditAsync(client, reservation.Id, new() { Jupyter = true })).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        var disabled = (await (await EditAsync(client, reservation.Id, new() { Jupyter = false })).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+
+        Assert.True(enabled.Jupyter);
+        Assert.Equal($"http://127.0.0.1:41000/lab?token=tok-{reservation.Id[..8]}", enabled.JupyterUrl);
+        Assert.False(disabled.Jupyter);
+        Assert.Null(disabled.JupyterUrl);
+        Assert.Empty(server.Provider.Jupyter);
+    }
+
+    [Fact]
+    public async Task Jupyter_NotInstalled_422AndNothingChanges()
+    {
+        await using var server = new ServerFixture();
+        server.Provider.JupyterUnavailable = "Jupyter is not installed on this host";
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client);
+
+        var response = await EditAsync(client, reservation.Id, new() { Jupyter = true, ExtendHours = 2 });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("Jupyter is not installed on this host", (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail);
+        var after = await GetAsync(client, reservation.Id);
+        Assert.False(after.Jupyter);
+        Assert.Equal(0, after.ExtendedHours);
+        Assert.Equal(reservation.ExpiresAt, after.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Reserve_WithJupyter_ActiveWithUrl()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var reservation = await ActiveAsync(server, client, jupyter: true);
+
+        Assert.True(reservation.Jupyter);
+        Assert.NotNull(reservation.JupyterUrl);
+    }
+
+    [Fact]
+    public async Task AddUser_SeesAndConnectsButCannotCancelOrEdit()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob", withKey: false, github: "bob-gh");
+        var carol = await server.ClientForAsync("carol");
+        server.KeySource.Keys["bob-gh"] = [GpuDev.Testing.TestKeys.Ed25519.Replace("test@gpu-dev", "bob", StringComparison.Ordinal)];
+        var reservation = await ActiveAsync(server, alice);
+
+        var added = await EditAsync(alice, reservation.Id, new() { AddUsers = ["bob-gh"] });
+        var bobsList = (await bob.GetFromJsonAsync(Routes.Reservations, GpuDevJsonContext.Default.ListReservationDto))!;
+        var bobsView = await GetAsync(bob, reservation.Id[..8]);
+        var bobCancels = await bob.DeleteAsync(Routes.Reservation(reservation.Id));
+        var bobEdits = await EditAsync(bob, reservation.Id, new() { ExtendHours = 1 });
+        var carolSees = await carol.GetAsync(Routes.Reservation(reservation.Id));
+
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        Assert.Equal(["bob-gh"], (await GetAsync(alice, reservation.Id)).AddedUsers);
+        Assert.Equal(reservation.Id, Assert.Single(bobsList).Id);
+        Assert.NotNull(bobsView.Ssh);
+        Assert.False(bobsView.CanEdit);
+        Assert.Equal(HttpStatusCode.Forbidden, bobCancels.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, bobEdits.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, carolSees.StatusCode);
+        Assert.Equal("active", (await GetAsync(alice, reservation.Id)).Status);
+        Assert.Contains(server.Provider.Environments[reservation.Id].AuthorizedKeys, k => k.EndsWith(" bob", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Edit_NoChangeOrEndedReservation_Refused()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client);
+
+        var empty = await EditAsync(client, reservation.Id, new());
+        await client.DeleteAsync(Routes.Reservation(reservation.Id));
+        var ended = await EditAsync(client, reservation.Id, new() { ExtendHours = 1 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, ended.StatusCode);
+        Assert.Equal(ProblemCodes.InvalidTransition, (await ended.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Code);
+    }
+}
