@@ -34,12 +34,7 @@ internal static class CliApp
         root.Subcommands.Add(new ShowCommand(services));
         root.Subcommands.Add(new ConnectCommand(services));
         root.Subcommands.Add(new CancelCommand(services));
-        root.Subcommands.Add(new NotSupportedCommand(services, "edit", "Modify an active reservation (not supported yet).",
-            [new Argument<string>("RESERVATION_ID") { Arity = ArgumentArity.ZeroOrOne }],
-            [new Option<bool>("--enable-jupyter") { Description = "Enable Jupyter Lab" },
-             new Option<bool>("--disable-jupyter") { Description = "Disable Jupyter Lab" },
-             new Option<string>("--extend") { Description = "Extend reservation duration", Arity = ArgumentArity.ZeroOrOne },
-             new Option<string>("--add-user") { Description = "Add secondary user (GitHub username)" }]));
+        root.Subcommands.Add(new EditCommand(services));
         root.Subcommands.Add(new AvailCommand(services));
         root.Subcommands.Add(new StatusCommand(services));
         root.Subcommands.Add(BuildDisk(services));
@@ -113,10 +108,7 @@ internal static class CliApp
         var config = new Command("config", "View and change the CLI configuration.");
         config.Subcommands.Add(new ConfigSetCommand(services));
         config.Subcommands.Add(new ConfigShowCommand(services));
-        var sshInclude = new Command("ssh-include", "Add or remove `Include ~/.gpu-dev/*-sshconfig` in ~/.ssh/config (not supported yet).");
-        sshInclude.Subcommands.Add(new NotSupportedCommand(services, "enable", "Enable the SSH config include.", [], [], "config ssh-include"));
-        sshInclude.Subcommands.Add(new NotSupportedCommand(services, "disable", "Disable the SSH config include.", [], [], "config ssh-include"));
-        config.Subcommands.Add(sshInclude);
+        config.Subcommands.Add(ConfigSshIncludeCommand.BuildParent(services));
         return config;
     }
 

@@ -28,6 +28,7 @@ internal static class EnvVars
     public const string ConfigDir = "GPU_DEV_CONFIG_DIR";
     public const string Debug = "GPU_DEV_DEBUG";
     public const string Ssh = "GPU_DEV_SSH";
+    public const string GpuDevHome = "GPU_DEV_HOME";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
     public const string NoColor = "NO_COLOR";
     public const string Ci = "CI";

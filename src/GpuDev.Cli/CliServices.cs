@@ -1,6 +1,7 @@
 using GpuDev.Cli.Client;
 using GpuDev.Cli.Config;
 using GpuDev.Cli.Output;
+using GpuDev.Cli.Ssh;
 
 namespace GpuDev.Cli;
 
@@ -31,6 +32,11 @@ internal sealed class CliServices
     public bool Debug => Verbose || Environment.GetVariable(EnvVars.Debug) is { } v && v != "0" && !v.Equals("false", StringComparison.OrdinalIgnoreCase);
 
     public ConfigStore Config => new(Environment);
+
+    /// <summary>The per-reservation ssh config and known_hosts files under ~/.gpu-dev ($GPU_DEV_HOME).</summary>
+    public SshFiles SshFiles => new(Environment);
+
+    public SshInclude SshInclude => new(Environment, SshFiles);
 
     /// <summary>True when we may ask questions: stdin and stdout are terminals and CI is unset.</summary>
     public bool CanPrompt => Console.IsInputTty && Console.IsOutputTty && Environment.GetVariable(EnvVars.Ci) is null;

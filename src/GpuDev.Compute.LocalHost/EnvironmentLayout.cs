@@ -60,6 +60,14 @@ internal sealed record EnvironmentLayout(string StateDir, string ReservationId, 
     /// <summary>Home directory of <see cref="UserName"/> in the passwd database (rank 0's home).</summary>
     public string PasswdHome => Path.Combine(EnvDir, "home");
 
+    /// <summary>The running Jupyter server (pid, port, token), rank 0 only; see <see cref="JupyterRecord"/>.</summary>
+    public string JupyterFile => Path.Combine(EnvDir, "jupyter.json");
+
+    /// <summary>Written by the Jupyter launcher (root-owned directory): the pid of the process that holds the sandbox.</summary>
+    public string JupyterPidFile => Path.Combine(EnvDir, "jupyter.pid");
+
+    public string JupyterLog => Path.Combine(EnvDir, "jupyter.log");
+
     public EnvironmentLayout ForRank(int rank) => this with { Rank = rank };
 
     public string SharedPersonal(string owner) => Path.Combine(StateDir, "shared-personal", owner);

@@ -34,6 +34,12 @@ public sealed class LocalHostOptions
     /// <summary>How long removal waits for every process of an environment to be gone.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long <c>StartJupyterAsync</c> waits for Jupyter to answer HTTP.</summary>
+    public TimeSpan JupyterStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where Jupyter (<c>jupyter-lab</c>, <c>jupyter-notebook</c>) is looked for; null: the server's PATH. Tests only.</summary>
+    internal string? JupyterSearchPath { get; set; }
+
     /// <summary>Interval between readiness probes.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(75);
 }

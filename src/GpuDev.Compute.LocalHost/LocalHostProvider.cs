@@ -196,11 +196,19 @@ internal sealed partial class LocalHostProvider(
             var killed = 0;
             var account = _isRoot ? await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false) : null;
             var deadline = timeProvider.GetTimestamp();
+            var jupyter = ReadJupyter(layout);
             while (true)
             {
                 var snapshot = ProcessTable.Snapshot();
                 var roots = ProcessTable.FindSshdUnder(layout.EnvDir, _options.SshdPath);
                 var victims = ProcessTable.WithDescendants(snapshot, roots);
+
+                // Jupyter is no descendant of sshd (without root it is not told apart by its uid either).
+                if (jupyter is not null)
+                {
+                    victims.UnionWith(JupyterProcesses(jupyter));
+                }
+
                 if (account is { } a)
                 {
                     // Every process of the reservation's uid, and everything they started (bwrap children keep the uid).
@@ -698,10 +706,16 @@ internal sealed partial class LocalHostProvider(
         var envs = Path.Combine(StateDir, "envs");
         foreach (var dir in Directory.Exists(envs) ? Directory.EnumerateDirectories(envs) : [])
         {
-            if (Path.GetFileName(dir) != reservationId && ReadRecord(new EnvironmentLayout(StateDir, Path.GetFileName(dir))) is { } other)
+            var otherLayout = new EnvironmentLayout(StateDir, Path.GetFileName(dir));
+            if (Path.GetFileName(dir) != reservationId && ReadRecord(otherLayout) is { } other)
             {
                 used.Add(other.Port);
                 used.UnionWith(other.NodePorts ?? []);
+            }
+
+            if (ReadJupyter(otherLayout) is { } jupyter)
+            {
+                used.Add(jupyter.Port);
             }
         }
 

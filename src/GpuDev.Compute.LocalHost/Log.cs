@@ -48,4 +48,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Removing environment {ReservationId}: {Problem}")]
     public static partial void RemoveProblem(ILogger logger, string reservationId, string problem);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Expiry warning {FileName} delivered to {ReservationId}: {Homes} home(s), {Terminals} terminal(s)")]
+    public static partial void WarningDelivered(ILogger logger, string reservationId, string fileName, int homes, int terminals);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Expiry warning for {ReservationId}: {Problem}")]
+    public static partial void WarningProblem(ILogger logger, string reservationId, string problem);
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Expiry warnings cleared for {ReservationId}")]
+    public static partial void WarningsCleared(ILogger logger, string reservationId);
+
+    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Jupyter {Kind} of {ReservationId} answers on port {Port} after {ElapsedMs} ms (pid {Pid})")]
+    public static partial void JupyterStarted(ILogger logger, string reservationId, string kind, int port, long elapsedMs, int pid);
+
+    [LoggerMessage(EventId = 2041, Level = LogLevel.Information, Message = "Jupyter of {ReservationId} stopped ({Killed} process(es) killed)")]
+    public static partial void JupyterStopped(ILogger logger, string reservationId, int killed);
+
+    [LoggerMessage(EventId = 2042, Level = LogLevel.Warning, Message = "Jupyter of {ReservationId} failed to start: {Reason}")]
+    public static partial void JupyterFailed(ILogger logger, string reservationId, string reason);
 }

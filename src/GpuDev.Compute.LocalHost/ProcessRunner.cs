@@ -6,7 +6,10 @@ namespace GpuDev.Compute.LocalHost;
 /// a time limit, captured output.</summary>
 internal static class ProcessRunner
 {
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="environment">When set, the program gets exactly these variables (a secret passed this way does not
+    /// show in <c>/proc/PID/cmdline</c>, which every local user can read).</param>
+    public static async Task<ProcessResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken, IReadOnlyList<KeyValuePair<string, string>>? environment = null)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -15,6 +18,15 @@ internal static class ProcessRunner
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (environment is not null)
+        {
+            startInfo.Environment.Clear();
+            foreach (var (name, value) in environment)
+            {
+                startInfo.Environment[name] = value;
+            }
+        }
+
         foreach (var argument in arguments)
         {
             if (argument.Contains('\0', StringComparison.Ordinal))
@@ -54,9 +66,9 @@ internal static class ProcessRunner
     }
 
     /// <summary>Finds <paramref name="name"/> on PATH.</summary>
-    public static string? FindOnPath(string name)
+    public static string? FindOnPath(string name, string? searchPath = null)
     {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        var path = searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, name);

@@ -93,6 +93,22 @@ internal static class ProcessTable
         return set;
     }
 
+    /// <summary>Start time of <paramref name="pid"/> in clock ticks since boot (field 22 of <c>/proc/PID/stat</c>), or null
+    /// when it does not exist; with the pid it names one process even after pid reuse.</summary>
+    public static long? StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[0][0] is 'Z' or 'X' ? null : long.Parse(fields[19], CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     private static int ReadUid(string statusPath)
     {
         foreach (var line in File.ReadLines(statusPath))

@@ -28,6 +28,12 @@ internal sealed class CliHarness : IDisposable
 
     public string TempDir { get; }
 
+    /// <summary>$HOME of the CLI under test.</summary>
+    public string Home => Environment.HomeDirectory;
+
+    /// <summary>~/.gpu-dev of the CLI under test.</summary>
+    public string GpuDevDir => Path.Combine(Home, ".gpu-dev");
+
     public TestConsole Console { get; }
 
     public TestEnvironment Environment { get; }
@@ -115,6 +121,18 @@ internal sealed class ReservationBuilder
 
     public int NodeCount { get; set; } = 1;
 
+    public bool Jupyter { get; set; }
+
+    public string? JupyterUrl { get; set; }
+
+    public double ExtendedHours { get; set; }
+
+    public List<string> AddedUsers { get; set; } = [];
+
+    public List<WarningDto> Warnings { get; set; } = [];
+
+    public bool CanEdit { get; set; } = true;
+
     /// <summary>Overrides the default single node (node-a, GPUs 0,1) of an active reservation.</summary>
     public List<NodeAllocationDto>? Nodes { get; set; }
 
@@ -142,6 +160,12 @@ internal sealed class ReservationBuilder
             NodeCount = NodeCount,
             Nodes = Nodes ?? (active ? [new NodeAllocationDto(0, "node-a", [0, 1])] : []),
             History = [new HistoryEntryDto(created, null, "pending", "created")],
+            Jupyter = Jupyter || JupyterUrl is not null,
+            JupyterUrl = JupyterUrl,
+            ExtendedHours = ExtendedHours,
+            AddedUsers = AddedUsers,
+            Warnings = Warnings,
+            CanEdit = CanEdit,
         };
     }
 }

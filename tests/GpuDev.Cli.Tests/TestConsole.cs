@@ -38,6 +38,9 @@ internal sealed class TestConsole : IConsoleOutput
 
     public List<string> Questions { get; } = [];
 
+    /// <summary>Sees the choices of every selection prompt.</summary>
+    public Action<IReadOnlyList<string>>? OnSelect { get; set; }
+
     public bool Confirm(string question, bool defaultValue)
     {
         Questions.Add(question);
@@ -47,6 +50,7 @@ internal sealed class TestConsole : IConsoleOutput
     public string Select(string title, IReadOnlyList<string> choices)
     {
         Questions.Add(title);
+        OnSelect?.Invoke(choices);
         var answer = Answers.Dequeue();
         return choices.First(c => c.StartsWith(answer, StringComparison.Ordinal));
     }

@@ -65,7 +65,7 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         return fixture;
     }
 
-    public LocalHostProvider CreateProvider()
+    public LocalHostProvider CreateProvider(Action<LocalHostOptions>? configure = null)
     {
         var options = new LocalHostOptions
         {
@@ -73,6 +73,7 @@ internal sealed class LocalHostFixture : IAsyncDisposable
             Gpus = "h100:4",
             ReadyTimeout = TimeSpan.FromSeconds(20),
         };
+        configure?.Invoke(options);
         var provider = new LocalHostProvider(Options.Create(options), new LocalHostContext(DataDir), TimeProvider.System, NullLogger<LocalHostProvider>.Instance);
         _providers.Add(provider);
         return provider;
@@ -113,6 +114,39 @@ internal sealed class LocalHostFixture : IAsyncDisposable
             CancellationToken.None);
     }
 
+    /// <summary>Starts <c>ssh -tt</c> into the environment under <c>script</c> (a real pty on both sides), running
+    /// <paramref name="command"/>; what the terminal shows is appended to <see cref="PtySession.Typescript"/>.</summary>
+    public async Task<PtySession> StartPtySessionAsync(SshEndpoint endpoint, string command)
+    {
+        var knownHosts = Path.Combine(ClientDir, "known_hosts_" + endpoint.Port.ToString(CultureInfo.InvariantCulture));
+        await File.WriteAllTextAsync(knownHosts, $"[{endpoint.Host}]:{endpoint.Port} {endpoint.HostKey}\n");
+        var typescript = Path.Combine(ClientDir, "typescript-" + Guid.NewGuid().ToString("N")[..8]);
+        var ssh = string.Join(' ', new[]
+        {
+            "ssh", "-tt", "-F", "/dev/null", "-i", ClientKey, "-p", endpoint.Port.ToString(CultureInfo.InvariantCulture),
+            "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5", endpoint.User + "@" + endpoint.Host, command,
+        }.Select(Quote));
+        var startInfo = new System.Diagnostics.ProcessStartInfo("script")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-q", "-f", "-e", "-c", ssh, typescript })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        var process = System.Diagnostics.Process.Start(startInfo)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return new PtySession(process, typescript);
+    }
+
+    private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     public async ValueTask DisposeAsync()
     {
         foreach (var provider in _providers)
@@ -134,5 +168,46 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         {
             Directory.Delete(Root, recursive: true);
         }
+    }
+}
+
+/// <summary>A running <c>script</c> + <c>ssh -tt</c> session (stdin kept open so that it runs until its command ends).</summary>
+internal sealed class PtySession(System.Diagnostics.Process process, string typescript) : IDisposable
+{
+    public System.Diagnostics.Process Process { get; } = process;
+
+    public string Typescript { get; } = typescript;
+
+    public string Output => File.Exists(Typescript) ? File.ReadAllText(Typescript) : string.Empty;
+
+    /// <summary>Waits until the terminal showed <paramref name="text"/>; false after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForAsync(string text, TimeSpan timeout)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            if (Output.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return Output.Contains(text, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+
+        Process.Dispose();
     }
 }

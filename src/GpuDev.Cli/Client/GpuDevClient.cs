@@ -75,6 +75,12 @@ internal sealed class GpuDevClient
     public Task<ReservationDto> GetReservationAsync(string idOrPrefix, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, Routes.Reservation(idOrPrefix), null, null, GpuDevJsonContext.Default.ReservationDto, ct);
 
+    public Task<ReservationDto> EditReservationAsync(string idOrPrefix, EditReservationRequest request, CancellationToken ct)
+    {
+        var body = JsonSerializer.Serialize(request, GpuDevJsonContext.Default.EditReservationRequest);
+        return SendAsync(HttpMethod.Patch, Routes.Reservation(idOrPrefix), body, null, GpuDevJsonContext.Default.ReservationDto, ct);
+    }
+
     public Task<ReservationDto> CancelReservationAsync(string idOrPrefix, CancellationToken ct) =>
         SendAsync(HttpMethod.Delete, Routes.Reservation(idOrPrefix), null, null, GpuDevJsonContext.Default.ReservationDto, ct);
 

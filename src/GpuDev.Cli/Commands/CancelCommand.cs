@@ -7,6 +7,8 @@ namespace GpuDev.Cli.Commands;
 /// <summary><c>gpu-dev cancel [ID] [-a] [-y]</c>: cancel reservations, confirming on a terminal.</summary>
 internal sealed class CancelCommand : CliCommand
 {
+    public const string CancelAllChoice = "cancel all";
+
     private readonly Argument<string> _id = CommonOptions.ReservationId("Reservation ID or unique prefix; on a terminal, omit it to pick from a list");
     private readonly Option<bool> _all = new("--all", "-a") { Description = "Cancel all your current reservations" };
     private readonly Option<bool> _yes = CommonOptions.Yes();
@@ -50,7 +52,8 @@ internal sealed class CancelCommand : CliCommand
         if (all || id is null)
         {
             targets = await client.ListReservationsAsync(null, null, false, cancellationToken).ConfigureAwait(false);
-            targets = targets.Where(r => !Format.IsTerminal(r.Status)).ToList();
+            Services.SshFiles.SyncAll(targets, console.Error);
+            targets = targets.Where(r => !Format.IsTerminal(r.Status) && r.CanEdit).ToList();
             if (targets.Count == 0)
             {
                 console.Error.WriteLine("You have no reservations to cancel.");
@@ -60,16 +63,24 @@ internal sealed class CancelCommand : CliCommand
             if (!all)
             {
                 var labels = targets.Select(r => $"{Format.ShortId(r.Id)}  {r.Name ?? "-"}  {Format.Gpus(r)}  {r.Status}").ToList();
-                targets = [targets[labels.IndexOf(console.Select("Cancel which reservation?", labels))]];
+                var allLabel = $"{CancelAllChoice} ({targets.Count})";
+                var choice = console.Select("Cancel which reservation?", targets.Count > 1 ? [.. labels, allLabel] : labels);
+                if (choice != allLabel)
+                {
+                    targets = [targets[labels.IndexOf(choice)]];
+                }
             }
         }
         else if (!yes)
         {
-            targets = [await client.GetReservationAsync(id, cancellationToken).ConfigureAwait(false)];
+            var target = await client.GetReservationAsync(id, cancellationToken).ConfigureAwait(false);
+            Services.SshFiles.Sync(target, console.Error);
+            targets = [target];
         }
         else
         {
             var cancelled = await client.CancelReservationAsync(id, cancellationToken).ConfigureAwait(false);
+            Services.SshFiles.Sync(cancelled, console.Error);
             console.Out.WriteLine($"Cancelled reservation {Format.ShortId(cancelled.Id)}");
             return ExitCodes.Success;
         }
@@ -92,6 +103,7 @@ internal sealed class CancelCommand : CliCommand
             try
             {
                 var cancelled = await client.CancelReservationAsync(target.Id, cancellationToken).ConfigureAwait(false);
+                Services.SshFiles.Sync(cancelled, console.Error);
                 console.Out.WriteLine($"Cancelled reservation {Format.ShortId(cancelled.Id)}");
             }
             catch (CliException ex) when (targets.Count > 1 && ex.ExitCode == ExitCodes.Failure)

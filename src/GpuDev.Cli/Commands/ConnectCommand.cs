@@ -145,31 +145,33 @@ internal sealed class ConnectCommand : CliCommand
     private static SshInfoDto? SshFor(ReservationDto reservation, NodeAllocationDto node) =>
         node.Ssh ?? (node.Rank == 0 ? reservation.Ssh : null);
 
-    /// <summary>ssh arguments; writes ~/.gpu-dev/ID.known_hosts with the host key of every node the server told us
-    /// about (each rank of a multinode reservation has its own sshd), pinning the one we connect to.</summary>
+    /// <summary>ssh arguments. Refreshes ~/.gpu-dev/ID-sshconfig and ID.known_hosts (the host key of every node the
+    /// server told us about: each rank of a multinode reservation has its own sshd) and pins it with
+    /// StrictHostKeyChecking=yes, so ssh refuses a changed host key.</summary>
     internal List<string> BuildSshArguments(SshInfoDto ssh, ReservationDto reservation, IReadOnlyList<string> remote)
     {
         var args = new List<string> { "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        string? knownHosts = null;
         if (!string.IsNullOrWhiteSpace(ssh.HostKey))
         {
-            var dir = Path.Combine(Services.Environment.HomeDirectory, ".gpu-dev");
-            if (OperatingSystem.IsWindows())
+            try
             {
-                Directory.CreateDirectory(dir);
+                knownHosts = Services.SshFiles.Write(reservation);
             }
-            else
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                throw new CliException(ExitCodes.Failure, $"cannot write the reservation's known_hosts file in {Services.SshFiles.Directory}: {ex.Message}",
+                    "check the directory's permissions (or set GPU_DEV_HOME)", ex);
             }
+        }
+        else
+        {
+            Services.SshFiles.Sync(reservation, Services.Console.Error);
+        }
 
-            var endpoints = new[] { reservation.Ssh }.Concat(reservation.Nodes.OrderBy(n => n.Rank).Select(n => n.Ssh)).Append(ssh);
-            var lines = endpoints
-                .Where(e => e is not null && !string.IsNullOrWhiteSpace(e.HostKey))
-                .Select(e => $"{(e!.Port == 22 ? e.Host : $"[{e.Host}]:{e.Port}")} {e.HostKey!.Trim()}\n")
-                .Distinct(StringComparer.Ordinal);
-            var file = Path.Combine(dir, $"{reservation.Id}.known_hosts");
-            File.WriteAllText(file, string.Concat(lines));
-            args.AddRange(["-o", $"UserKnownHostsFile={file}", "-o", "StrictHostKeyChecking=yes"]);
+        if (knownHosts is not null)
+        {
+            args.AddRange(["-o", $"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes"]);
         }
         else
         {

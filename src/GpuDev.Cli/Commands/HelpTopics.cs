@@ -24,6 +24,8 @@ internal static class HelpTopics
                               else ~/.config/gpu-dev
           GPU_DEV_DEBUG       set to 1 to print HTTP traffic and stack traces to stderr
           GPU_DEV_SSH         the ssh program `gpu-dev connect` runs (default: ssh on PATH)
+          GPU_DEV_HOME        directory of the per-reservation ssh config and known_hosts
+                              files (default ~/.gpu-dev)
           NO_COLOR            set to anything to turn colour off
           CLICOLOR            set to 0 to turn colour off; CLICOLOR_FORCE=1 forces it on
           CI                  when set, gpu-dev never prompts

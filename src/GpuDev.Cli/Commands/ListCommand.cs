@@ -52,6 +52,7 @@ internal sealed class ListCommand : CliCommand
 
         void Render(List<GpuDev.Contracts.ReservationDto> reservations)
         {
+            Services.SshFiles.SyncAll(reservations, console.Error);
             if (json)
             {
                 JsonOutput.Write(console.Out, reservations);

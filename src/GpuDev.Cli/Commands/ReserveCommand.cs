@@ -17,7 +17,7 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<string> _gpuType = new("--gpu-type", "-t") { Description = "GPU type, e.g. h100, a100, t4, cpu-x86 (see the server's catalog); required without a terminal" };
     private readonly Option<double?> _hours = new("--hours", "-h") { Description = "Duration in hours, decimals allowed (0.0833 to 24); default 1 without a terminal" };
     private readonly Option<string> _name = new("--name", "-n") { Description = "Optional reservation name" };
-    private readonly Option<bool> _jupyter = new("--jupyter") { Description = "Enable Jupyter Lab access (not supported yet)" };
+    private readonly Option<bool> _jupyter = new("--jupyter") { Description = "Enable Jupyter Lab access (its URL is shown by `gpu-dev show`)" };
     private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk to use, or `none` for temporary storage (only `none` is supported yet)" };
     private readonly Option<bool> _noPersist = new("--no-persist") { Description = "Create without persistent disk (ephemeral /home/dev)" };
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
@@ -75,7 +75,7 @@ internal sealed class ReserveCommand : CliCommand
         if (request.GpuType is null || parseResult.GetResult(_hours) is null)
         {
             request = interactive
-                ? await PromptAsync(client, request, parseResult.GetResult(_hours) is null, cancellationToken).ConfigureAwait(false)
+                ? await PromptAsync(client, request, parseResult.GetResult(_hours) is null, parseResult.GetResult(_jupyter) is null or { Implicit: true }, cancellationToken).ConfigureAwait(false)
                 : await CompleteNonInteractiveAsync(client, request, cancellationToken).ConfigureAwait(false);
         }
 
@@ -124,9 +124,11 @@ internal sealed class ReserveCommand : CliCommand
                 $"see the details with `gpu-dev show {id8}`");
         }
 
+        Services.SshFiles.Sync(reservation, Services.Console.Error);
         if (!json)
         {
             ReservationView.WriteConnectInfo(Services.Console.Out, reservation);
+            ShowCommand.WriteIncludeHint(Services, [reservation]);
         }
 
         return ExitCodes.Success;
@@ -187,11 +189,6 @@ internal sealed class ReserveCommand : CliCommand
     /// <summary>Options whose feature the server does not offer yet fail here, before anything is sent.</summary>
     private void RejectUnsupported(ParseResult parseResult, CreateReservationRequest request)
     {
-        if (request.Jupyter)
-        {
-            throw CliException.NotSupported("--jupyter");
-        }
-
         if (request.Disk is not null && !request.Disk.Equals("none", StringComparison.OrdinalIgnoreCase))
         {
             throw new CliException(ExitCodes.Failure, "--disk is not supported yet", "use `--disk none` or --no-persist for temporary storage");
@@ -245,27 +242,46 @@ internal sealed class ReserveCommand : CliCommand
             "e.g. `gpu-dev reserve -t h100 -g 1 -h 2`");
     }
 
-    private async Task<CreateReservationRequest> PromptAsync(GpuDevClient client, CreateReservationRequest request, bool askHours, CancellationToken ct)
+    private async Task<CreateReservationRequest> PromptAsync(GpuDevClient client, CreateReservationRequest request, bool askHours, bool askJupyter, CancellationToken ct)
     {
         var console = Services.Console;
         var catalog = await client.GetGpuTypesAsync(ct).ConfigureAwait(false);
+        AvailabilityResponse? availability = null;
+        try
+        {
+            availability = await client.GetAvailabilityAsync(ct).ConfigureAwait(false);
+        }
+        catch (CliException ex) when (ex.ExitCode == ExitCodes.Failure)
+        {
+            // Older servers: prompt without live counts.
+        }
+
         var gpuType = request.GpuType;
-        GpuTypeDto? type = catalog.Types.FirstOrDefault(t => t.Name == gpuType);
+        var type = catalog.Types.FirstOrDefault(t => t.Name == gpuType);
+        var avail = availability?.Types.FirstOrDefault(a => a.GpuType == gpuType);
         if (gpuType is null)
         {
-            var labels = catalog.Types.Select(t => t.CpuOnly ? $"{t.Name} — {t.Description}" : $"{t.Name} — {t.GpusPerNode}×{t.MemoryGbPerGpu} GB/GPU, {t.Description}").ToList();
-            var chosen = console.Select("GPU type?", labels);
-            type = catalog.Types[labels.IndexOf(chosen)];
-            gpuType = type.Name;
+            var choices = TypeChoices(catalog, availability);
+            var labels = choices.Select(c => c.Label).ToList();
+            var chosen = choices[labels.IndexOf(console.Select("GPU type? (free now / total on this site)", labels))];
+            (type, avail, gpuType) = (chosen.Type, chosen.Availability, chosen.Type.Name);
         }
 
         var count = request.GpuCount;
+        var distributed = request.Distributed;
         if (count is null && type is { CpuOnly: false })
         {
-            var counts = catalog.AllowedGpuCounts.Where(c => c <= Math.Max(type.GpusPerNode, 1)).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToList();
-            if (counts.Count > 1)
+            var choices = CountChoices(catalog, type, avail, request.Distributed);
+            if (choices.Count > 1)
             {
-                count = int.Parse(console.Select("How many GPUs?", counts), CultureInfo.InvariantCulture);
+                var labels = choices.Select(c => c.Label).ToList();
+                var chosen = choices[labels.IndexOf(console.Select("How many GPUs?", labels))];
+                count = chosen.Count;
+                distributed |= chosen.Multinode;
+            }
+            else if (choices.Count == 1)
+            {
+                count = choices[0].Count;
             }
         }
 
@@ -284,6 +300,8 @@ internal sealed class ReserveCommand : CliCommand
             }
         }
 
+        var jupyter = request.Jupyter || (askJupyter && console.Confirm("Enable Jupyter Lab?", defaultValue: false));
+
         var name = request.Name;
         if (name is null)
         {
@@ -291,8 +309,56 @@ internal sealed class ReserveCommand : CliCommand
             name = string.IsNullOrWhiteSpace(answer) ? null : answer;
         }
 
-        return request with { GpuType = gpuType, GpuCount = count, Hours = hours, Name = name };
+        return request with { GpuType = gpuType, GpuCount = count, Hours = hours, Name = name, Jupyter = jupyter, Distributed = distributed };
     }
+
+    internal sealed record TypeChoice(GpuTypeDto Type, GpuAvailabilityDto? Availability, string Label);
+
+    internal sealed record CountChoice(int Count, bool Multinode, string Label);
+
+    /// <summary>The catalog's types with live counts, e.g. "h100      6/16 free  8×80 GB/GPU, …". Types with no nodes on
+    /// this site are left out (all are shown when the server gave no availability, or none has nodes).</summary>
+    internal static List<TypeChoice> TypeChoices(GpuTypesResponse catalog, AvailabilityResponse? availability)
+    {
+        var width = catalog.Types.Select(t => t.Name.Length).DefaultIfEmpty(4).Max();
+        var all = catalog.Types.Select(t =>
+        {
+            var a = availability?.Types.FirstOrDefault(x => x.GpuType == t.Name);
+            var free = availability is null ? string.Empty
+                : a is null || a.Nodes == 0 ? "no nodes here"
+                : t.CpuOnly ? $"{I(a.Nodes)} node{(a.Nodes == 1 ? string.Empty : "s")}"
+                : $"{I(a.Free)}/{I(a.Total)} free";
+            var what = t.CpuOnly ? t.Description : $"{I(t.GpusPerNode)}×{I(t.MemoryGbPerGpu)} GB/GPU, {t.Description}";
+            var label = availability is null ? $"{t.Name.PadRight(width)}  {what}" : $"{t.Name.PadRight(width)}  {free,-13}  {what}";
+            return new TypeChoice(t, a, label);
+        }).ToList();
+        var present = all.Where(c => c.Availability is { Nodes: > 0 }).ToList();
+        return present.Count > 0 ? present : all;
+    }
+
+    /// <summary>Allowed counts that fit on one node ("4  (4 free on one node now)"), then multiples of a full node up
+    /// to the site's total, which need --distributed ("16  (2 nodes, distributed)").</summary>
+    internal static List<CountChoice> CountChoices(GpuTypesResponse catalog, GpuTypeDto type, GpuAvailabilityDto? avail, bool distributedHint)
+    {
+        var perNode = Math.Max(type.GpusPerNode, 1);
+        var total = avail is { Total: > 0 } ? avail.Total : int.MaxValue;
+        var choices = new List<CountChoice>();
+        foreach (var c in catalog.AllowedGpuCounts.Where(c => c <= perNode && c <= total))
+        {
+            var note = avail is null ? string.Empty : c <= avail.LargestFreeBlock ? "  (free now)" : "  (queues)";
+            choices.Add(new CountChoice(c, false, I(c) + note));
+        }
+
+        foreach (var c in catalog.AllowedGpuCounts.Where(c => c > perNode && c % perNode == 0 && c <= total))
+        {
+            choices.Add(new CountChoice(c, true, $"{I(c)}  ({I(c / perNode)} nodes, distributed)"));
+        }
+
+        // With --distributed the multinode sizes come first.
+        return distributedHint ? [.. choices.Where(c => c.Multinode), .. choices.Where(c => !c.Multinode)] : choices;
+    }
+
+    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Polls until the reservation is active or ended: every 100 ms for the first 5 s (a local
     /// environment is ready in about 250 ms), then every <see cref="CliServices.PollInterval"/>.</summary>

@@ -30,6 +30,7 @@ internal sealed class ShowCommand : CliCommand
         if (!string.IsNullOrWhiteSpace(id))
         {
             var reservation = await client.GetReservationAsync(id.Trim(), cancellationToken).ConfigureAwait(false);
+            Services.SshFiles.Sync(reservation, console.Error);
             if (json)
             {
                 JsonOutput.Write(console.Out, reservation);
@@ -37,12 +38,14 @@ internal sealed class ShowCommand : CliCommand
             else
             {
                 ReservationView.Write(console, reservation, now);
+                WriteIncludeHint(Services, [reservation]);
             }
 
             return ExitCodes.Success;
         }
 
         var mine = await client.ListReservationsAsync(null, null, false, cancellationToken).ConfigureAwait(false);
+        Services.SshFiles.SyncAll(mine, console.Error);
         if (json)
         {
             JsonOutput.Write(console.Out, mine);
@@ -65,6 +68,16 @@ internal sealed class ShowCommand : CliCommand
             ReservationView.Write(console, mine[i], now);
         }
 
+        WriteIncludeHint(Services, mine);
         return ExitCodes.Success;
+    }
+
+    /// <summary>When an active reservation has an ssh alias but ~/.ssh/config does not include ~/.gpu-dev/*-sshconfig.</summary>
+    public static void WriteIncludeHint(CliServices services, IEnumerable<GpuDev.Contracts.ReservationDto> shown)
+    {
+        if (shown.Any(r => r.Status == "active" && (r.Ssh is not null || r.Nodes.Any(n => n.Ssh is not null))) && !services.SshInclude.IsEnabled())
+        {
+            services.Console.Error.WriteLine("hint: run `gpu-dev config ssh-include enable` for the alias to work");
+        }
     }
 }

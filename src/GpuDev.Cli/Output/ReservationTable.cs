@@ -33,7 +33,7 @@ internal static class ReservationTable
                 Markup.Escape(Format.ShortId(r.Id)),
                 Markup.Escape(r.Name ?? "-"),
                 Markup.Escape(r.User),
-                Format.StatusMarkup(r.Status),
+                Format.StatusMarkup(r.Status) + (HasWarning(r) ? " [yellow]⚠[/]" : string.Empty),
                 Markup.Escape(Format.Gpus(r)),
                 Markup.Escape(Format.Relative(r.CreatedAt, now)),
                 Markup.Escape(Format.When(r, now)));
@@ -41,6 +41,9 @@ internal static class ReservationTable
 
         console.OutConsole.Write(table);
     }
+
+    /// <summary>An expiry warning was delivered and the reservation is still running.</summary>
+    public static bool HasWarning(ReservationDto r) => r.Warnings.Count > 0 && !Format.IsTerminal(r.Status);
 
     private static string Clean(string? s) => s is null ? string.Empty : s.Replace('\t', ' ').Replace('\n', ' ');
 }

@@ -51,11 +51,21 @@ internal static class ReservationView
         }
 
         Line("Hours", r.Hours.ToString("0.####", CultureInfo.InvariantCulture));
-        Line("Jupyter", r.Jupyter ? "enabled" : null);
+        Line("Extended", r.ExtendedHours > 0 ? $"+{r.ExtendedHours.ToString("0.####", CultureInfo.InvariantCulture)}h" : null);
+        Line("Jupyter", !string.IsNullOrEmpty(r.JupyterUrl) ? r.JupyterUrl : r.Jupyter ? "enabled (URL not available yet)" : null);
+        Line("Users", r.AddedUsers.Count > 0 ? $"{r.User} (owner), added: {string.Join(", ", r.AddedUsers)}" : null);
         Line("Created", Time(r.CreatedAt));
         Line("Started", r.StartedAt is null ? null : Time(r.StartedAt));
         Line("Expires", r.ExpiresAt is null ? null : Time(r.ExpiresAt));
         Line("Ended", r.EndedAt is null ? null : Time(r.EndedAt));
+        if (!Format.IsTerminal(r.Status))
+        {
+            foreach (var warning in r.Warnings.OrderBy(x => x.At))
+            {
+                Line("Warning", WarningText(warning, now, tty));
+            }
+        }
+
         if (r.Ssh is { } ssh && !multinode)
         {
             Line("SSH", ssh.Command); // multinode: each rank's line above has its own
@@ -64,6 +74,24 @@ internal static class ReservationView
         if (r.Ssh is not null || r.Nodes.Any(n => n.Ssh is not null))
         {
             Line("Connect", ConnectCommand(r));
+            if (r.Status == "active")
+            {
+                WriteIdeLines(w, r);
+            }
+        }
+
+        if (r.Status == "active" || Format.IsWaiting(r) || r.Status == "preparing")
+        {
+            var id8 = Format.ShortId(r.Id);
+            if (r.CanEdit)
+            {
+                Line("Edit", r.Status == "active" ? $"gpu-dev edit {id8} --extend [HOURS] | --enable-jupyter | --disable-jupyter | --add-user GH" : null);
+                Line("Cancel", $"gpu-dev cancel {id8}");
+            }
+            else
+            {
+                Line("Access", $"you were added by {r.User}: you can show and connect, not edit or cancel");
+            }
         }
 
         if (r.History.Count == 0)
@@ -118,6 +146,35 @@ internal static class ReservationView
         {
             w.WriteLine($"SSH:      {ssh.Command}");
         }
+
+        w.WriteLine($"Alias:    ssh {Ssh.SshFiles.Alias(r.Id)}");
+        if (!string.IsNullOrEmpty(r.JupyterUrl))
+        {
+            w.WriteLine($"Jupyter:  {r.JupyterUrl}");
+        }
+    }
+
+    /// <summary>"⚠ expires in 5 minutes (warned 12:55)".</summary>
+    public static string WarningText(WarningDto warning, DateTimeOffset now, bool tty) =>
+        $"⚠ expires in {warning.MinutesBefore.ToString(CultureInfo.InvariantCulture)} minute{(warning.MinutesBefore == 1 ? string.Empty : "s")} "
+        + $"(warned {(tty ? Format.LocalTime(warning.At, now) : Format.Rfc3339(warning.At))})";
+
+    /// <summary>The ssh alias (from ~/.gpu-dev/ID-sshconfig) and the VS Code and Cursor ways in (S3).</summary>
+    public static void WriteIdeLines(TextWriter w, ReservationDto r)
+    {
+        var alias = Ssh.SshFiles.Alias(r.Id);
+        w.WriteLine($"{"Alias:",-12} ssh {alias}");
+        if (Format.IsMultinode(r))
+        {
+            foreach (var node in r.Nodes.OrderBy(n => n.Rank))
+            {
+                w.WriteLine($"{string.Empty,-12}   ssh {Ssh.SshFiles.Alias(r.Id, node.Rank)}");
+            }
+        }
+
+        w.WriteLine($"{"VS Code:",-12} vscode://vscode-remote/ssh-remote+{alias}/home/dev");
+        w.WriteLine($"{string.Empty,-12} code --remote ssh-remote+{alias} /home/dev");
+        w.WriteLine($"{"Cursor:",-12} cursor --remote ssh-remote+{alias} /home/dev");
     }
 
     /// <summary>"rank 1: local-2 (GPUs 0-7)  ssh -p 31002 dev@127.0.0.1".</summary>

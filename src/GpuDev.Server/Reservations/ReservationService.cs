@@ -64,6 +64,7 @@ internal sealed partial class ReservationService(
             GpuCount = gpuCount,
             Hours = request.Hours,
             NodeCount = nodeCount,
+            Jupyter = request.Jupyter,
             Distributed = request.Distributed,
             Status = ReservationStatus.Pending,
             CreatedAt = now,

@@ -3,10 +3,8 @@ namespace GpuDev.Cli.Tests.Commands;
 public sealed class NotSupportedCommandTests
 {
     [Theory]
-    [InlineData("gpu-dev edit", "edit", "abc12345", "--extend")]
     [InlineData("gpu-dev disk create", "disk", "create", "d1")]
     [InlineData("gpu-dev disk rename", "disk", "rename", "a", "b")]
-    [InlineData("gpu-dev config ssh-include", "config", "ssh-include", "enable")]
     public async Task Execute_SeedCommand_NotSupportedYetExit1(string name, params string[] args)
     {
         using var cli = new CliHarness();

@@ -66,7 +66,6 @@ public sealed class ReserveCommandTests
     }
 
     [Theory]
-    [InlineData("--jupyter")]
     [InlineData("--recreate-env")]
     [InlineData("--preserve-entrypoint")]
     [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
@@ -147,7 +146,7 @@ public sealed class ReserveCommandTests
         cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK,
             """{"types":[{"name":"h100","instanceType":"p5","gpusPerNode":8,"memoryGbPerGpu":80,"description":"x","cpuOnly":false}],"allowedGpuCounts":[1,2,4,8,16],"minHours":0.0833,"maxHours":24}""");
         cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
-        foreach (var answer in new[] { "h100", "4", "3.5", "exp" })
+        foreach (var answer in new[] { "h100", "4", "3.5", "n", "exp" })
         {
             cli.Console.Answers.Enqueue(answer);
         }

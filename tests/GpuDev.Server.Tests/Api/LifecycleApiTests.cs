@@ -60,6 +60,7 @@ public sealed class LifecycleApiTests
         var client = await server.ClientForAsync("alice");
 
         var reservation = await ActiveAsync(server, client, hours: 0.1);
+        server.Time.Advance(TimeSpan.FromSeconds(1));
         await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
         server.Time.Advance(TimeSpan.FromMinutes(1.5));
         await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 2));

@@ -100,7 +100,7 @@ public sealed class ReservationsApiTests
         await using var server = new ServerFixture();
         var client = await server.ClientForAsync("alice");
 
-        var response = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, Jupyter = true });
+        var response = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } });
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Equal(ProblemCodes.NotSupported, (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Code);

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+
+namespace GpuDev.Cli.Tests.Terminal;
+
+/// <summary>Runs one command in a detached tmux session (a real pseudo-terminal, 120×40) on a private tmux socket,
+/// so a test can type keys and read the screen. The pane stays after the command exits and shows "[exit N]".</summary>
+internal sealed class TmuxSession : IDisposable
+{
+    private readonly string _socket = "gpu-dev-test-" + Guid.NewGuid().ToString("N")[..12];
+
+    public TmuxSession(string shellCommand)
+    {
+        Tmux("-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", "-s", "t",
+            $"{shellCommand}; echo \"[exit $?]\"; sleep 600");
+    }
+
+    public static bool IsAvailable
+    {
+        get
+        {
+            try
+            {
+                using var p = Process.Start(new ProcessStartInfo("tmux", "-V") { RedirectStandardOutput = true, RedirectStandardError = true });
+                p!.WaitForExit(5000);
+                return p.ExitCode == 0;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return false;
+            }
+        }
+    }
+
+    public string Screen() => Tmux("capture-pane", "-p", "-t", "t");
+
+    /// <summary>Waits until the screen shows <paramref name="text"/>; fails with the screen's content after the timeout.</summary>
+    public async Task<string> WaitForAsync(string text, int timeoutSeconds = 30)
+    {
+        var deadline = Stopwatch.StartNew();
+        string screen;
+        do
+        {
+            screen = Screen();
+            if (screen.Contains(text, StringComparison.Ordinal))
+            {
+                return screen;
+            }
+
+            await Task.Delay(50);
+        }
+        while (deadline.Elapsed < TimeSpan.FromSeconds(timeoutSeconds));
+
+        Assert.Fail($"timed out after {timeoutSeconds}s waiting for \"{text}\" on the terminal; it shows:\n{screen}");
+        return screen;
+    }
+
+    /// <summary>Named keys (Down, Enter, Up, ...).</summary>
+    public void Keys(params string[] keys) => Tmux(["send-keys", "-t", "t", .. keys]);
+
+    /// <summary>Literal text, without Enter.</summary>
+    public void Type(string text) => Tmux("send-keys", "-t", "t", "-l", text);
+
+    public void Dispose()
+    {
+        try
+        {
+            Tmux("kill-server");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private string Tmux(params string[] args)
+    {
+        var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-L");
+        start.ArgumentList.Add(_socket);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // The tmux server (and so the command) must not inherit CI: gpu-dev would refuse to prompt.
+        start.Environment.Remove("CI");
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEnd();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0 && args[0] != "kill-server")
+        {
+            throw new InvalidOperationException($"tmux {string.Join(' ', args)} failed: {error}");
+        }
+
+        return output;
+    }
+}
