@@ -55,7 +55,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
-    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null)
+    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys")
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();
@@ -65,7 +65,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             : Path.Combine(dataDir, "local");
         var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
-        foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", "http://127.0.0.1:9/{user}.keys" })
+        foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl })
         {
             info.ArgumentList.Add(arg);
         }
