@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using GpuDev.Contracts;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GpuDev.Server.Tests.Security;
+
+/// <summary>Every API endpoint × every kind of caller → the expected status. A new endpoint without rows here fails
+/// <see cref="Matrix_CoversEveryEndpoint"/>.</summary>
+public sealed class AuthorizationMatrixTests
+{
+    public enum Caller
+    {
+        Anonymous,
+        BadToken,
+        Owner,
+        AddedUser,
+        OtherUser,
+        Admin,
+    }
+
+    /// <summary>Route pattern → expected status per caller (in <see cref="Caller"/> order).</summary>
+    private static readonly Dictionary<string, HttpStatusCode[]> s_matrix = new()
+    {
+        ["GET /healthz"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["GET /openapi/{documentName}.json"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["GET /api/v1/me"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["GET /api/v1/gpu-types"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["GET /api/v1/availability"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["GET /api/v1/status"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["POST /api/v1/reservations/"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
+        ["GET /api/v1/reservations/"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["GET /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.OK)],
+        ["PATCH /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.NotFound, HttpStatusCode.OK)],
+        ["DELETE /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.NotFound, HttpStatusCode.OK)],
+    };
+
+    private static IEnumerable<HttpStatusCode> Authenticated(HttpStatusCode owner, HttpStatusCode added, HttpStatusCode other, HttpStatusCode admin) =>
+        [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, owner, added, other, admin];
+
+    public static TheoryData<string, Caller> Cells()
+    {
+        var data = new TheoryData<string, Caller>();
+        foreach (var endpoint in s_matrix.Keys)
+        {
+            foreach (var caller in Enum.GetValues<Caller>())
+            {
+                data.Add(endpoint, caller);
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public async Task Matrix_CoversEveryEndpoint()
+    {
+        await using var server = new ServerFixture();
+        _ = server.CreateClient();
+
+        var endpoints = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                .Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .ToHashSet();
+
+        Assert.Empty(endpoints.Except(s_matrix.Keys));
+        Assert.Empty(s_matrix.Keys.Except(endpoints));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public async Task Endpoint_Caller_GetsExpectedStatus(string endpoint, Caller caller)
+    {
+        await using var server = new ServerFixture();
+        var owner = await server.ClientForAsync("owner");
+        var clients = new Dictionary<Caller, HttpClient>
+        {
+            [Caller.Anonymous] = server.CreateClient(),
+            [Caller.BadToken] = server.CreateClient(),
+            [Caller.Owner] = owner,
+            [Caller.AddedUser] = await server.ClientForAsync("guest", github: "guest-gh"),
+            [Caller.OtherUser] = await server.ClientForAsync("other"),
+            [Caller.Admin] = await server.ClientForAsync("admin", admin: true),
+        };
+        clients[Caller.BadToken].DefaultRequestHeaders.Authorization = new("Bearer", "gdt_forged");
+        var created = (await (await owner.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 },
+            GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        await ServerFixture.WaitForStatusAsync(owner, created.Id, "active");
+        await owner.PatchAsync(Routes.Reservation(created.Id), JsonContent.Create(new EditReservationRequest { AddUsers = ["guest-gh"] }, GpuDevJsonContext.Default.EditReservationRequest));
+
+        var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
+        var path = route.Replace("{id}", created.Id, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Content = method switch
+        {
+            "POST" => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
+            "PATCH" => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
+            _ => null,
+        };
+        var response = await clients[caller].SendAsync(request);
+
+        Assert.Equal(s_matrix[endpoint][(int)caller], response.StatusCode);
+        if ((int)response.StatusCode >= 400)
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        if (method is "PATCH" or "DELETE" && caller is not (Caller.Owner or Caller.Admin))
+        {
+            var after = await owner.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto);
+            Assert.Equal("active", after!.Status);
+            Assert.Equal(0, after.ExtendedHours);
+        }
+    }
+}
