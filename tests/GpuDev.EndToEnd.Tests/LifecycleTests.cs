@@ -16,7 +16,7 @@ public sealed class LifecycleTests
         E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", guestKey]));
         using var keys = new KeysServer(new() { ["guest-gh"] = await File.ReadAllTextAsync(guestKey + ".pub") });
         await using var server = await ServerProcess.StartAsync("h100:8", keysUrl: keys.Url);
-        var tmux = $"gpu-dev-e2e-{Guid.NewGuid():N}";
+        var tmux = $"gpu-dev-e2e-{Guid.NewGuid():N}"; // its own tmux server (-L), so nothing else on the machine can disturb it
         try
         {
             var ownerToken = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "owner", "--ssh-key", ownerKey + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
@@ -33,7 +33,7 @@ public sealed class LifecycleTests
 
             var reservation = Parse(E2e.Check(await owner.RunAsync("reserve", "-t", "h100", "-g", "1", "-h", "0.1", "--no-interactive", "--json")).Stdout);
             var ssh = reservation.Ssh!;
-            E2e.Check(await Proc.RunAsync("tmux", ["new-session", "-d", "-s", tmux, "-x", "200", "-y", "50",
+            E2e.Check(await Proc.RunAsync("tmux", ["-L", tmux, "new-session", "-d", "-s", tmux, "-x", "200", "-y", "50",
                 $"ssh -tt -i {ownerKey} -p {ssh.Port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {ssh.User}@{ssh.Host} 'echo session-open; sleep 600'"]));
             await WaitForScreenAsync(tmux, "session-open", TimeSpan.FromSeconds(20));
             var screen = await WaitForScreenAsync(tmux, "expires in 5 minutes", TimeSpan.FromSeconds(120));
@@ -74,7 +74,7 @@ public sealed class LifecycleTests
         }
         finally
         {
-            await Proc.RunAsync("tmux", ["kill-session", "-t", tmux]);
+            await Proc.RunAsync("tmux", ["-L", tmux, "kill-server"]);
             Directory.Delete(work, recursive: true);
         }
     }
@@ -93,7 +93,7 @@ public sealed class LifecycleTests
         var screen = "";
         while (DateTime.UtcNow < deadline)
         {
-            screen = (await Proc.RunAsync("tmux", ["capture-pane", "-p", "-t", session, "-S", "-200"])).Stdout;
+            screen = (await Proc.RunAsync("tmux", ["-L", session, "capture-pane", "-p", "-t", session, "-S", "-200"])).Stdout;
             if (screen.Contains(text, StringComparison.Ordinal))
             {
                 return screen;

@@ -139,6 +139,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        await RemoveLeftoverEnvironmentsAsync();
         foreach (var dir in new[] { DataDir, StateDir })
         {
             try
@@ -150,6 +151,28 @@ internal sealed class ServerProcess : IAsyncDisposable
             }
             catch (UnauthorizedAccessException)
             {
+            }
+        }
+    }
+
+    /// <summary>A failed test may leave reservations running: stop their processes and users so nothing outlives the test.</summary>
+    private async Task RemoveLeftoverEnvironmentsAsync()
+    {
+        var envs = Path.Combine(StateDir, "envs");
+        if (!Directory.Exists(envs))
+        {
+            return;
+        }
+
+        foreach (var env in Directory.EnumerateDirectories(envs))
+        {
+            var id = Path.GetFileName(env);
+            await Proc.RunAsync("pkill", ["-KILL", "-f", env]);
+            if (Environment.IsPrivilegedProcess && id.Length >= 12)
+            {
+                var user = $"gpudev-{id[..12]}";
+                await Proc.RunAsync("pkill", ["-KILL", "-u", user]);
+                await Proc.RunAsync("userdel", [user]);
             }
         }
     }

@@ -240,8 +240,8 @@ internal sealed class EditCommand : CliCommand
         if (request.Jupyter == true)
         {
             w.WriteLine(r.JupyterUrl is { Length: > 0 } url
-                ? $"Jupyter Lab is enabled on {id8}: {url}"
-                : $"Jupyter Lab is enabled on {id8}; its URL appears in `gpu-dev show {id8}` once it is up.");
+                ? $"Jupyter is enabled on {id8}: {url}"
+                : $"Jupyter is enabled on {id8}; its URL appears in `gpu-dev show {id8}` once it is up.");
         }
         else if (request.Jupyter == false)
         {

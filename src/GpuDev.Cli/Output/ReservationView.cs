@@ -25,7 +25,11 @@ internal static class ReservationView
         Line("Name", r.Name);
         Line("User", r.User);
         Line("Status", r.Status);
-        Line("Reason", r.StatusReason);
+        if (!Format.IsWaiting(r) || string.IsNullOrWhiteSpace(r.WaitReason))
+        {
+            Line("Reason", r.StatusReason);
+        }
+
         if (Format.IsWaiting(r))
         {
             Line("Queue", Format.QueuePosition(r));

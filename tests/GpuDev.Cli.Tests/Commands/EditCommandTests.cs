@@ -85,7 +85,7 @@ public sealed class EditCommandTests
 
         Assert.Equal(0, exit);
         Assert.True(Body(cli).GetProperty("jupyter").GetBoolean());
-        Assert.Equal("Jupyter Lab is enabled on abcdef12: http://10.0.0.5:30002/lab?token=t0k\n", cli.Console.StdOut);
+        Assert.Equal("Jupyter is enabled on abcdef12: http://10.0.0.5:30002/lab?token=t0k\n", cli.Console.StdOut);
     }
 
     [Fact]
