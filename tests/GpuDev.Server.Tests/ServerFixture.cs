@@ -17,6 +17,7 @@ namespace GpuDev.Server.Tests;
 public sealed class ServerFixture : WebApplicationFactory<Program>
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("gpu-dev-server-tests-").FullName;
+    private bool _keepData;
 
     private readonly Dictionary<string, string> _settings = [];
 
@@ -31,7 +32,25 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         Provider = new FakeComputeProvider(nodes.Length > 0 ? nodes : [new ComputeNode("node-0", "h100", 8, true)]);
     }
 
-    public FakeComputeProvider Provider { get; }
+    public FakeComputeProvider Provider { get; private set; }
+
+    public string DataDir => _dataDir;
+
+    /// <summary>Stops this server and returns a new one on its data (a restart): same store, same provider state, same clock.</summary>
+    public async Task<ServerFixture> RestartAsync()
+    {
+        _keepData = true;
+        await DisposeAsync();
+        var next = new ServerFixture(_dataDir) { Provider = Provider };
+        next.Time.SetUtcNow(Time.GetUtcNow());
+        return next;
+    }
+
+    private ServerFixture(string dataDir)
+    {
+        _dataDir = dataDir;
+        Provider = null!;
+    }
 
     public FakeSshKeySource KeySource { get; } = new();
 
@@ -87,6 +106,11 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        if (_keepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDir, recursive: true);

@@ -186,3 +186,38 @@ public sealed class LifecycleApiTests
         Assert.Equal(ProblemCodes.InvalidTransition, (await ended.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Code);
     }
 }
+
+public sealed class LifecycleRestartTests
+{
+    [Fact]
+    public async Task Restart_WarningNotRepeated_AndExpiryMissedWhileDownHappensOnStart()
+    {
+        var first = new ServerFixture();
+        var client = await first.ClientForAsync("alice");
+        var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest);
+        var id = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!.Id;
+        await ServerFixture.WaitForStatusAsync(client, id, "active");
+        first.Time.Advance(TimeSpan.FromMinutes(31));
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (first.Provider.Warnings.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var second = await first.RestartAsync();
+        var again = second.CreateDefaultClient();
+        again.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
+        await ServerFixture.WaitForStatusAsync(again, id, "active");
+        await Task.Delay(500);
+
+        await using var third = await second.RestartAsync();
+        third.Time.Advance(TimeSpan.FromHours(2));
+        var afterDowntime = third.CreateDefaultClient();
+        afterDowntime.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
+        var expired = await ServerFixture.WaitForStatusAsync(afterDowntime, id, "expired");
+
+        Assert.Single(first.Provider.Warnings);
+        Assert.Equal("reached its end time", expired.StatusReason);
+        Assert.Contains(id, third.Provider.Removed);
+    }
+}
