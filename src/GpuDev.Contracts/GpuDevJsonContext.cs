@@ -16,4 +16,9 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(AvailabilityResponse))]
 [JsonSerializable(typeof(ClusterStatusDto))]
+[JsonSerializable(typeof(DiskDto))]
+[JsonSerializable(typeof(List<DiskDto>))]
+[JsonSerializable(typeof(CreateDiskRequest))]
+[JsonSerializable(typeof(RenameDiskRequest))]
+[JsonSerializable(typeof(DiskContentDto))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

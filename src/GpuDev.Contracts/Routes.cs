@@ -13,6 +13,10 @@ public static class Routes
 
     public static string Reservation(string id) => $"{Reservations}/{Uri.EscapeDataString(id)}";
 
+    public const string Disks = "/api/v1/disks";
+
+    public static string Disk(string name) => $"{Disks}/{Uri.EscapeDataString(name)}";
+
     /// <summary>Header carrying the client's idempotency key on create.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 }

@@ -121,7 +121,7 @@ internal sealed partial class LocalDiskStore
         var data = RequireData(diskId);
         var start = _timeProvider.GetTimestamp();
         await ChownTreeAsync(data, uid, gid, cancellationToken).ConfigureAwait(false);
-        File.SetUnixFileMode(data, s_mode700);
+        SetMode(data, s_mode700);
         DiskLog.Attached(_logger, diskId, uid, gid, (long)_timeProvider.GetElapsedTime(start).TotalMilliseconds);
         return data;
     }
@@ -133,7 +133,7 @@ internal sealed partial class LocalDiskStore
         var data = RequireData(diskId);
         var start = _timeProvider.GetTimestamp();
         await ChownTreeAsync(data, 0, 0, cancellationToken).ConfigureAwait(false);
-        File.SetUnixFileMode(data, s_mode700);
+        SetMode(data, s_mode700);
         DiskLog.Detached(_logger, diskId, (long)_timeProvider.GetElapsedTime(start).TotalMilliseconds);
     }
 
@@ -200,7 +200,7 @@ internal sealed partial class LocalDiskStore
         }
 
         await File.WriteAllTextAsync(listTmp, text.ToString(), new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
-        File.SetUnixFileMode(listTmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        SetMode(listTmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.SetLastWriteTimeUtc(listTmp, createdAt.UtcDateTime);
         FlushToDisk(listTmp);
         File.Move(archiveTmp, archive, overwrite: true);
@@ -288,7 +288,7 @@ internal sealed partial class LocalDiskStore
             await ChownTreeAsync(tmp, uid, gid, cancellationToken).ConfigureAwait(false);
         }
 
-        File.SetUnixFileMode(tmp, s_mode700);
+        SetMode(tmp, s_mode700);
         Directory.Move(tmp, ready);
 
         var kept = UniqueName(disk, BeforeRestorePrefix + Stamp());
@@ -384,7 +384,7 @@ internal sealed partial class LocalDiskStore
         {
             // A fresh name that is not there in any form (a symlink planted under a guessable name is never followed).
             backup = UniqueName(data, BackupPrefix + Stamp());
-            Directory.CreateDirectory(backup, s_mode700);
+            EnsureDir(backup, s_mode700);
             toChown.Add(backup);
             foreach (var name in present)
             {
@@ -410,7 +410,7 @@ internal sealed partial class LocalDiskStore
             {
                 // File.Copy without overwrite creates with O_EXCL: it fails rather than write through a symlink.
                 File.Copy(skel, target, overwrite: false);
-                File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                SetMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
                 toChown.Add(target);
             }
         }
@@ -693,7 +693,22 @@ internal sealed partial class LocalDiskStore
 
     private static void EnsureDir(string path, UnixFileMode mode)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Disks need a Unix host.");
+        }
+
         Directory.CreateDirectory(path, mode);
+        File.SetUnixFileMode(path, mode);
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Disks need a Unix host.");
+        }
+
         File.SetUnixFileMode(path, mode);
     }
 
