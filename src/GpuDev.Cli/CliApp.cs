@@ -37,7 +37,7 @@ internal static class CliApp
         root.Subcommands.Add(new EditCommand(services));
         root.Subcommands.Add(new AvailCommand(services));
         root.Subcommands.Add(new StatusCommand(services));
-        root.Subcommands.Add(BuildDisk(services));
+        root.Subcommands.Add(DiskCommands.Build(services));
         root.Subcommands.Add(BuildConfig(services));
         root.Subcommands.Add(new HelpCommand(services, root));
 
@@ -85,22 +85,6 @@ internal static class CliApp
         }
 
         return string.Join(' ', names);
-    }
-
-    private static Command BuildDisk(CliServices services)
-    {
-        var disk = new Command("disk", "Manage persistent disks (not supported yet).");
-        var name = () => new Argument<string>("DISK_NAME");
-        disk.Subcommands.Add(new NotSupportedCommand(services, "list", "List your disks.", [],
-            [new Option<bool>("--watch") { Description = "Continuously refresh every 2 seconds" },
-             new Option<string>("--user") { Description = "Impersonate another user" }], "disk list"));
-        disk.Subcommands.Add(new NotSupportedCommand(services, "create", "Create a named persistent disk.", [name()], [], "disk create"));
-        disk.Subcommands.Add(new NotSupportedCommand(services, "delete", "Soft-delete a disk.", [name()],
-            [new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation" }], "disk delete"));
-        disk.Subcommands.Add(new NotSupportedCommand(services, "list-content", "List files in the latest snapshot of a disk.", [name()], [], "disk list-content"));
-        disk.Subcommands.Add(new NotSupportedCommand(services, "rename", "Rename a disk.",
-            [new Argument<string>("OLD_NAME"), new Argument<string>("NEW_NAME")], [], "disk rename"));
-        return disk;
     }
 
     private static Command BuildConfig(CliServices services)

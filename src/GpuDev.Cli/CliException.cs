@@ -37,6 +37,9 @@ internal sealed class CliException : Exception
 
     public string? Hint { get; }
 
+    /// <summary>The server's ProblemDetails <c>code</c> (e.g. <c>not-found</c>, <c>conflict</c>) when the failure came from it.</summary>
+    public string? ProblemCode { get; init; }
+
     public static CliException Usage(string message, string? hint = null) => new(ExitCodes.Failure, message, hint);
 
     public static CliException NotSupported(string what) => new(ExitCodes.Failure, $"{what} is not supported yet");

@@ -11,7 +11,17 @@ internal sealed record EnvironmentLayout(string StateDir, string ReservationId, 
     /// <summary>Directory of this rank's own files (home, host key, sshd_config, ForceCommand, pid, log).</summary>
     public string NodeDir => Rank == 0 ? EnvDir : Path.Combine(EnvDir, "node-" + Rank.ToString(CultureInfo.InvariantCulture));
 
-    public string Home => Path.Combine(NodeDir, "home");
+    /// <summary>Rank 0's home when the reservation has a named disk: the disk's data directory (outside <see cref="EnvDir"/>,
+    /// never linked from it). Null for a temporary home.</summary>
+    public string? DiskHome { get; init; }
+
+    /// <summary>The home of this rank's sessions: the disk (<see cref="DiskHome"/>) for rank 0 of a reservation with a disk,
+    /// else <see cref="NodeHome"/>.</summary>
+    public string Home => Rank == 0 && DiskHome is not null ? DiskHome : NodeHome;
+
+    /// <summary><c>home</c> in this rank's directory: the temporary home (removed with the environment), or, for rank 0 of a
+    /// reservation with a disk, an empty directory that only serves as the passwd home outside the sandbox.</summary>
+    public string NodeHome => Path.Combine(NodeDir, "home");
 
     public string HostKey => Path.Combine(NodeDir, "ssh_host_ed25519_key");
 
@@ -32,6 +42,9 @@ internal sealed record EnvironmentLayout(string StateDir, string ReservationId, 
     public string SshClientStamp => Path.Combine(NodeDir, "ssh_client.stamp");
 
     public string RecordFile => Path.Combine(EnvDir, "env.json");
+
+    /// <summary>Written (root-only) once the reservation's disk is attached to its uid: <c>&lt;diskId&gt; &lt;uid&gt;:&lt;gid&gt;</c>.</summary>
+    public string DiskAttachedStamp => Path.Combine(EnvDir, "disk_attached");
 
     /// <summary>Multinode: the directory every rank sees at <c>/shared</c>.</summary>
     public string Shared => Path.Combine(EnvDir, "shared");

@@ -4,8 +4,10 @@ namespace GpuDev.Compute.LocalHost;
 
 /// <summary>What the provider keeps about one environment in <c>&lt;StateDir&gt;/envs/&lt;id&gt;/env.json</c>.
 /// <paramref name="Port"/> is rank 0's sshd port; <paramref name="NodePorts"/> (multinode only, null for one node) holds
-/// every rank's port in rank order, <c>NodePorts[0] == Port</c>.</summary>
-internal sealed record EnvironmentRecord(string ReservationId, string Owner, int Port, string User, DateTimeOffset CreatedAt, IReadOnlyList<int>? NodePorts = null)
+/// every rank's port in rank order, <c>NodePorts[0] == Port</c>. <paramref name="DiskId"/>: the named disk that is rank 0's
+/// home (null: a temporary home); kept so that a restarted provider still finds (and, on removal, detaches) it.</summary>
+internal sealed record EnvironmentRecord(
+    string ReservationId, string Owner, int Port, string User, DateTimeOffset CreatedAt, IReadOnlyList<int>? NodePorts = null, string? DiskId = null)
 {
     [JsonIgnore]
     public int NodeCount => NodePorts?.Count ?? 1;

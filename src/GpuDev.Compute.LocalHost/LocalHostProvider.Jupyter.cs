@@ -65,7 +65,7 @@ internal sealed partial class LocalHostProvider
 
                 var port = ChoosePort(reservationId, Enumerable.Range(0, record.NodeCount).Select(record.PortOf));
                 var token = RandomNumberGenerator.GetHexString(32, lowercase: true);
-                jupyter = await LaunchJupyterAsync(layout, record, kind, program, port, token, cancellationToken).ConfigureAwait(false);
+                jupyter = await LaunchJupyterAsync(WithDisk(layout, record), record, kind, program, port, token, cancellationToken).ConfigureAwait(false);
                 WriteFileIfChanged(layout.JupyterFile, JsonSerializer.Serialize(jupyter, LocalHostJsonContext.Default.JupyterRecord), "600");
             }
             finally

@@ -41,6 +41,8 @@ internal sealed partial class LocalHostProvider
             return;
         }
 
+        layout = WithDisk(layout, record);
+
         var homes = 0;
         for (var rank = 0; rank < record.NodeCount; rank++)
         {
@@ -75,6 +77,8 @@ internal sealed partial class LocalHostProvider
         {
             return;
         }
+
+        layout = WithDisk(layout, record);
 
         var problems = new List<string>();
         for (var rank = 0; rank < record.NodeCount; rank++)

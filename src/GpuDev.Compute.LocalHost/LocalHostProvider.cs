@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using GpuDev.Compute.LocalHost.Disks;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Reservations;
 using Microsoft.Extensions.Logging;
@@ -14,12 +15,16 @@ namespace GpuDev.Compute.LocalHost;
 /// <summary>Runs each reservation on this machine: its own OS user, home, host key and <c>sshd</c>, sessions in a
 /// bubblewrap sandbox when available. A multinode reservation gets one such node per rank (same OS user; own home, host
 /// key, sshd port, GPUs and host name <c>&lt;12 hex&gt;-&lt;rank&gt;</c>), a shared <c>/etc/hosts</c>, <c>/shared</c> and a
-/// key pair for passwordless SSH between its nodes.</summary>
+/// key pair for passwordless SSH between its nodes. A single-node reservation with a named disk
+/// (<see cref="EnvironmentSpec.DiskId"/>) gets the disk's data directory as its home instead of a temporary one: attached
+/// (given to the reservation's uid) on creation, detached (root-owned again, never deleted) on removal.</summary>
+/// <param name="disks">The disk store shared with <see cref="LocalHostDiskProvider"/>; null: one over <c>&lt;StateDir&gt;/disks</c>.</param>
 internal sealed partial class LocalHostProvider(
     IOptions<LocalHostOptions> options,
     LocalHostContext context,
     TimeProvider timeProvider,
-    ILogger<LocalHostProvider> logger) : IComputeProvider
+    ILogger<LocalHostProvider> logger,
+    LocalDisks? disks = null) : IComputeProvider
 {
     private const string DefaultSimulatedSpec = "h100:8";
     private const int MasterPort = 29500;
@@ -34,11 +39,14 @@ internal sealed partial class LocalHostProvider(
     private (SandboxMode Mode, bool UnsharePid, string? Error)? _sandbox;
     private bool? _unshareUts;
     private bool _warnedNotRoot;
+    private LocalDisks? _disks = disks;
 
     private string StateDir => _options.StateDir ?? LocalPaths.DefaultStateDir(context.DataDir);
 
     /// <summary>Tag in the GECOS field of users this StateDir created, so a restart can find them.</summary>
     private string StateKey => LocalPaths.ShortHash(Path.GetFullPath(StateDir));
+
+    private LocalDisks Disks => LazyInitializer.EnsureInitialized(ref _disks, () => LocalDisks.ForStateDir(StateDir, timeProvider, logger));
 
     public string Name => "local";
 
@@ -100,8 +108,29 @@ internal sealed partial class LocalHostProvider(
             }
         }
 
-        var started = timeProvider.GetTimestamp();
         var layout = new EnvironmentLayout(StateDir, spec.ReservationId);
+        if (spec.DiskId is { } diskId)
+        {
+            if (!LocalDiskStore.IsValidDiskId(diskId))
+            {
+                throw new ArgumentException("A disk id is 32 lowercase hex characters.", nameof(spec));
+            }
+
+            if (spec.Allocations.Count > 1)
+            {
+                return new EnvironmentStatus(EnvironmentState.Failed, null, "named disks are not supported on multinode reservations yet");
+            }
+
+            var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
+            if (!Directory.Exists(store.DataDir(diskId)))
+            {
+                return new EnvironmentStatus(EnvironmentState.Failed, null, $"disk {diskId} does not exist on this host");
+            }
+
+            layout = layout with { DiskHome = store.DataDir(diskId) };
+        }
+
+        var started = timeProvider.GetTimestamp();
         var sandbox = await GetSandboxAsync(cancellationToken).ConfigureAwait(false);
         if (sandbox.Error is not null)
         {
@@ -120,12 +149,21 @@ internal sealed partial class LocalHostProvider(
         EnvironmentRecord record;
         try
         {
-            if (ReadRecord(layout) is { } existing && existing.NodeCount != spec.Allocations.Count)
+            var existing = ReadRecord(layout);
+            if (existing is not null && existing.NodeCount != spec.Allocations.Count)
             {
                 return new EnvironmentStatus(
                     EnvironmentState.Failed,
                     null,
                     $"the environment exists with {existing.NodeCount} node(s) but the reservation has {spec.Allocations.Count}");
+            }
+
+            if (existing is not null && existing.DiskId != spec.DiskId)
+            {
+                return new EnvironmentStatus(
+                    EnvironmentState.Failed,
+                    null,
+                    $"the environment exists with {DescribeHome(existing.DiskId)} but the reservation has {DescribeHome(spec.DiskId)}");
             }
 
             record = await CreateAsync(spec, layout, environments, sandbox, unshareUts, cancellationToken).ConfigureAwait(false);
@@ -194,6 +232,7 @@ internal sealed partial class LocalHostProvider(
         try
         {
             var killed = 0;
+            var diskId = ReadRecord(layout)?.DiskId;
             var account = _isRoot ? await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false) : null;
             var deadline = timeProvider.GetTimestamp();
             var jupyter = ReadJupyter(layout);
@@ -235,6 +274,13 @@ internal sealed partial class LocalHostProvider(
                 }
 
                 await Task.Delay(_options.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (diskId is not null)
+            {
+                // Nothing of the environment runs any more: the disk goes back to root (its data is never deleted here).
+                // Before the record goes, so that a Remove repeated after a crash detaches it again.
+                await DetachDiskAsync(layout, diskId, cancellationToken).ConfigureAwait(false);
             }
 
             if (account is not null)
@@ -327,7 +373,7 @@ internal sealed partial class LocalHostProvider(
                 ports.Add(ChoosePort(layout.ReservationId, ports));
             }
 
-            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ports[0], user, timeProvider.GetUtcNow(), multinode ? ports : null);
+            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ports[0], user, timeProvider.GetUtcNow(), multinode ? ports : null, spec.DiskId);
             WriteRecord(layout, record);
         }
 
@@ -336,10 +382,11 @@ internal sealed partial class LocalHostProvider(
             Log.Creating(logger, spec.ReservationId, spec.Owner, record.Port, user);
         }
 
-        // The OS user (one for every rank), its group (shared by the owner's environments, for /shared-personal), a home per rank.
+        // The OS user (one for every rank), its group (shared by the owner's environments, for /shared-personal), a home per rank
+        // (with a disk, rank 0's stays empty: it is only the passwd home outside the sandbox; sessions get the disk).
         foreach (var node in nodes)
         {
-            Directory.CreateDirectory(node.Home);
+            Directory.CreateDirectory(node.NodeHome);
         }
 
         var sharedPersonal = layout.SharedPersonal(spec.Owner);
@@ -368,7 +415,7 @@ internal sealed partial class LocalHostProvider(
             }
 
             var owner = account.Value.Uid.ToString(CultureInfo.InvariantCulture) + ":" + account.Value.Gid.ToString(CultureInfo.InvariantCulture);
-            List<string> owned = [.. nodes.Select(n => n.Home)];
+            List<string> owned = [.. nodes.Select(n => n.NodeHome)];
             if (multinode)
             {
                 owned.Add(layout.Shared);
@@ -381,6 +428,11 @@ internal sealed partial class LocalHostProvider(
             if (multinode)
             {
                 await EnsureNodeKeyAsync(layout, owner, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (spec.DiskId is { } diskId)
+            {
+                await AttachDiskAsync(layout, diskId, account.Value.Uid, account.Value.Gid, cancellationToken).ConfigureAwait(false);
             }
         }
         else
@@ -399,7 +451,7 @@ internal sealed partial class LocalHostProvider(
 
         foreach (var node in nodes)
         {
-            SetMode(node.Home, "700");
+            SetMode(node.NodeHome, "700");
         }
 
         if (multinode)
@@ -867,6 +919,47 @@ internal sealed partial class LocalHostProvider(
 
         return vars;
     }
+
+    /// <summary>Gives the disk to the reservation's uid (recursively; skipped when this environment already attached it to
+    /// that uid: the stamp is written only after a complete attach).</summary>
+    private async Task AttachDiskAsync(EnvironmentLayout layout, string diskId, int uid, int gid, CancellationToken cancellationToken)
+    {
+        var stamp = diskId + " " + uid.ToString(CultureInfo.InvariantCulture) + ":" + gid.ToString(CultureInfo.InvariantCulture) + "\n";
+        if (File.Exists(layout.DiskAttachedStamp) && File.ReadAllText(layout.DiskAttachedStamp) == stamp)
+        {
+            return;
+        }
+
+        var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
+        await store.AttachAsync(diskId, uid, gid, cancellationToken).ConfigureAwait(false);
+        WriteFileIfChanged(layout.DiskAttachedStamp, stamp, "600");
+    }
+
+    /// <summary>Gives the disk back to root (not root ourselves: nothing to give back). A missing disk is only logged, so
+    /// that removal still completes.</summary>
+    private async Task DetachDiskAsync(EnvironmentLayout layout, string diskId, CancellationToken cancellationToken)
+    {
+        File.Delete(layout.DiskAttachedStamp);
+        if (!_isRoot || !LocalDiskStore.IsValidDiskId(diskId))
+        {
+            return;
+        }
+
+        var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (!Directory.Exists(store.DataDir(diskId)))
+        {
+            Log.RemoveProblem(logger, layout.ReservationId, $"disk {diskId} has no data directory; nothing to detach");
+            return;
+        }
+
+        await store.DetachAsync(diskId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The layout with rank 0's home on the record's disk, if it has one.</summary>
+    private EnvironmentLayout WithDisk(EnvironmentLayout layout, EnvironmentRecord? record) =>
+        record?.DiskId is { } diskId && LocalDiskStore.IsValidDiskId(diskId) ? layout with { DiskHome = Disks.Store.DataDir(diskId) } : layout;
+
+    private static string DescribeHome(string? diskId) => diskId is null ? "a temporary home" : "disk " + diskId;
 
     private static void ValidateId(string reservationId)
     {

@@ -27,6 +27,9 @@ public sealed record ReservationDto
 
     public bool Jupyter { get; init; }
 
+    /// <summary>The named disk mounted as the home; null for a temporary home.</summary>
+    public string? Disk { get; init; }
+
     public DateTimeOffset? StartedAt { get; init; }
 
     public DateTimeOffset? ExpiresAt { get; init; }

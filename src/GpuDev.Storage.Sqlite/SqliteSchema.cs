@@ -108,5 +108,28 @@ internal static class SqliteSchema
             delivered_at INTEGER,
             PRIMARY KEY (reservation_id, minutes_before));
         """,
+        """
+        CREATE TABLE disks (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            attached_reservation TEXT,
+            size_bytes INTEGER NOT NULL DEFAULT 0,
+            deleted_at INTEGER,
+            purge_at INTEGER);
+        CREATE UNIQUE INDEX ix_disks_live_name ON disks(user_id, name) WHERE deleted_at IS NULL;
+        CREATE TABLE disk_snapshots (
+            id TEXT PRIMARY KEY,
+            disk_id TEXT NOT NULL REFERENCES disks(id),
+            created_at INTEGER NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            file_count INTEGER NOT NULL,
+            reservation_id TEXT);
+        CREATE INDEX ix_disk_snapshots_disk ON disk_snapshots(disk_id, created_at);
+        ALTER TABLE reservations ADD COLUMN disk_id TEXT REFERENCES disks(id);
+        """,
     ];
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
 using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
@@ -11,7 +12,7 @@ namespace GpuDev.Storage.Sqlite;
 
 /// <summary>The embedded store and job queue: one SQLite file in WAL mode. Every write runs in one
 /// <c>BEGIN IMMEDIATE</c> transaction, so a state change and its follow-up job commit together.</summary>
-public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReservationStore, IJobQueue
+public sealed partial class SqliteStore(string path, TimeProvider timeProvider) : IReservationStore, IJobQueue
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {
@@ -152,17 +153,31 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
             }
         }
 
+        if (reservation.DiskId is { } diskId)
+        {
+            var claimed = await ExecuteAsync(connection, transaction,
+                "UPDATE disks SET status = 'in-use', attached_reservation = $id WHERE id = $disk AND status = 'available';",
+                cancellationToken, ("$id", reservation.Id), ("$disk", diskId));
+            if (claimed == 0)
+            {
+                var holder = await ScalarAsync(connection, transaction, "SELECT attached_reservation FROM disks WHERE id = $disk;", cancellationToken, ("$disk", diskId));
+                var name = await ScalarAsync(connection, transaction, "SELECT name FROM disks WHERE id = $disk;", cancellationToken, ("$disk", diskId));
+                await transaction.RollbackAsync(cancellationToken);
+                throw new DiskInUseException(name as string ?? diskId, holder as string);
+            }
+        }
+
         await ExecuteAsync(connection, transaction,
             """
             INSERT INTO reservations (id, seq, user_id, name, gpu_type, gpu_count, hours, node_count, jupyter, distributed, status,
-                status_reason, created_at, idempotency_key)
+                status_reason, created_at, idempotency_key, disk_id)
             VALUES ($id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM reservations), $user, $name, $type, $count, $hours, $nodes, $jupyter,
-                $distributed, $status, $reason, $at, $key);
+                $distributed, $status, $reason, $at, $key, $disk);
             """,
             cancellationToken, ("$id", reservation.Id), ("$user", reservation.UserId), ("$name", reservation.Name), ("$type", reservation.GpuType),
             ("$count", reservation.GpuCount), ("$hours", reservation.Hours), ("$nodes", reservation.NodeCount), ("$jupyter", reservation.Jupyter),
             ("$distributed", reservation.Distributed), ("$status", reservation.Status.ToWire()), ("$reason", reservation.StatusReason),
-            ("$at", ToMs(reservation.CreatedAt)), ("$key", idempotencyKey));
+            ("$at", ToMs(reservation.CreatedAt)), ("$key", idempotencyKey), ("$disk", reservation.DiskId));
         await AddHistoryAsync(connection, transaction, reservation.Id, reservation.CreatedAt, null, reservation.Status, reservation.StatusReason ?? "requested", cancellationToken);
         if (followUp is not null)
         {
@@ -464,7 +479,8 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         """
         SELECT r.id, r.user_id, u.name, r.name, r.gpu_type, r.gpu_count, r.hours, r.node_count, r.jupyter, r.distributed, r.status,
             r.status_reason, r.created_at, r.started_at, r.expires_at, r.ended_at, r.ssh_host, r.ssh_port, r.ssh_user, r.ssh_host_key,
-            r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url
+            r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url, r.disk_id,
+            (SELECT d.name FROM disks d WHERE d.id = r.disk_id)
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
@@ -564,6 +580,8 @@ public sealed class SqliteStore(string path, TimeProvider timeProvider) : IReser
         WaitReason = r.IsDBNull(22) ? null : r.GetString(22),
         ExtendedHours = r.GetDouble(23),
         JupyterUrl = r.IsDBNull(24) ? null : r.GetString(24),
+        DiskId = r.IsDBNull(25) ? null : r.GetString(25),
+        DiskName = r.IsDBNull(26) ? null : r.GetString(26),
     };
 
     private static ReservationStatus ParseStatus(string value) =>

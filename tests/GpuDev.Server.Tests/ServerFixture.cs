@@ -30,6 +30,7 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     public ServerFixture(params ComputeNode[] nodes)
     {
         Provider = new FakeComputeProvider(nodes.Length > 0 ? nodes : [new ComputeNode("node-0", "h100", 8, true)]);
+        Disks = new FakeDiskProvider(Time);
     }
 
     public FakeComputeProvider Provider { get; private set; }
@@ -41,7 +42,7 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     {
         _keepData = true;
         await DisposeAsync();
-        var next = new ServerFixture(_dataDir) { Provider = Provider };
+        var next = new ServerFixture(_dataDir) { Provider = Provider, Disks = Disks };
         next.Time.SetUtcNow(Time.GetUtcNow());
         return next;
     }
@@ -53,6 +54,8 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     }
 
     public FakeSshKeySource KeySource { get; } = new();
+
+    public FakeDiskProvider Disks { get; private set; } = null!;
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
@@ -72,6 +75,7 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<IComputeProvider>(Provider);
             services.AddSingleton<GpuDev.Core.Identity.ISshKeySource>(KeySource);
+            services.AddSingleton<IDiskProvider>(Disks);
         });
     }
 

@@ -84,7 +84,45 @@ internal sealed class GpuDevClient
     public Task<ReservationDto> CancelReservationAsync(string idOrPrefix, CancellationToken ct) =>
         SendAsync(HttpMethod.Delete, Routes.Reservation(idOrPrefix), null, null, GpuDevJsonContext.Default.ReservationDto, ct);
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct)
+    /// <summary>Your disks (<c>all</c> adds deleted ones); <c>user</c> (admin) lists that user's, deleted included.</summary>
+    public Task<List<DiskDto>> ListDisksAsync(string? user, bool all, CancellationToken ct)
+    {
+        var query = new List<string>();
+        if (!string.IsNullOrEmpty(user))
+        {
+            query.Add("user=" + Uri.EscapeDataString(user));
+        }
+
+        if (all)
+        {
+            query.Add("all=true");
+        }
+
+        var path = query.Count == 0 ? Routes.Disks : $"{Routes.Disks}?{string.Join('&', query)}";
+        return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.ListDiskDto, ct, DiskNotFoundHint);
+    }
+
+    public Task<DiskDto> CreateDiskAsync(string name, CancellationToken ct)
+    {
+        var body = JsonSerializer.Serialize(new CreateDiskRequest(name), GpuDevJsonContext.Default.CreateDiskRequest);
+        return SendAsync(HttpMethod.Post, Routes.Disks, body, null, GpuDevJsonContext.Default.DiskDto, ct, DiskNotFoundHint);
+    }
+
+    public Task<DiskDto> DeleteDiskAsync(string name, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, Routes.Disk(name), null, null, GpuDevJsonContext.Default.DiskDto, ct, DiskNotFoundHint);
+
+    public Task<DiskDto> RenameDiskAsync(string name, string newName, CancellationToken ct)
+    {
+        var body = JsonSerializer.Serialize(new RenameDiskRequest(newName), GpuDevJsonContext.Default.RenameDiskRequest);
+        return SendAsync(HttpMethod.Post, $"{Routes.Disk(name)}/rename", body, null, GpuDevJsonContext.Default.DiskDto, ct, DiskNotFoundHint);
+    }
+
+    public Task<DiskContentDto> GetDiskContentAsync(string name, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"{Routes.Disk(name)}/content", null, null, GpuDevJsonContext.Default.DiskContentDto, ct, DiskNotFoundHint);
+
+    public const string DiskNotFoundHint = "see your disks with `gpu-dev disk list`";
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct, string? notFoundHint = null)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (jsonBody is not null)
@@ -127,7 +165,7 @@ internal sealed class GpuDevClient
 
             if (!response.IsSuccessStatusCode)
             {
-                throw ToException(response.StatusCode, response.ReasonPhrase, text);
+                throw ToException(response.StatusCode, response.ReasonPhrase, text, notFoundHint);
             }
 
             try
@@ -148,7 +186,7 @@ internal sealed class GpuDevClient
             "check the URL with `gpu-dev config show` (set it with `gpu-dev config set server URL` or GPU_DEV_SERVER), and that `gpu-dev-server run` is running",
             inner);
 
-    internal static CliException ToException(HttpStatusCode status, string? reasonPhrase, string body)
+    internal static CliException ToException(HttpStatusCode status, string? reasonPhrase, string body, string? notFoundHint = null)
     {
         ProblemDto? problem = null;
         if (!string.IsNullOrWhiteSpace(body))
@@ -188,20 +226,20 @@ internal sealed class GpuDevClient
         var code = problem?.Code;
         if (status == HttpStatusCode.Unauthorized || code == ProblemCodes.Unauthorized)
         {
-            return new CliException(ExitCodes.AuthRequired, messages, AuthHint);
+            return new CliException(ExitCodes.AuthRequired, messages, AuthHint) { ProblemCode = code };
         }
 
         if (status == HttpStatusCode.Forbidden || code == ProblemCodes.Forbidden)
         {
-            return new CliException(ExitCodes.AuthRequired, messages);
+            return new CliException(ExitCodes.AuthRequired, messages) { ProblemCode = code };
         }
 
         string? hint = code switch
         {
             ProblemCodes.AmbiguousId => "give more characters of the reservation ID (see `gpu-dev list`)",
-            ProblemCodes.NotFound => "see your reservations with `gpu-dev list --all`",
+            ProblemCodes.NotFound => notFoundHint ?? "see your reservations with `gpu-dev list --all`",
             _ => null,
         };
-        return new CliException(ExitCodes.Failure, messages, hint);
+        return new CliException(ExitCodes.Failure, messages, hint) { ProblemCode = code };
     }
 }

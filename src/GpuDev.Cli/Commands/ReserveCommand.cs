@@ -18,7 +18,7 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<double?> _hours = new("--hours", "-h") { Description = "Duration in hours, decimals allowed (0.0833 to 24); default 1 without a terminal" };
     private readonly Option<string> _name = new("--name", "-n") { Description = "Optional reservation name" };
     private readonly Option<bool> _jupyter = new("--jupyter") { Description = "Enable Jupyter Lab access (its URL is shown by `gpu-dev show`)" };
-    private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk to use, or `none` for temporary storage (only `none` is supported yet)" };
+    private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk mounted as /home/dev (see `gpu-dev disk list`), or `none` for temporary storage; on a terminal a missing disk can be created" };
     private readonly Option<bool> _noPersist = new("--no-persist") { Description = "Create without persistent disk (ephemeral /home/dev)" };
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
     private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Recreate shell environment on existing disk (not supported yet)" };
@@ -72,14 +72,33 @@ internal sealed class ReserveCommand : CliCommand
 
         var interactive = Services.CanPrompt && !parseResult.GetValue(_noInteractive);
         var client = Services.CreateClient();
+        var prompted = false;
         if (request.GpuType is null || parseResult.GetResult(_hours) is null)
         {
+            prompted = interactive;
             request = interactive
                 ? await PromptAsync(client, request, parseResult.GetResult(_hours) is null, parseResult.GetResult(_jupyter) is null or { Implicit: true }, cancellationToken).ConfigureAwait(false)
                 : await CompleteNonInteractiveAsync(client, request, cancellationToken).ConfigureAwait(false);
         }
 
-        var reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+        if (interactive)
+        {
+            request = await ResolveDiskAsync(client, request, prompted, cancellationToken).ConfigureAwait(false);
+        }
+
+        ReservationDto reservation;
+        try
+        {
+            reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CliException ex) when (IsNamedDisk(request) && ex.ProblemCode is ProblemCodes.NotFound or ProblemCodes.Conflict)
+        {
+            var hint = ex.ProblemCode == ProblemCodes.NotFound
+                ? $"create it with `gpu-dev disk create {request.Disk}`, or use `--disk none` for temporary storage"
+                : "cancel the reservation using it, or use `--disk none` for temporary storage; see `gpu-dev disk list`";
+            throw new CliException(ex.ExitCode, ex.Messages, hint, ex) { ProblemCode = ex.ProblemCode };
+        }
+
         var id8 = Format.ShortId(reservation.Id);
         var json = parseResult.GetValue(_json);
         if (!json || Services.Console.IsErrorTty)
@@ -189,9 +208,14 @@ internal sealed class ReserveCommand : CliCommand
     /// <summary>Options whose feature the server does not offer yet fail here, before anything is sent.</summary>
     private void RejectUnsupported(ParseResult parseResult, CreateReservationRequest request)
     {
-        if (request.Disk is not null && !request.Disk.Equals("none", StringComparison.OrdinalIgnoreCase))
+        if (IsNamedDisk(request) && DiskNames.Problem(request.Disk) is { } problem)
         {
-            throw new CliException(ExitCodes.Failure, "--disk is not supported yet", "use `--disk none` or --no-persist for temporary storage");
+            throw CliException.Usage($"--disk: {problem}", "or `--disk none` for temporary storage");
+        }
+
+        if (request.Disk is not null && !DiskNames.IsNone(request.Disk) && parseResult.GetValue(_noPersist))
+        {
+            throw CliException.Usage("give either --disk NAME or --no-persist, not both");
         }
 
         if (request.RecreateEnv)
@@ -310,6 +334,141 @@ internal sealed class ReserveCommand : CliCommand
         }
 
         return request with { GpuType = gpuType, GpuCount = count, Hours = hours, Name = name, Jupyter = jupyter, Distributed = distributed };
+    }
+
+    private static bool IsNamedDisk(CreateReservationRequest request) => request.Disk is not null && !DiskNames.IsNone(request.Disk) && !request.NoPersist;
+
+    /// <summary>On a terminal: a named disk that does not exist can be created (and one in use swapped for a temporary
+    /// home); without --disk, after the other prompts, the user picks one of their disks, a new one or none.</summary>
+    private async Task<CreateReservationRequest> ResolveDiskAsync(GpuDevClient client, CreateReservationRequest request, bool prompted, CancellationToken ct)
+    {
+        if (request.NoPersist || (request.Disk is null && !prompted))
+        {
+            return request;
+        }
+
+        List<DiskDto> disks;
+        try
+        {
+            disks = await client.ListDisksAsync(null, false, ct).ConfigureAwait(false);
+        }
+        catch (CliException ex) when (ex.ExitCode == ExitCodes.Failure)
+        {
+            // A server without disks: let the POST answer.
+            return request;
+        }
+
+        disks = disks.Where(d => d.Status != "deleted").ToList();
+        var console = Services.Console;
+        if (request.Disk is { } name)
+        {
+            var disk = disks.FirstOrDefault(d => d.Name == name);
+            if (disk is null)
+            {
+                if (!console.Confirm($"No disk named {name}. Create disk {name}?", defaultValue: false))
+                {
+                    throw new CliException(ExitCodes.Cancelled, $"no disk named {name}; nothing reserved",
+                        $"create it with `gpu-dev disk create {name}`, or use `--disk none` for temporary storage");
+                }
+
+                await CreateDiskAsync(client, name, ct).ConfigureAwait(false);
+                return request;
+            }
+
+            if (disk.Status == "in-use" && !request.IgnoreNoPersist)
+            {
+                var by = disk.AttachedTo is { } r ? $" by reservation {Format.ShortId(r)}" : string.Empty;
+                if (!console.Confirm($"Disk {name} is in use{by}. Reserve with a temporary home instead (its data is lost at the end)?", defaultValue: false))
+                {
+                    throw new CliException(ExitCodes.Failure, $"disk {name} is in use{by}",
+                        "cancel the reservation using it, or use `--disk none` for temporary storage; see `gpu-dev disk list`");
+                }
+
+                return request with { Disk = "none", NoPersist = true };
+            }
+
+            return request;
+        }
+
+        var choices = DiskChoices(disks, Services.Time.GetUtcNow());
+        var labels = choices.Select(c => c.Label).ToList();
+        while (true)
+        {
+            var chosen = choices[labels.IndexOf(console.Select("Disk for /home/dev?", labels))];
+            switch (chosen.Kind)
+            {
+                case DiskChoiceKind.None:
+                    return request with { Disk = "none", NoPersist = true };
+                case DiskChoiceKind.Create:
+                    var newName = AskNewDiskName(disks);
+                    await CreateDiskAsync(client, newName, ct).ConfigureAwait(false);
+                    return request with { Disk = newName };
+                case DiskChoiceKind.InUse:
+                    console.Error.WriteLine($"disk {chosen.Disk!.Name} is in use{(chosen.Disk.AttachedTo is { } r ? $" by reservation {Format.ShortId(r)}" : string.Empty)}; pick another");
+                    continue;
+                default:
+                    return request with { Disk = chosen.Disk!.Name };
+            }
+        }
+    }
+
+    private string AskNewDiskName(List<DiskDto> disks)
+    {
+        var console = Services.Console;
+        while (true)
+        {
+            var name = console.Ask($"New disk name ({DiskNames.Rule})?", null).Trim();
+            if (DiskNames.Problem(name) is { } problem)
+            {
+                console.Error.WriteLine(problem);
+            }
+            else if (disks.Any(d => d.Name == name))
+            {
+                console.Error.WriteLine($"disk {name} already exists");
+            }
+            else
+            {
+                return name;
+            }
+        }
+    }
+
+    private async Task CreateDiskAsync(GpuDevClient client, string name, CancellationToken ct)
+    {
+        var disk = await client.CreateDiskAsync(name, ct).ConfigureAwait(false);
+        Services.Console.Error.WriteLine($"Created disk {disk.Name} ({DiskTable.Bytes(disk.QuotaBytes)})");
+    }
+
+    internal enum DiskChoiceKind
+    {
+        Disk,
+        InUse,
+        Create,
+        None,
+    }
+
+    internal sealed record DiskChoice(DiskChoiceKind Kind, DiskDto? Disk, string Label);
+
+    public const string CreateDiskChoice = "create new…";
+    public const string NoDiskChoice = "none (temporary home)";
+
+    /// <summary>Your disks ("pytorch-dev  1.2 GB, last used 2d ago", "old  (in use by abcd1234)"), then
+    /// "create new…" and "none (temporary home)". Available disks first, most recently used first.</summary>
+    internal static List<DiskChoice> DiskChoices(IReadOnlyList<DiskDto> disks, DateTimeOffset now)
+    {
+        var width = disks.Select(d => d.Name.Length).DefaultIfEmpty(4).Max();
+        var ordered = disks.OrderBy(d => d.Status == "in-use").ThenByDescending(d => d.LastUsedAt ?? d.CreatedAt).ToList();
+        var choices = ordered.Select(d =>
+        {
+            var inUse = d.Status == "in-use";
+            var note = inUse
+                ? $"(in use by {(d.AttachedTo is { } r ? Format.ShortId(r) : "another reservation")})"
+                : $"{DiskTable.Bytes(d.SizeBytes)}, {(d.LastUsedAt is { } u ? $"last used {Format.Relative(u, now)}" : "never used")}{(d.Status == "backing-up" ? ", backing up" : string.Empty)}";
+            return new DiskChoice(inUse ? DiskChoiceKind.InUse : DiskChoiceKind.Disk, d, $"{d.Name.PadRight(width)}  {note}");
+        }).ToList();
+        choices.Add(new DiskChoice(DiskChoiceKind.Create, null, CreateDiskChoice));
+        choices.Add(new DiskChoice(DiskChoiceKind.None, null, NoDiskChoice));
+        return choices;
     }
 
     internal sealed record TypeChoice(GpuTypeDto Type, GpuAvailabilityDto? Availability, string Label);

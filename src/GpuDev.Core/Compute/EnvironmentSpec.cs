@@ -24,4 +24,7 @@ public sealed record EnvironmentSpec
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
     public DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>The named disk to mount as <c>/home/dev</c>; null for a temporary home removed at the end.</summary>
+    public string? DiskId { get; init; }
 }

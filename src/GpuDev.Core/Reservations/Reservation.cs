@@ -57,4 +57,9 @@ public sealed record Reservation
 
     /// <summary>Expiry warnings delivered so far.</summary>
     public IReadOnlyList<ExpiryWarning> Warnings { get; init; } = [];
+
+    /// <summary>The named disk mounted as the home; null for a temporary home.</summary>
+    public string? DiskId { get; init; }
+
+    public string? DiskName { get; init; }
 }

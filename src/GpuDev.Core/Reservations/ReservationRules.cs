@@ -100,10 +100,10 @@ public static partial class ReservationRules
             return;
         }
 
-        if (!string.Equals(request.Disk, "none", StringComparison.Ordinal) && !IsValidDiskName(request.Disk))
+        if (!string.Equals(request.Disk, "none", StringComparison.Ordinal) && !Disks.DiskRules.IsValidName(request.Disk))
         {
             errors.Add(new("invalid-disk-name", "disk",
-                "Disk name must be 1-63 characters of letters, digits, '-' and '_' (or 'none' for temporary storage)."));
+                $"{Disks.DiskRules.NameRule} (or 'none' for temporary storage); got '{(request.Disk.Length > 70 ? request.Disk[..70] + "…" : request.Disk)}'."));
         }
         else if (request.NoPersist && !string.Equals(request.Disk, "none", StringComparison.Ordinal))
         {
@@ -151,13 +151,10 @@ public static partial class ReservationRules
 
     public static bool IsValidName(string name) => name.Length is > 0 and <= MaxNameLength && NamePattern().IsMatch(name);
 
-    public static bool IsValidDiskName(string name) => name.Length is > 0 and <= MaxNameLength && DiskNamePattern().IsMatch(name);
+    public static bool IsValidDiskName(string name) => Disks.DiskRules.IsValidName(name);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*\\z")]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+\\z")]
-    private static partial Regex DiskNamePattern();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/:@-]*\\z")]
     private static partial Regex ImageReference();

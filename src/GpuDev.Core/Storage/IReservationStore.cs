@@ -29,7 +29,9 @@ public interface IReservationStore
     Task<IReadOnlyList<GpuAllocation>> GetAllocationsAsync(CancellationToken cancellationToken);
 
     /// <summary>Stores a new reservation with its creation history entry and follow-up job. With an
-    /// idempotency key already used by the same user, returns the earlier reservation and Created = false.</summary>
+    /// idempotency key already used by the same user, returns the earlier reservation and Created = false.
+    /// A reservation with a <see cref="Reservation.DiskId"/> claims that disk in the same transaction; when the disk
+    /// is not available, <see cref="Disks.DiskInUseException"/> is thrown and nothing is written.</summary>
     Task<(Reservation Reservation, bool Created)> CreateReservationAsync(Reservation reservation, string? idempotencyKey, JobRequest? followUp, CancellationToken cancellationToken);
 
     Task<Reservation?> GetReservationAsync(string id, CancellationToken cancellationToken);

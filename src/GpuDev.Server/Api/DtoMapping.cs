@@ -25,6 +25,7 @@ internal static class DtoMapping
         Hours = reservation.Hours,
         NodeCount = reservation.NodeCount,
         Jupyter = reservation.Jupyter,
+        Disk = reservation.DiskName,
         StartedAt = reservation.StartedAt,
         ExpiresAt = reservation.ExpiresAt,
         EndedAt = reservation.EndedAt,

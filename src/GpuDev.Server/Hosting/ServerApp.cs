@@ -3,6 +3,7 @@ using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
 using GpuDev.Core.Identity;
 using GpuDev.Server.Api;
+using GpuDev.Server.Disks;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
 using GpuDev.Server.Reservations;
@@ -67,6 +68,7 @@ public static class ServerApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section).ValidateOnStart();
+        services.AddOptions<DiskOptions>().BindConfiguration(DiskOptions.Section);
         services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         var dataDir = Path.GetFullPath(configuration[$"{ServerOptions.Section}:DataDir"] is { Length: > 0 } dir ? dir : ServerOptions.DefaultDataDir());
         services.PostConfigure<ServerOptions>(o => o.DataDir = dataDir);
@@ -129,6 +131,7 @@ public static class ServerApp
         api.MapAccountApi();
         api.MapReservationsApi();
         api.MapFleetApi();
+        api.MapDisksApi();
     }
 
     private static string CodeFor(int status) => status switch

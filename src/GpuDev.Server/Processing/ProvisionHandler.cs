@@ -120,6 +120,7 @@ internal sealed partial class ProvisionHandler(
         Allocations = reservation.Allocations,
         GpuType = reservation.GpuType,
         ExpiresAt = reservation.CreatedAt + TimeSpan.FromHours(reservation.Hours),
+        DiskId = reservation.DiskId,
     };
 
     [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Reservation {ReservationId} is active (ssh port {Port})")]

@@ -1,4 +1,5 @@
 using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
 
@@ -6,17 +7,46 @@ namespace GpuDev.Server.Processing;
 
 /// <summary>Finalizes an ended reservation: removes everything the provider made, then frees its GPUs.
 /// GPUs are freed only after the environment is gone, so no GPU is ever used by two reservations.</summary>
-internal sealed partial class TeardownHandler(IComputeProvider provider, IReservationStore store, SchedulerSignal scheduler, ILogger<TeardownHandler> logger)
+internal sealed partial class TeardownHandler(
+    IComputeProvider provider,
+    IReservationStore store,
+    IDiskStore disks,
+    IDiskProvider diskProvider,
+    SchedulerSignal scheduler,
+    ILogger<TeardownHandler> logger)
 {
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
     {
         // Not cut short by shutdown: a half-removed environment is worse than a slightly later stop.
         await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        if (await store.GetReservationAsync(job.ReservationId, CancellationToken.None) is { DiskId: { } diskId })
+        {
+            await BackUpDiskAsync(diskId, job.ReservationId);
+        }
+
         await store.ReleaseAllocationsAsync(job.ReservationId, CancellationToken.None);
         LogTornDown(logger, job.ReservationId);
         scheduler.Signal.Notify();
         return JobOutcome.Done;
     }
+
+    /// <summary>Snapshots the disk the ended reservation held, then makes it available again. Repeatable: the
+    /// snapshot id is the reservation's, and the disk stays backing-up (never available) until the copy is complete.</summary>
+    private async Task BackUpDiskAsync(string diskId, string reservationId)
+    {
+        if (!await disks.BeginBackupAsync(diskId, reservationId, CancellationToken.None))
+        {
+            return;
+        }
+
+        var snapshot = await diskProvider.SnapshotAsync(diskId, reservationId, reservationId, CancellationToken.None);
+        var size = await diskProvider.UsageAsync(diskId, CancellationToken.None);
+        await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
+        LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
+    }
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Disk {DiskId} backed up after reservation {ReservationId} ({Bytes} bytes)")]
+    private static partial void LogBackedUp(ILogger logger, string diskId, string reservationId, long bytes);
 
     [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "Reservation {ReservationId} torn down; its GPUs are free")]
     private static partial void LogTornDown(ILogger logger, string reservationId);

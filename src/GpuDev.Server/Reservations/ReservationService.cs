@@ -1,11 +1,13 @@
 using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
 using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
 using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Api;
+using GpuDev.Server.Disks;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,6 +23,7 @@ internal sealed partial class ReservationService(
     JobSignal jobs,
     IComputeProvider provider,
     KeyCollector keys,
+    IDiskStore disks,
     ILogger<ReservationService> logger)
 {
     public const int MinPrefixLength = 4;
@@ -53,6 +56,16 @@ internal sealed partial class ReservationService(
             return Problems.InsufficientCapacity(capacity);
         }
 
+        Disk? disk = null;
+        if (request.Disk is { } diskName && diskName != "none" && !request.NoPersist)
+        {
+            disk = await disks.FindDiskAsync(caller.Id, diskName, includeDeleted: false, cancellationToken);
+            if (disk is null)
+            {
+                return DisksApi.NotFound(diskName);
+            }
+        }
+
         var now = timeProvider.GetUtcNow();
         var reservation = new Reservation
         {
@@ -69,8 +82,19 @@ internal sealed partial class ReservationService(
             Status = ReservationStatus.Pending,
             CreatedAt = now,
             StatusReason = "requested",
+            DiskId = disk?.Id,
         };
-        var (stored, created) = await store.CreateReservationAsync(reservation, idempotencyKey, null, cancellationToken);
+        Reservation stored;
+        bool created;
+        try
+        {
+            (stored, created) = await store.CreateReservationAsync(reservation, idempotencyKey, null, cancellationToken);
+        }
+        catch (DiskInUseException)
+        {
+            return DisksApi.InUse((await disks.GetDiskAsync(disk!.Id, cancellationToken))!);
+        }
+
         if (!created)
         {
             return TypedResults.Ok(stored.ToDto(withAccess: true));
@@ -83,7 +107,6 @@ internal sealed partial class ReservationService(
 
     private static string? NotSupported(ReservationRequest request) => request switch
     {
-        { Disk: not null and not "none" } => "Named persistent disks (--disk NAME) are not supported yet; use --disk none.",
         { RecreateEnv: true } => "--recreate-env is not supported yet.",
         { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } =>
             "Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by this provider.",

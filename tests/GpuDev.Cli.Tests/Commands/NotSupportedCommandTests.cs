@@ -1,18 +1,21 @@
+using System.CommandLine;
+using GpuDev.Cli.Commands;
+
 namespace GpuDev.Cli.Tests.Commands;
 
 public sealed class NotSupportedCommandTests
 {
-    [Theory]
-    [InlineData("gpu-dev disk create", "disk", "create", "d1")]
-    [InlineData("gpu-dev disk rename", "disk", "rename", "a", "b")]
-    public async Task Execute_SeedCommand_NotSupportedYetExit1(string name, params string[] args)
+    [Fact]
+    public async Task Execute_NotSupportedCommand_NotSupportedYetExit1()
     {
         using var cli = new CliHarness();
+        var services = new CliServices { Console = cli.Console, Environment = cli.Environment, HttpHandler = cli.Http };
+        var root = new RootCommand { new NotSupportedCommand(services, "frob", "Frobnicate.", [new Argument<string>("X")], [], "frob thing") };
 
-        var exit = await cli.RunAsync(args);
+        var exit = await root.Parse(["frob", "a"]).InvokeAsync(new InvocationConfiguration { Output = cli.Console.Out, Error = cli.Console.Error });
 
         Assert.Equal(1, exit);
-        Assert.Equal($"error: {name} is not supported yet", cli.Console.StdErr.Trim());
+        Assert.Equal("error: gpu-dev frob thing is not supported yet", cli.Console.StdErr.Trim());
         Assert.Empty(cli.Http.Requests);
     }
 }

@@ -69,7 +69,6 @@ public sealed class ReserveCommandTests
     [InlineData("--recreate-env")]
     [InlineData("--preserve-entrypoint")]
     [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
-    [InlineData("--disk", "pytorch-dev")]
     [InlineData("-l", "nsight=true")]
     public async Task Execute_UnsupportedOption_FailsWithoutHttpCall(params string[] option)
     {

@@ -446,15 +446,23 @@ public sealed class ReservationRulesTests
     }
 
     [Fact]
-    public void IsValidDiskName_SixtyFourCharacters_ReturnsFalseButSixtyThreeIsValid()
+    public void IsValidDiskName_SixtyFiveCharacters_ReturnsFalseButSixtyFourIsValid()
     {
-        var name = new string('d', 64);
+        var name = new string('d', 65);
 
-        var valid64 = ReservationRules.IsValidDiskName(name);
-        var valid63 = ReservationRules.IsValidDiskName(name[..63]);
+        var valid65 = ReservationRules.IsValidDiskName(name);
+        var valid64 = ReservationRules.IsValidDiskName(name[..64]);
 
-        Assert.False(valid64);
-        Assert.True(valid63);
+        Assert.False(valid65);
+        Assert.True(valid64);
+    }
+
+    [Fact]
+    public void IsValidDiskName_None_ReturnsFalseBecauseItMeansTemporary()
+    {
+        var valid = ReservationRules.IsValidDiskName("none");
+
+        Assert.False(valid);
     }
 
     [Theory]

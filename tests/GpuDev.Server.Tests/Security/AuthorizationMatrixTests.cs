@@ -34,6 +34,13 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.OK)],
         ["PATCH /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.NotFound, HttpStatusCode.OK)],
         ["DELETE /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.NotFound, HttpStatusCode.OK)],
+        ["GET /api/v1/disks/"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["POST /api/v1/disks/"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
+
+        // Disk routes act on the caller's own disks by name: another user's (even an admin's) lookup finds none.
+        ["DELETE /api/v1/disks/{name}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+        ["POST /api/v1/disks/{name}/rename"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+        ["GET /api/v1/disks/{name}/content"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
     };
 
     private static IEnumerable<HttpStatusCode> Authenticated(HttpStatusCode owner, HttpStatusCode added, HttpStatusCode other, HttpStatusCode admin) =>
@@ -88,14 +95,18 @@ public sealed class AuthorizationMatrixTests
             GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
         await ServerFixture.WaitForStatusAsync(owner, created.Id, "active");
         await owner.PatchAsync(Routes.Reservation(created.Id), JsonContent.Create(new EditReservationRequest { AddUsers = ["guest-gh"] }, GpuDevJsonContext.Default.EditReservationRequest));
+        await owner.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("d1"), GpuDevJsonContext.Default.CreateDiskRequest);
 
         var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
-        var path = route.Replace("{id}", created.Id, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal);
+        var path = route.Replace("{id}", created.Id, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal)
+            .Replace("{name}", "d1", StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        request.Content = method switch
+        request.Content = (method, route) switch
         {
-            "POST" => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
-            "PATCH" => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
+            ("POST", "/api/v1/disks/") => JsonContent.Create(new CreateDiskRequest("d2"), GpuDevJsonContext.Default.CreateDiskRequest),
+            ("POST", "/api/v1/disks/{name}/rename") => JsonContent.Create(new RenameDiskRequest("d3"), GpuDevJsonContext.Default.RenameDiskRequest),
+            ("POST", _) => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
+            ("PATCH", _) => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
             _ => null,
         };
         var response = await clients[caller].SendAsync(request);
@@ -106,7 +117,7 @@ public sealed class AuthorizationMatrixTests
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
 
-        if (method is "PATCH" or "DELETE" && caller is not (Caller.Owner or Caller.Admin))
+        if (method is "PATCH" or "DELETE" && route.Contains("reservations", StringComparison.Ordinal) && caller is not (Caller.Owner or Caller.Admin))
         {
             var after = await owner.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto);
             Assert.Equal("active", after!.Status);

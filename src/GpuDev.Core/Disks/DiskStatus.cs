@@ -1,0 +1,9 @@
+namespace GpuDev.Core.Disks;
+
+public enum DiskStatus
+{
+    Available,
+    InUse,
+    BackingUp,
+    Deleted,
+}

@@ -1,0 +1,148 @@
+using GpuDev.Contracts;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
+using GpuDev.Server.Api;
+using GpuDev.Server.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Disks;
+
+/// <summary><c>gpu-dev disk …</c>: a user's named persistent disks.</summary>
+public static partial class DisksApi
+{
+    public static RouteGroupBuilder MapDisksApi(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/disks").WithTags("Disks");
+        group.MapGet("/", ListAsync).WithName("ListDisks");
+        group.MapPost("/", CreateAsync).WithName("CreateDisk");
+        group.MapDelete("/{name}", DeleteAsync).WithName("DeleteDisk");
+        group.MapPost("/{name}/rename", RenameAsync).WithName("RenameDisk");
+        group.MapGet("/{name}/content", ContentAsync).WithName("DiskContent");
+        return api;
+    }
+
+    internal static async Task<Results<Ok<List<DiskDto>>, ProblemHttpResult>> ListAsync(
+        CurrentUser caller, string? user, bool? all, IDiskStore disks, Core.Storage.IReservationStore store, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        var userId = caller.Id;
+        if (user is not null && !string.Equals(user, caller.User.Name, StringComparison.Ordinal))
+        {
+            if (!caller.IsAdmin)
+            {
+                return Problems.Forbidden("Only admins can list another user's disks.");
+            }
+
+            userId = (await store.FindUserByNameAsync(user, cancellationToken))?.Id;
+            if (userId is null)
+            {
+                return TypedResults.Ok(new List<DiskDto>());
+            }
+        }
+
+        var list = await disks.ListDisksAsync(userId, includeDeleted: all == true || user is not null, cancellationToken);
+        return TypedResults.Ok(list.Select(d => ToDto(d, options.Value)).ToList());
+    }
+
+    internal static async Task<Results<Created<DiskDto>, ProblemHttpResult>> CreateAsync(
+        CurrentUser caller, CreateDiskRequest body, IDiskStore disks, IDiskProvider provider, TimeProvider time, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        if (!DiskRules.IsValidName(body.Name))
+        {
+            return Problems.BadRequest($"{DiskRules.NameRule} ('none' is reserved); got '{Truncate(body.Name)}'.", "name");
+        }
+
+        var disk = await disks.CreateDiskAsync(caller.Id, body.Name!, time.GetUtcNow(), cancellationToken);
+        if (disk is null)
+        {
+            return Problems.Conflict($"You already have a disk named {body.Name}.");
+        }
+
+        await provider.CreateAsync(disk.Id, cancellationToken);
+        return TypedResults.Created(Routes.Disk(disk.Name), ToDto(disk, options.Value));
+    }
+
+    internal static async Task<Results<Ok<DiskDto>, ProblemHttpResult>> DeleteAsync(
+        CurrentUser caller, string name, IDiskStore disks, TimeProvider time, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: false, cancellationToken) is not { } disk)
+        {
+            return NotFound(name);
+        }
+
+        var now = time.GetUtcNow();
+        if (!await disks.SoftDeleteDiskAsync(disk.Id, now, now + options.Value.PurgeAfter, cancellationToken))
+        {
+            return InUse(disk);
+        }
+
+        return TypedResults.Ok(ToDto((await disks.GetDiskAsync(disk.Id, cancellationToken))!, options.Value));
+    }
+
+    internal static async Task<Results<Ok<DiskDto>, ProblemHttpResult>> RenameAsync(
+        CurrentUser caller, string name, RenameDiskRequest body, IDiskStore disks, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        if (!DiskRules.IsValidName(body.NewName))
+        {
+            return Problems.BadRequest($"{DiskRules.NameRule} ('none' is reserved); got '{Truncate(body.NewName)}'.", "newName");
+        }
+
+        if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: false, cancellationToken) is not { } disk)
+        {
+            return NotFound(name);
+        }
+
+        if (!await disks.RenameDiskAsync(disk.Id, body.NewName!, cancellationToken))
+        {
+            return Problems.Conflict($"You already have a disk named {body.NewName}.");
+        }
+
+        return TypedResults.Ok(ToDto((await disks.GetDiskAsync(disk.Id, cancellationToken))!, options.Value));
+    }
+
+    internal static async Task<Results<Ok<DiskContentDto>, ProblemHttpResult>> ContentAsync(
+        CurrentUser caller, string name, IDiskStore disks, IDiskProvider provider, CancellationToken cancellationToken)
+    {
+        if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: true, cancellationToken) is not { } disk)
+        {
+            return NotFound(name);
+        }
+
+        if (disk is not { LatestSnapshotId: { } snapshotId })
+        {
+            return TypedResults.Ok(new DiskContentDto(disk.Name, null, null, []));
+        }
+
+        var files = await provider.ListContentAsync(disk.Id, snapshotId, cancellationToken);
+        return TypedResults.Ok(new DiskContentDto(disk.Name, snapshotId, disk.LatestSnapshotAt, [.. files.Select(f => new DiskFileDto(f.Path, f.Size))]));
+    }
+
+    internal static DiskDto ToDto(Disk disk, DiskOptions options) => new()
+    {
+        Name = disk.Name,
+        User = disk.UserName,
+        Status = disk.Status.ToWire(),
+        SizeBytes = disk.SizeBytes,
+        QuotaBytes = options.QuotaBytes,
+        CreatedAt = disk.CreatedAt,
+        LastUsedAt = disk.LastUsedAt,
+        SnapshotCount = disk.SnapshotCount,
+        LatestSnapshotAt = disk.LatestSnapshotAt,
+        AttachedTo = disk.AttachedReservationId,
+        DeletedAt = disk.DeletedAt,
+        PurgeAt = disk.PurgeAt,
+    };
+
+    internal static ProblemHttpResult InUse(Disk disk) => disk.Status switch
+    {
+        DiskStatus.BackingUp => Problems.Conflict($"Disk {disk.Name} is being backed up after reservation {Short(disk.AttachedReservationId)} ended; try again in a moment."),
+        _ => Problems.Conflict($"Disk {disk.Name} is in use by reservation {Short(disk.AttachedReservationId)}; cancel it or use --disk none."),
+    };
+
+    internal static ProblemHttpResult NotFound(string name) =>
+        Problems.Create(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "No such disk.", $"You have no disk named {Truncate(name)}; create it with: gpu-dev disk create {Truncate(name)}");
+
+    private static string Short(string? id) => id is null ? "?" : id[..Math.Min(8, id.Length)];
+
+    private static string Truncate(string? value) => value is null ? "" : value.Length > 70 ? value[..70] + "…" : value;
+}

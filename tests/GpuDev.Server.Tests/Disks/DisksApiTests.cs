@@ -1,0 +1,179 @@
+using System.Net;
+using System.Net.Http.Json;
+using GpuDev.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GpuDev.Server.Tests.Disks;
+
+public sealed class DisksApiTests
+{
+    private static async Task<HttpResponseMessage> CreateDiskAsync(HttpClient client, string name) =>
+        await client.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest(name), GpuDevJsonContext.Default.CreateDiskRequest);
+
+    private static async Task<List<DiskDto>> ListAsync(HttpClient client, string query = "") =>
+        (await client.GetFromJsonAsync(Routes.Disks + query, GpuDevJsonContext.Default.ListDiskDto))!;
+
+    private static Task<HttpResponseMessage> ReserveAsync(HttpClient client, string? disk) =>
+        client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1, Disk = disk }, GpuDevJsonContext.Default.CreateReservationRequest);
+
+    private static async Task<string> ProblemDetailAsync(HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail!;
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a/b")]
+    [InlineData("../etc")]
+    [InlineData("none")]
+    [InlineData("has space")]
+    public async Task Create_BadName_400AndNothingCreated(string name)
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var response = await CreateDiskAsync(client, name);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("1-64 characters", await ProblemDetailAsync(response), StringComparison.Ordinal);
+        Assert.Empty(await ListAsync(client));
+    }
+
+    [Fact]
+    public async Task Create_ListRenameAndDuplicates()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob");
+
+        Assert.Equal(HttpStatusCode.Created, (await CreateDiskAsync(client, "pytorch-dev")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await CreateDiskAsync(client, "other")).StatusCode);
+        var duplicate = await CreateDiskAsync(client, "pytorch-dev");
+        var bobsSameName = await CreateDiskAsync(bob, "pytorch-dev");
+        var renameTaken = await client.PostAsJsonAsync(Routes.Disk("other") + "/rename", new RenameDiskRequest("pytorch-dev"), GpuDevJsonContext.Default.RenameDiskRequest);
+        var renamed = await client.PostAsJsonAsync(Routes.Disk("other") + "/rename", new RenameDiskRequest("llm_training"), GpuDevJsonContext.Default.RenameDiskRequest);
+
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, bobsSameName.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, renameTaken.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+        var disks = await ListAsync(client);
+        Assert.Equal(["llm_training", "pytorch-dev"], disks.Select(d => d.Name));
+        Assert.All(disks, d => Assert.Equal("available", d.Status));
+        Assert.All(disks, d => Assert.Equal(100_000_000_000, d.QuotaBytes));
+    }
+
+    [Fact]
+    public async Task Reserve_WithDisk_InUseThenSnapshottedAndAvailableAfterCancel()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        await CreateDiskAsync(client, "work");
+        var diskId = (await server.Services.GetRequiredService<GpuDev.Core.Disks.IDiskStore>().FindDiskAsync(
+            (await server.Store.FindUserByNameAsync("alice", CancellationToken.None))!.Id, "work", false, CancellationToken.None))!.Id;
+
+        var created = (await (await ReserveAsync(client, "work")).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        var active = await ServerFixture.WaitForStatusAsync(client, created.Id, "active");
+        var inUse = (await ListAsync(client)).Single();
+        var deleteInUse = await client.DeleteAsync(Routes.Disk("work"));
+        server.Disks.Data[diskId]["notes.txt"] = 42;
+        await client.DeleteAsync(Routes.Reservation(created.Id));
+        await WaitAsync(async () => (await ListAsync(client)).Single().Status == "available");
+        var content = await client.GetFromJsonAsync(Routes.Disk("work") + "/content", GpuDevJsonContext.Default.DiskContentDto);
+        var again = (await (await ReserveAsync(client, "work")).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+
+        Assert.Equal("work", active.Disk);
+        Assert.Equal(diskId, server.Provider.Removed.Contains(created.Id) ? diskId : null);
+        Assert.Equal("in-use", inUse.Status);
+        Assert.Equal(created.Id, inUse.AttachedTo);
+        Assert.Equal(HttpStatusCode.Conflict, deleteInUse.StatusCode);
+        Assert.Contains($"in use by reservation {created.Id[..8]}", await ProblemDetailAsync(deleteInUse), StringComparison.Ordinal);
+        Assert.Equal([new DiskFileDto("notes.txt", 42)], content!.Files);
+        Assert.Equal(created.Id, content.SnapshotId);
+        Assert.Equal(1, (await ListAsync(client)).Single().SnapshotCount);
+        Assert.Equal(diskId, (await ServerFixture.WaitForStatusAsync(client, again.Id, "active")).Disk is "work" ? diskId : null);
+    }
+
+    [Fact]
+    public async Task Reserve_SameDiskConcurrently_ExactlyOneGetsIt()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        await CreateDiskAsync(client, "shared");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => ReserveAsync(client, "shared")));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.Equal(7, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        var winner = (await responses.Single(r => r.StatusCode == HttpStatusCode.Created).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        Assert.Contains($"in use by reservation {winner.Id[..8]}", await ProblemDetailAsync(responses.First(r => r.StatusCode == HttpStatusCode.Conflict)), StringComparison.Ordinal);
+        Assert.Single(await server.Store.ListReservationsAsync(new(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Reserve_MissingDisk_404WithCreateHint()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var response = await ReserveAsync(client, "nope");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("gpu-dev disk create nope", await ProblemDetailAsync(response), StringComparison.Ordinal);
+        Assert.Empty(await server.Store.ListReservationsAsync(new(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Delete_IsSoft_SnapshotsKeptUntilPurgeDate()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        await CreateDiskAsync(client, "old");
+        var created = (await (await ReserveAsync(client, "old")).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        await ServerFixture.WaitForStatusAsync(client, created.Id, "active");
+        await client.DeleteAsync(Routes.Reservation(created.Id));
+        await WaitAsync(async () => (await ListAsync(client)).Single().Status == "available");
+
+        var deleted = await client.DeleteAsync(Routes.Disk("old"));
+        var visible = await ListAsync(client);
+        var withDeleted = await ListAsync(client, "?all=true");
+        var reserveDeleted = await ReserveAsync(client, "old");
+        var recreate = await CreateDiskAsync(client, "old");
+
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        var dto = (await deleted.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.DiskDto))!;
+        Assert.Equal("deleted", dto.Status);
+        Assert.Equal(dto.DeletedAt!.Value.AddDays(30), dto.PurgeAt);
+        Assert.Equal(1, dto.SnapshotCount);
+        Assert.Empty(visible);
+        Assert.Equal("deleted", Assert.Single(withDeleted).Status);
+        Assert.Equal(HttpStatusCode.NotFound, reserveDeleted.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, recreate.StatusCode);
+        Assert.Empty(server.Disks.Purged);
+    }
+
+    [Fact]
+    public async Task List_OtherUser_AdminOnly()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob");
+        var admin = await server.ClientForAsync("root", admin: true);
+        await CreateDiskAsync(alice, "mine");
+
+        var asBob = await bob.GetAsync(Routes.Disks + "?user=alice");
+        var asAdmin = await ListAsync(admin, "?user=alice");
+
+        Assert.Equal(HttpStatusCode.Forbidden, asBob.StatusCode);
+        Assert.Equal("mine", Assert.Single(asAdmin).Name);
+        Assert.Empty(await ListAsync(bob));
+    }
+}
