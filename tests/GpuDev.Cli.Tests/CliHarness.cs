@@ -123,6 +123,8 @@ internal sealed class ReservationBuilder
 
     public bool Jupyter { get; set; }
 
+    public string? Disk { get; set; }
+
     public string? JupyterUrl { get; set; }
 
     public double ExtendedHours { get; set; }
@@ -162,6 +164,7 @@ internal sealed class ReservationBuilder
             History = [new HistoryEntryDto(created, null, "pending", "created")],
             Jupyter = Jupyter || JupyterUrl is not null,
             JupyterUrl = JupyterUrl,
+            Disk = Disk,
             ExtendedHours = ExtendedHours,
             AddedUsers = AddedUsers,
             Warnings = Warnings,

@@ -20,7 +20,11 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         StateDir = Path.Combine(root, "state");
         DataDir = Path.Combine(root, "data");
         ClientDir = Path.Combine(root, "client");
+        Disks = LocalDisks.ForStateDir(StateDir, TimeProvider.System, NullLogger.Instance);
     }
+
+    /// <summary>The disk store (<c>&lt;StateDir&gt;/disks</c>) shared by every provider this fixture creates.</summary>
+    public LocalDisks Disks { get; }
 
     public string Root { get; }
 
@@ -74,10 +78,12 @@ internal sealed class LocalHostFixture : IAsyncDisposable
             ReadyTimeout = TimeSpan.FromSeconds(20),
         };
         configure?.Invoke(options);
-        var provider = new LocalHostProvider(Options.Create(options), new LocalHostContext(DataDir), TimeProvider.System, NullLogger<LocalHostProvider>.Instance);
+        var provider = new LocalHostProvider(Options.Create(options), new LocalHostContext(DataDir), TimeProvider.System, NullLogger<LocalHostProvider>.Instance, Disks);
         _providers.Add(provider);
         return provider;
     }
+
+    public LocalHostDiskProvider CreateDiskProvider() => new(Disks);
 
     public static string NewId() => Guid.NewGuid().ToString("N");
 

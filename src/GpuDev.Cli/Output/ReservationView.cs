@@ -56,6 +56,7 @@ internal static class ReservationView
 
         Line("Hours", r.Hours.ToString("0.####", CultureInfo.InvariantCulture));
         Line("Extended", r.ExtendedHours > 0 ? $"+{r.ExtendedHours.ToString("0.####", CultureInfo.InvariantCulture)}h" : null);
+        Line("Disk", string.IsNullOrEmpty(r.Disk) ? null : $"{r.Disk} (mounted as /home/dev)");
         Line("Jupyter", !string.IsNullOrEmpty(r.JupyterUrl) ? r.JupyterUrl : r.Jupyter ? "enabled (URL not available yet)" : null);
         Line("Users", r.AddedUsers.Count > 0 ? $"{r.User} (owner), added: {string.Join(", ", r.AddedUsers)}" : null);
         Line("Created", Time(r.CreatedAt));

@@ -6,7 +6,7 @@ public sealed class DiskOptions
     public const string Section = "Disks";
 
     /// <summary>Quota reported per disk (the seed: 100 GB).</summary>
-    public long QuotaBytes { get; set; } = 100L * 1000 * 1000 * 1000;
+    public long QuotaBytes { get; set; } = 100L * 1024 * 1024 * 1024;
 
     /// <summary>How long a deleted disk's snapshots are kept before they are purged.</summary>
     public TimeSpan PurgeAfter { get; set; } = TimeSpan.FromDays(30);

@@ -227,4 +227,19 @@ public sealed class ReserveDiskTests
         Assert.Empty(cli.Http.To("GET", Disks));
         Assert.True(Body(cli).GetProperty("noPersist").GetBoolean());
     }
+
+    [Theory]
+    [InlineData("pytorch-dev", true)]
+    [InlineData(null, false)]
+    public async Task Show_DiskLineOnlyWhenReservationHasOne(string? disk, bool shown)
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active", configure: b => b.Disk = disk)));
+
+        var exit = await cli.RunAsync("show", "abcdef12");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(shown, cli.Console.StdOut.Contains("Disk:        pytorch-dev (mounted as /home/dev)\n", StringComparison.Ordinal));
+        Assert.Equal(shown, cli.Console.StdOut.Contains("Disk:", StringComparison.Ordinal));
+    }
 }

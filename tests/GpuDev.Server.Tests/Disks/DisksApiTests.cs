@@ -68,7 +68,7 @@ public sealed class DisksApiTests
         var disks = await ListAsync(client);
         Assert.Equal(["llm_training", "pytorch-dev"], disks.Select(d => d.Name));
         Assert.All(disks, d => Assert.Equal("available", d.Status));
-        Assert.All(disks, d => Assert.Equal(100_000_000_000, d.QuotaBytes));
+        Assert.All(disks, d => Assert.Equal(107_374_182_400, d.QuotaBytes));
     }
 
     [Fact]
