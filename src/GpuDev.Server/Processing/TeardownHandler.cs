@@ -18,8 +18,15 @@ internal sealed partial class TeardownHandler(
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
     {
         // Not cut short by shutdown: a half-removed environment is worse than a slightly later stop.
+        var diskId = (await store.GetReservationAsync(job.ReservationId, CancellationToken.None))?.DiskId;
+        if (diskId is not null)
+        {
+            // Expiry warnings are about this reservation: they must not stay on the disk for the next one.
+            await provider.ClearWarningsAsync(job.ReservationId, CancellationToken.None);
+        }
+
         await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
-        if (await store.GetReservationAsync(job.ReservationId, CancellationToken.None) is { DiskId: { } diskId })
+        if (diskId is not null)
         {
             await BackUpDiskAsync(diskId, job.ReservationId);
         }
