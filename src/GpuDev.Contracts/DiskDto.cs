@@ -41,3 +41,9 @@ public sealed record RenameDiskRequest(string? NewName);
 public sealed record DiskContentDto(string Disk, string? SnapshotId, DateTimeOffset? SnapshotAt, IReadOnlyList<DiskFileDto> Files);
 
 public sealed record DiskFileDto(string Path, long Size);
+
+/// <summary>Body of <c>POST /api/v1/disks/{name}/restore</c>; null means the latest snapshot.</summary>
+public sealed record RestoreDiskRequest(string? SnapshotId);
+
+/// <summary>One snapshot of a disk (<c>GET /api/v1/disks/{name}/snapshots</c>), newest first.</summary>
+public sealed record DiskSnapshotDto(string Id, DateTimeOffset CreatedAt, long SizeBytes, int FileCount, string? Reservation);

@@ -21,4 +21,6 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(CreateDiskRequest))]
 [JsonSerializable(typeof(RenameDiskRequest))]
 [JsonSerializable(typeof(DiskContentDto))]
+[JsonSerializable(typeof(RestoreDiskRequest))]
+[JsonSerializable(typeof(List<DiskSnapshotDto>))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

@@ -32,6 +32,21 @@ public sealed class FakeDiskProvider(TimeProvider time) : IDiskProvider
     public Task<IReadOnlyList<(string Path, long Size)>> ListContentAsync(string diskId, string snapshotId, CancellationToken cancellationToken) =>
         Task.FromResult(Snapshots.TryGetValue((diskId, snapshotId), out var files) ? files : []);
 
+    public ConcurrentQueue<(string Disk, string Snapshot)> Restored { get; } = new();
+
+    public Task RestoreAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        Data[diskId] = new(Snapshots[(diskId, snapshotId)].ToDictionary(f => f.Path, f => f.Size));
+        Restored.Enqueue((diskId, snapshotId));
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteSnapshotAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        Snapshots.TryRemove((diskId, snapshotId), out _);
+        return Task.CompletedTask;
+    }
+
     public Task PurgeAsync(string diskId, CancellationToken cancellationToken)
     {
         Data.TryRemove(diskId, out _);

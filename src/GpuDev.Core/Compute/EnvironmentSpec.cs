@@ -27,4 +27,7 @@ public sealed record EnvironmentSpec
 
     /// <summary>The named disk to mount as <c>/home/dev</c>; null for a temporary home removed at the end.</summary>
     public string? DiskId { get; init; }
+
+    /// <summary>With a disk: move the existing shell dotfiles into a backup folder and start from fresh ones.</summary>
+    public bool RecreateEnv { get; init; }
 }

@@ -18,4 +18,10 @@ public interface IDiskProvider
 
     /// <summary>Removes the disk's data and every snapshot.</summary>
     Task PurgeAsync(string diskId, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the disk's content with a completed snapshot's (the disk must not be in use). The content it
+    /// replaces is kept until the next snapshot.</summary>
+    Task RestoreAsync(string diskId, string snapshotId, CancellationToken cancellationToken);
+
+    Task DeleteSnapshotAsync(string diskId, string snapshotId, CancellationToken cancellationToken);
 }
