@@ -46,6 +46,10 @@ internal sealed record EnvironmentLayout(string StateDir, string ReservationId, 
     /// <summary>Written (root-only) once the reservation's disk is attached to its uid: <c>&lt;diskId&gt; &lt;uid&gt;:&lt;gid&gt;</c>.</summary>
     public string DiskAttachedStamp => Path.Combine(EnvDir, "disk_attached");
 
+    /// <summary>Written (root-only) once <see cref="GpuDev.Core.Compute.EnvironmentSpec.RecreateEnv"/> has recreated the disk's
+    /// dotfiles for this reservation, so a repeated Ensure does not do it again: <c>&lt;diskId&gt;</c>.</summary>
+    public string EnvRecreatedStamp => Path.Combine(EnvDir, "env_recreated");
+
     /// <summary>Multinode: the directory every rank sees at <c>/shared</c>.</summary>
     public string Shared => Path.Combine(EnvDir, "shared");
 

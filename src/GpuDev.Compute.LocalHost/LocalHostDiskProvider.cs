@@ -38,4 +38,38 @@ internal sealed class LocalHostDiskProvider(LocalDisks disks) : IDiskProvider
         var store = await disks.GetAsync(cancellationToken).ConfigureAwait(false);
         await store.PurgeAsync(diskId, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Swaps the snapshot's content in (the store keeps the replaced content until the next snapshot).
+    /// Throws <see cref="EnvironmentUnavailableException"/> when the disk or the snapshot is not on this host.</summary>
+    public async Task RestoreAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        var store = await disks.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (!store.Exists(diskId))
+        {
+            throw new EnvironmentUnavailableException($"disk {diskId} does not exist on this host");
+        }
+
+        var snapshots = await store.ListSnapshotsAsync(diskId, cancellationToken).ConfigureAwait(false);
+        if (!snapshots.Any(s => s.SnapshotId == snapshotId))
+        {
+            throw new EnvironmentUnavailableException($"disk {diskId} has no snapshot {snapshotId}");
+        }
+
+        try
+        {
+            await store.RestoreAsync(diskId, snapshotId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            // Deleted between the check and the restore (the store checks again under its lock).
+            throw new EnvironmentUnavailableException($"disk {diskId} has no snapshot {snapshotId}");
+        }
+    }
+
+    /// <summary>Idempotent (as every method of <see cref="IDiskProvider"/>): a snapshot that is already gone is not an error.</summary>
+    public async Task DeleteSnapshotAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        var store = await disks.GetAsync(cancellationToken).ConfigureAwait(false);
+        await store.DeleteSnapshotAsync(diskId, snapshotId, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -397,6 +397,12 @@ internal sealed partial class LocalHostProvider(
             Directory.CreateDirectory(layout.Shared);
         }
 
+        if (spec is { RecreateEnv: true, DiskId: { } recreateDiskId })
+        {
+            // Before the disk is attached (and before sshd starts), so no process of the reservation's user runs yet.
+            await RecreateEnvOnceAsync(layout, recreateDiskId, cancellationToken).ConfigureAwait(false);
+        }
+
         if (_isRoot)
         {
             var group = EnvironmentLayout.OwnerGroup(spec.Owner);
@@ -933,6 +939,22 @@ internal sealed partial class LocalHostProvider(
         var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
         await store.AttachAsync(diskId, uid, gid, cancellationToken).ConfigureAwait(false);
         WriteFileIfChanged(layout.DiskAttachedStamp, stamp, "600");
+    }
+
+    /// <summary>For <see cref="EnvironmentSpec.RecreateEnv"/>: moves the disk's shell dotfiles into a backup folder and puts
+    /// fresh ones from /etc/skel, once per reservation (the stamp is written only after the store has done it; a crash in
+    /// between redoes it, which only moves the fresh dotfiles into a second backup folder).</summary>
+    private async Task RecreateEnvOnceAsync(EnvironmentLayout layout, string diskId, CancellationToken cancellationToken)
+    {
+        var stamp = diskId + "\n";
+        if (File.Exists(layout.EnvRecreatedStamp) && File.ReadAllText(layout.EnvRecreatedStamp) == stamp)
+        {
+            return;
+        }
+
+        var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
+        await store.RecreateDotfilesAsync(diskId, cancellationToken).ConfigureAwait(false);
+        WriteFileIfChanged(layout.EnvRecreatedStamp, stamp, "600");
     }
 
     /// <summary>Gives the disk back to root (not root ourselves: nothing to give back). A missing disk is only logged, so

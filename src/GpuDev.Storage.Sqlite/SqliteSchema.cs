@@ -131,5 +131,9 @@ internal static class SqliteSchema
         CREATE INDEX ix_disk_snapshots_disk ON disk_snapshots(disk_id, created_at);
         ALTER TABLE reservations ADD COLUMN disk_id TEXT REFERENCES disks(id);
         """,
+        """
+        ALTER TABLE reservations ADD COLUMN recreate_env INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE disks ADD COLUMN purged_at INTEGER;
+        """,
     ];
 }

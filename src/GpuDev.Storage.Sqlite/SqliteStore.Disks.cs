@@ -36,7 +36,7 @@ public sealed partial class SqliteStore : IDiskStore
 
     public async Task<Disk?> FindDiskAsync(string userId, string name, bool includeDeleted, CancellationToken cancellationToken)
     {
-        var disks = await QueryDisksAsync($"WHERE d.user_id = $user AND d.name = $name {(includeDeleted ? "" : "AND d.deleted_at IS NULL")} ORDER BY d.deleted_at IS NULL DESC, d.created_at DESC",
+        var disks = await QueryDisksAsync($"WHERE d.user_id = $user AND d.name = $name AND d.purged_at IS NULL {(includeDeleted ? "" : "AND d.deleted_at IS NULL")} ORDER BY d.deleted_at IS NULL DESC, d.deleted_at DESC",
             cancellationToken, ("$user", userId), ("$name", name));
         return disks.FirstOrDefault();
     }
@@ -52,6 +52,7 @@ public sealed partial class SqliteStore : IDiskStore
             where.Add("d.user_id = $user");
         }
 
+        where.Add("d.purged_at IS NULL");
         if (!includeDeleted)
         {
             where.Add("d.deleted_at IS NULL");
@@ -124,6 +125,54 @@ public sealed partial class SqliteStore : IDiskStore
         }
 
         return snapshots;
+    }
+
+    public async Task DeleteSnapshotRecordAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "DELETE FROM disk_snapshots WHERE id = $id;", cancellationToken, ("$id", snapshotId));
+    }
+
+    public async Task<bool> BeginRestoreAsync(string diskId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ExecuteAsync(connection, null, "UPDATE disks SET status = 'backing-up' WHERE id = $id AND status = 'available';",
+            cancellationToken, ("$id", diskId)) == 1;
+    }
+
+    public async Task EndRestoreAsync(string diskId, long sizeBytes, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null,
+            "UPDATE disks SET status = 'available', size_bytes = $size WHERE id = $id AND status = 'backing-up' AND attached_reservation IS NULL;",
+            cancellationToken, ("$id", diskId), ("$size", sizeBytes));
+    }
+
+    public async Task<bool> UndeleteDiskAsync(string diskId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            return await ExecuteAsync(connection, null,
+                "UPDATE disks SET status = 'available', deleted_at = NULL, purge_at = NULL WHERE id = $id AND status = 'deleted' AND purged_at IS NULL;",
+                cancellationToken, ("$id", diskId)) == 1;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false;
+        }
+    }
+
+    public Task<IReadOnlyList<Disk>> ListPurgeableAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        QueryDisksAsync("WHERE d.status = 'deleted' AND d.purged_at IS NULL AND d.purge_at <= $now", cancellationToken, ("$now", ToMs(now)));
+
+    public async Task MarkPurgedAsync(string diskId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, "DELETE FROM disk_snapshots WHERE disk_id = $id;", cancellationToken, ("$id", diskId));
+        await ExecuteAsync(connection, transaction, "UPDATE disks SET purged_at = $at, size_bytes = 0 WHERE id = $id;", cancellationToken, ("$id", diskId), ("$at", ToMs(at)));
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private async Task<IReadOnlyList<Disk>> QueryDisksAsync(string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)

@@ -229,6 +229,98 @@ public sealed class DiskHomeTests
     }
 
     [Fact]
+    public async Task DiskProvider_RestoreBringsASnapshotBack_DeleteRemovesIt_UnknownSnapshotIsUnavailable()
+    {
+        await using var fx = await LocalHostFixture.CreateAsync();
+        var disks = fx.CreateDiskProvider();
+        var diskId = LocalHostFixture.NewId();
+        await disks.CreateAsync(diskId, Ct);
+        var data = fx.Disks.Store.DataDir(diskId);
+        var file = Path.Combine(data, "notes.txt");
+        await File.WriteAllTextAsync(file, "kept\n", Ct);
+        await disks.SnapshotAsync(diskId, "s1", null, Ct);
+        File.Delete(file);
+        await File.WriteAllTextAsync(Path.Combine(data, "later.txt"), "later\n", Ct);
+
+        await disks.RestoreAsync(diskId, "s1", Ct);
+
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(file, Ct));
+        Assert.False(File.Exists(Path.Combine(data, "later.txt")));
+        Assert.Equal("0:0", Owner(file));
+
+        var missing = await Assert.ThrowsAsync<EnvironmentUnavailableException>(() => disks.RestoreAsync(diskId, "nope", Ct));
+        Assert.Contains("has no snapshot nope", missing.Message, StringComparison.Ordinal);
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(file, Ct));
+
+        await disks.SnapshotAsync(diskId, "s2", null, Ct);
+        await disks.DeleteSnapshotAsync(diskId, "s1", Ct);
+        await disks.DeleteSnapshotAsync(diskId, "s1", Ct);
+
+        var left = await fx.Disks.Store.ListSnapshotsAsync(diskId, Ct);
+        Assert.Equal(["s2"], left.Select(s => s.SnapshotId));
+        var deleted = await Assert.ThrowsAsync<EnvironmentUnavailableException>(() => disks.RestoreAsync(diskId, "s1", Ct));
+        Assert.Contains("has no snapshot s1", deleted.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecreateEnv_OnFirstEnsure_FreshDotfilesFromSkel_OldOnesBackedUp_NotRedone()
+    {
+        const string Skel = "/etc/skel/.bashrc";
+        if (!File.Exists(Skel))
+        {
+            Assert.Skip("No /etc/skel/.bashrc here.");
+        }
+
+        await using var fx = await LocalHostFixture.CreateAsync();
+        var provider = fx.CreateProvider();
+        var diskId = LocalHostFixture.NewId();
+        await fx.CreateDiskProvider().CreateAsync(diskId, Ct);
+        var data = fx.Disks.Store.DataDir(diskId);
+        await File.WriteAllTextAsync(Path.Combine(data, ".bashrc"), "# my custom bashrc\n", Ct);
+        await File.WriteAllTextAsync(Path.Combine(data, "work.txt"), "untouched\n", Ct);
+        var id = LocalHostFixture.NewId();
+        var spec = fx.Spec(id, 0) with { DiskId = diskId, RecreateEnv = true };
+
+        var status = await provider.EnsureEnvironmentAsync(spec, Ct);
+        Assert.True(status.State == EnvironmentState.Ready, $"{status.State}: {status.Message}");
+        var uid = (await Id(["-u", status.Ssh!.User])).Trim();
+        var skel = await File.ReadAllTextAsync(Skel, Ct);
+
+        Assert.Equal(skel, await File.ReadAllTextAsync(Path.Combine(data, ".bashrc"), Ct));
+        Assert.Equal(uid, Owner(Path.Combine(data, ".bashrc")).Split(':')[0]);
+        Assert.Equal("untouched\n", await File.ReadAllTextAsync(Path.Combine(data, "work.txt"), Ct));
+        var backup = Assert.Single(Directory.GetDirectories(data, ".gpu-dev-env-backup-*"));
+        Assert.Equal("# my custom bashrc\n", await File.ReadAllTextAsync(Path.Combine(backup, ".bashrc"), Ct));
+        Assert.Equal(uid, Owner(Path.Combine(backup, ".bashrc")).Split(':')[0]);
+        var seen = await fx.SshAsync(status.Ssh, "cat ~/.bashrc | sha256sum; echo '# edited in the session' > ~/.bashrc");
+        Assert.True(seen.Succeeded, seen.Describe("ssh") + " " + seen.StdErr);
+        Assert.Equal(Sha256(skel) + "  -\n", seen.StdOut);
+
+        // The same reservation again (e.g. the server re-ensures it): the dotfiles are not recreated a second time.
+        var again = await provider.EnsureEnvironmentAsync(spec, Ct);
+
+        Assert.True(again.State == EnvironmentState.Ready, $"{again.State}: {again.Message}");
+        Assert.Equal("# edited in the session\n", await File.ReadAllTextAsync(Path.Combine(data, ".bashrc"), Ct));
+        Assert.Equal(backup, Assert.Single(Directory.GetDirectories(data, ".gpu-dev-env-backup-*")));
+
+        await provider.RemoveEnvironmentAsync(id, Ct);
+        Assert.Equal("0:0", Owner(Path.Combine(data, ".bashrc")));
+    }
+
+    [Fact]
+    public async Task RecreateEnv_WithoutADisk_IsIgnored()
+    {
+        await using var fx = await LocalHostFixture.CreateAsync();
+        var provider = fx.CreateProvider();
+        var id = LocalHostFixture.NewId();
+
+        var status = await provider.EnsureEnvironmentAsync(fx.Spec(id, 0) with { RecreateEnv = true }, Ct);
+        await provider.RemoveEnvironmentAsync(id, Ct);
+
+        Assert.True(status.State == EnvironmentState.Ready, $"{status.State}: {status.Message}");
+    }
+
+    [Fact]
     public void AddLocalHostCompute_RegistersOneDiskStoreSharedByBothProviders()
     {
         // Nothing is created: the store only computes its paths until first used.

@@ -120,7 +120,23 @@ internal sealed class GpuDevClient
     public Task<DiskContentDto> GetDiskContentAsync(string name, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"{Routes.Disk(name)}/content", null, null, GpuDevJsonContext.Default.DiskContentDto, ct, DiskNotFoundHint);
 
+    /// <summary>Replaces the disk's content with a snapshot (<paramref name="snapshotId"/> null: the latest).</summary>
+    public Task<DiskDto> RestoreDiskAsync(string name, string? snapshotId, CancellationToken ct, string? notFoundHint = null)
+    {
+        var body = JsonSerializer.Serialize(new RestoreDiskRequest(snapshotId), GpuDevJsonContext.Default.RestoreDiskRequest);
+        return SendAsync(HttpMethod.Post, $"{Routes.Disk(name)}/restore", body, null, GpuDevJsonContext.Default.DiskDto, ct, notFoundHint ?? DiskNotFoundHint);
+    }
+
+    public Task<DiskDto> UndeleteDiskAsync(string name, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"{Routes.Disk(name)}/undelete", null, null, GpuDevJsonContext.Default.DiskDto, ct, DeletedDiskNotFoundHint);
+
+    /// <summary>The disk's snapshots, newest first.</summary>
+    public Task<List<DiskSnapshotDto>> ListDiskSnapshotsAsync(string name, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"{Routes.Disk(name)}/snapshots", null, null, GpuDevJsonContext.Default.ListDiskSnapshotDto, ct, DiskNotFoundHint);
+
     public const string DiskNotFoundHint = "see your disks with `gpu-dev disk list`";
+
+    public const string DeletedDiskNotFoundHint = "see your deleted disks with `gpu-dev disk list --all` (they can be undeleted until their snapshots are purged)";
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct, string? notFoundHint = null)
     {

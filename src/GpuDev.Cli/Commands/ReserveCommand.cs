@@ -21,7 +21,7 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk mounted as /home/dev (see `gpu-dev disk list`), or `none` for temporary storage; on a terminal a missing disk can be created" };
     private readonly Option<bool> _noPersist = new("--no-persist") { Description = "Create without persistent disk (ephemeral /home/dev)" };
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
-    private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Recreate shell environment on existing disk (not supported yet)" };
+    private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Re-create the shell dotfiles (.bashrc, .profile, …) on the --disk disk; needs --disk NAME" };
     private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (more GPUs than one node holds; a multiple of GPUs per node)" };
     private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB (not supported yet)" };
     private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image URL (not supported yet)" };
@@ -55,6 +55,7 @@ internal sealed class ReserveCommand : CliCommand
         Options.Add(_json);
         Examples.Add("gpu-dev reserve -t h100 -g 2 -h 4");
         Examples.Add("gpu-dev reserve -t t4 -g 1 -h 2 --disk none");
+        Examples.Add("gpu-dev reserve -t t4 -h 2 --disk my-project --recreate-env");
         Examples.Add("gpu-dev reserve -t h100 -g 8 -h 0.5 -n quick-test --no-wait --json");
         Examples.Add("gpu-dev reserve -t h100 -g 16 -h 2 -d   # two full nodes");
         Examples.Add("gpu-dev reserve   # interactive: pick type, count and hours");
@@ -218,9 +219,9 @@ internal sealed class ReserveCommand : CliCommand
             throw CliException.Usage("give either --disk NAME or --no-persist, not both");
         }
 
-        if (request.RecreateEnv)
+        if (request.RecreateEnv && !IsNamedDisk(request))
         {
-            throw CliException.NotSupported("--recreate-env");
+            throw CliException.Usage("--recreate-env needs --disk NAME (it re-creates the shell dotfiles on that disk)");
         }
 
         if (request.Dockerfile is not null)
@@ -384,7 +385,7 @@ internal sealed class ReserveCommand : CliCommand
                         "cancel the reservation using it, or use `--disk none` for temporary storage; see `gpu-dev disk list`");
                 }
 
-                return request with { Disk = "none", NoPersist = true };
+                return request with { Disk = "none", NoPersist = true, RecreateEnv = false };
             }
 
             return request;

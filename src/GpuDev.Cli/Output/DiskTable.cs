@@ -113,6 +113,43 @@ internal static class DiskTable
         console.Out.WriteLine($"snapshot of {when}, {I(count)} file{(count == 1 ? string.Empty : "s")}, {Bytes(content.Files.Sum(f => f.Size))} total");
     }
 
+    /// <summary>Snapshots, newest first: ID (8), CREATED, SIZE, FILES, RESERVATION; piped: full ID, RFC 3339, bytes, count, full reservation ID.</summary>
+    public static void WriteSnapshots(IConsoleOutput console, IReadOnlyList<DiskSnapshotDto> snapshots, DateTimeOffset now)
+    {
+        if (!console.IsOutputTty)
+        {
+            foreach (var s in snapshots)
+            {
+                console.Out.WriteLine(string.Join('\t', s.Id, Format.Rfc3339(s.CreatedAt), I(s.SizeBytes), I(s.FileCount), s.Reservation ?? string.Empty));
+            }
+
+            return;
+        }
+
+        var table = new Table().NoBorder().HideRowSeparators();
+        table.AddColumn("ID");
+        table.AddColumn("CREATED");
+        table.AddColumn(new TableColumn("SIZE").RightAligned());
+        table.AddColumn(new TableColumn("FILES").RightAligned());
+        table.AddColumn("RESERVATION");
+        foreach (var column in table.Columns)
+        {
+            column.PadLeft(0).PadRight(2);
+        }
+
+        foreach (var s in snapshots)
+        {
+            table.AddRow(
+                Markup.Escape(Format.ShortId(s.Id)),
+                Markup.Escape($"{Format.LocalTime(s.CreatedAt, now)} ({Format.Relative(s.CreatedAt, now)})"),
+                Markup.Escape(Bytes(s.SizeBytes)),
+                Markup.Escape(I(s.FileCount)),
+                s.Reservation is { Length: > 0 } r ? Markup.Escape(Format.ShortId(r)) : "[grey]-[/]");
+        }
+
+        console.OutConsole.Write(table);
+    }
+
     /// <summary>Human size in binary units labelled like the seed ("1.2 GB", "100 GB", "512 B").</summary>
     public static string Bytes(long bytes)
     {

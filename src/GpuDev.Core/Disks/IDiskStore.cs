@@ -26,4 +26,20 @@ public interface IDiskStore
     Task CompleteBackupAsync(string diskId, DiskSnapshot snapshot, long sizeBytes, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<DiskSnapshot>> ListSnapshotsAsync(string diskId, CancellationToken cancellationToken);
+
+    Task DeleteSnapshotRecordAsync(string snapshotId, CancellationToken cancellationToken);
+
+    /// <summary>available → backing-up while its content is replaced (restore); false when it is not available.</summary>
+    Task<bool> BeginRestoreAsync(string diskId, CancellationToken cancellationToken);
+
+    /// <summary>backing-up (restore, no reservation) → available.</summary>
+    Task EndRestoreAsync(string diskId, long sizeBytes, CancellationToken cancellationToken);
+
+    /// <summary>Brings a deleted, not yet purged disk back; false when a live disk has its name (or it is not deleted).</summary>
+    Task<bool> UndeleteDiskAsync(string diskId, CancellationToken cancellationToken);
+
+    /// <summary>Deleted disks whose purge date has passed and whose data is not purged yet.</summary>
+    Task<IReadOnlyList<Disk>> ListPurgeableAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task MarkPurgedAsync(string diskId, DateTimeOffset at, CancellationToken cancellationToken);
 }

@@ -62,4 +62,7 @@ public sealed record Reservation
     public string? DiskId { get; init; }
 
     public string? DiskName { get; init; }
+
+    /// <summary>Re-create the shell dotfiles on the disk when the environment is first built.</summary>
+    public bool RecreateEnv { get; init; }
 }

@@ -95,6 +95,11 @@ public static partial class ReservationRules
 
     private static void ValidateStorage(ReservationRequest request, List<RuleViolation> errors)
     {
+        if (request.RecreateEnv && (request.Disk is null or "none" || request.NoPersist))
+        {
+            errors.Add(new("conflicting-options", "recreateEnv", "--recreate-env needs --disk NAME: it re-creates the shell dotfiles on that disk."));
+        }
+
         if (request.Disk is null)
         {
             return;

@@ -10,4 +10,7 @@ public sealed class DiskOptions
 
     /// <summary>How long a deleted disk's snapshots are kept before they are purged.</summary>
     public TimeSpan PurgeAfter { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Snapshots kept per disk; older ones are deleted after each new snapshot.</summary>
+    public int KeepSnapshots { get; set; } = 10;
 }

@@ -19,6 +19,9 @@ public static partial class DisksApi
         group.MapDelete("/{name}", DeleteAsync).WithName("DeleteDisk");
         group.MapPost("/{name}/rename", RenameAsync).WithName("RenameDisk");
         group.MapGet("/{name}/content", ContentAsync).WithName("DiskContent");
+        group.MapGet("/{name}/snapshots", SnapshotsAsync).WithName("DiskSnapshots");
+        group.MapPost("/{name}/restore", RestoreAsync).WithName("RestoreDisk");
+        group.MapPost("/{name}/undelete", UndeleteAsync).WithName("UndeleteDisk");
         return api;
     }
 
@@ -115,6 +118,70 @@ public static partial class DisksApi
 
         var files = await provider.ListContentAsync(disk.Id, snapshotId, cancellationToken);
         return TypedResults.Ok(new DiskContentDto(disk.Name, snapshotId, disk.LatestSnapshotAt, [.. files.Select(f => new DiskFileDto(f.Path, f.Size))]));
+    }
+
+    internal static async Task<Results<Ok<List<DiskSnapshotDto>>, ProblemHttpResult>> SnapshotsAsync(
+        CurrentUser caller, string name, IDiskStore disks, CancellationToken cancellationToken)
+    {
+        if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: true, cancellationToken) is not { } disk)
+        {
+            return NotFound(name);
+        }
+
+        var snapshots = await disks.ListSnapshotsAsync(disk.Id, cancellationToken);
+        return TypedResults.Ok(snapshots.Select(s => new DiskSnapshotDto(s.Id, s.CreatedAt, s.SizeBytes, s.FileCount, s.ReservationId)).ToList());
+    }
+
+    internal static async Task<Results<Ok<DiskDto>, ProblemHttpResult>> RestoreAsync(
+        CurrentUser caller, string name, RestoreDiskRequest body, IDiskStore disks, IDiskProvider provider, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: false, cancellationToken) is not { } disk)
+        {
+            return NotFound(name);
+        }
+
+        var snapshots = await disks.ListSnapshotsAsync(disk.Id, cancellationToken);
+        var snapshot = body.SnapshotId is null ? snapshots.FirstOrDefault() : snapshots.FirstOrDefault(s => s.Id.StartsWith(body.SnapshotId, StringComparison.Ordinal));
+        if (snapshot is null)
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "No such snapshot.",
+                body.SnapshotId is null ? $"Disk {disk.Name} has no snapshot yet." : $"Disk {disk.Name} has no snapshot {Truncate(body.SnapshotId)}; see gpu-dev disk snapshots {disk.Name}.");
+        }
+
+        if (!await disks.BeginRestoreAsync(disk.Id, cancellationToken))
+        {
+            return InUse(disk);
+        }
+
+        try
+        {
+            await provider.RestoreAsync(disk.Id, snapshot.Id, CancellationToken.None);
+        }
+        finally
+        {
+            await disks.EndRestoreAsync(disk.Id, await provider.UsageAsync(disk.Id, CancellationToken.None), CancellationToken.None);
+        }
+
+        return TypedResults.Ok(ToDto((await disks.GetDiskAsync(disk.Id, cancellationToken))!, options.Value));
+    }
+
+    internal static async Task<Results<Ok<DiskDto>, ProblemHttpResult>> UndeleteAsync(
+        CurrentUser caller, string name, IDiskStore disks, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+    {
+        var disk = await disks.FindDiskAsync(caller.Id, name, includeDeleted: true, cancellationToken);
+        if (disk is not { Status: DiskStatus.Deleted })
+        {
+            return disk is null
+                ? Problems.Create(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "No such disk.", $"You have no deleted disk named {Truncate(name)} (or it was purged).")
+                : Problems.Conflict($"Disk {disk.Name} is not deleted.");
+        }
+
+        if (!await disks.UndeleteDiskAsync(disk.Id, cancellationToken))
+        {
+            return Problems.Conflict($"You have another disk named {disk.Name}; rename it first.");
+        }
+
+        return TypedResults.Ok(ToDto((await disks.GetDiskAsync(disk.Id, cancellationToken))!, options.Value));
     }
 
     internal static DiskDto ToDto(Disk disk, DiskOptions options) => new()

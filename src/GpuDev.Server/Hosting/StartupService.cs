@@ -1,4 +1,5 @@
 using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
@@ -13,6 +14,8 @@ internal sealed partial class StartupService(
     IReservationStore store,
     IJobQueue queue,
     IComputeProvider provider,
+    IDiskStore disks,
+    IDiskProvider diskProvider,
     TimeProvider timeProvider,
     ILogger<StartupService> logger) : IHostedService
 {
@@ -31,6 +34,12 @@ internal sealed partial class StartupService(
         {
             LogLeaseReleased(logger, job.Kind, job.ReservationId, job.LeaseOwner!);
             await queue.RetryAsync(job.Id, timeProvider.GetUtcNow(), $"released: worker {job.LeaseOwner} is gone", cancellationToken);
+        }
+
+        // A restore cut short by a crash: the provider rolled its files back or forward when it started; the disk is usable again.
+        foreach (var disk in (await disks.ListDisksAsync(null, includeDeleted: false, cancellationToken)).Where(d => d is { Status: DiskStatus.BackingUp, AttachedReservationId: null }))
+        {
+            await disks.EndRestoreAsync(disk.Id, await diskProvider.UsageAsync(disk.Id, cancellationToken), cancellationToken);
         }
 
         var pendingTeardowns = jobs.Where(j => j.Kind == JobKind.Teardown).Select(j => j.ReservationId).ToHashSet();

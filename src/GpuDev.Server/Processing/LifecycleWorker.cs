@@ -12,6 +12,8 @@ namespace GpuDev.Server.Processing;
 /// All hand over to the teardown job.</summary>
 internal sealed partial class LifecycleWorker(
     IReservationStore store,
+    GpuDev.Core.Disks.IDiskStore disks,
+    GpuDev.Core.Compute.IDiskProvider diskProvider,
     TimeProvider timeProvider,
     JobSignal jobs,
     IOptions<ServerOptions> options,
@@ -49,6 +51,13 @@ internal sealed partial class LifecycleWorker(
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
+        foreach (var disk in await disks.ListPurgeableAsync(now, cancellationToken))
+        {
+            await diskProvider.PurgeAsync(disk.Id, cancellationToken);
+            await disks.MarkPurgedAsync(disk.Id, now, cancellationToken);
+            LogPurged(logger, disk.Name, disk.UserName);
+        }
+
         var running = await store.ListReservationsAsync(new ReservationQuery(Statuses: [ReservationStatus.Active, ReservationStatus.Preparing, ReservationStatus.Pending, ReservationStatus.Queued]), cancellationToken);
         foreach (var reservation in running)
         {
@@ -104,6 +113,9 @@ internal sealed partial class LifecycleWorker(
 
     [LoggerMessage(EventId = 1700, Level = LogLevel.Information, Message = "Reservation {ReservationId} {Status}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string reservationId, string status, string reason);
+
+    [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Deleted disk {Disk} of {User} purged: its data and snapshots are gone")]
+    private static partial void LogPurged(ILogger logger, string disk, string user);
 
     [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "Lifecycle pass failed")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

@@ -121,6 +121,7 @@ internal sealed partial class ProvisionHandler(
         GpuType = reservation.GpuType,
         ExpiresAt = reservation.CreatedAt + TimeSpan.FromHours(reservation.Hours),
         DiskId = reservation.DiskId,
+        RecreateEnv = reservation.RecreateEnv,
     };
 
     [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Reservation {ReservationId} is active (ssh port {Port})")]

@@ -12,6 +12,7 @@ internal sealed partial class TeardownHandler(
     IReservationStore store,
     IDiskStore disks,
     IDiskProvider diskProvider,
+    Microsoft.Extensions.Options.IOptions<Disks.DiskOptions> diskOptions,
     SchedulerSignal scheduler,
     ILogger<TeardownHandler> logger)
 {
@@ -50,6 +51,11 @@ internal sealed partial class TeardownHandler(
         var size = await diskProvider.UsageAsync(diskId, CancellationToken.None);
         await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
         LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
+        foreach (var old in (await disks.ListSnapshotsAsync(diskId, CancellationToken.None)).Skip(diskOptions.Value.KeepSnapshots))
+        {
+            await diskProvider.DeleteSnapshotAsync(diskId, old.Id, CancellationToken.None);
+            await disks.DeleteSnapshotRecordAsync(old.Id, CancellationToken.None);
+        }
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Disk {DiskId} backed up after reservation {ReservationId} ({Bytes} bytes)")]

@@ -83,6 +83,7 @@ internal sealed partial class ReservationService(
             CreatedAt = now,
             StatusReason = "requested",
             DiskId = disk?.Id,
+            RecreateEnv = request.RecreateEnv && disk is not null,
         };
         Reservation stored;
         bool created;
@@ -107,7 +108,6 @@ internal sealed partial class ReservationService(
 
     private static string? NotSupported(ReservationRequest request) => request switch
     {
-        { RecreateEnv: true } => "--recreate-env is not supported yet.",
         { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } =>
             "Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by this provider.",
         { NodeLabels.Count: > 0 } => "--node-label is not supported yet.",

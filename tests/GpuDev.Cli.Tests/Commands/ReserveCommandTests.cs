@@ -66,7 +66,6 @@ public sealed class ReserveCommandTests
     }
 
     [Theory]
-    [InlineData("--recreate-env")]
     [InlineData("--preserve-entrypoint")]
     [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
     [InlineData("-l", "nsight=true")]

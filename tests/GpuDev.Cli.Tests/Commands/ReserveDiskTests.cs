@@ -242,4 +242,51 @@ public sealed class ReserveDiskTests
         Assert.Equal(shown, cli.Console.StdOut.Contains("Disk:        pytorch-dev (mounted as /home/dev)\n", StringComparison.Ordinal));
         Assert.Equal(shown, cli.Console.StdOut.Contains("Disk:", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Reserve_RecreateEnvWithDisk_SendsRecreateEnv(bool tty)
+    {
+        using var cli = new CliHarness(tty);
+        cli.Http.On("GET", Disks, HttpStatusCode.OK, Json([Disk("pytorch-dev")]));
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1", "--disk", "pytorch-dev", "--recreate-env", "--no-wait");
+
+        Assert.Equal(0, exit);
+        var body = Body(cli);
+        Assert.True(body.GetProperty("recreateEnv").GetBoolean());
+        Assert.Equal("pytorch-dev", body.GetProperty("disk").GetString());
+        Assert.Empty(cli.Console.Questions);
+    }
+
+    [Fact]
+    public async Task Reserve_WithoutRecreateEnv_SendsFalse()
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1", "--disk", "pytorch-dev", "--no-wait");
+
+        Assert.Equal(0, exit);
+        Assert.False(Body(cli).GetProperty("recreateEnv").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true, "--disk", "none")]
+    [InlineData(false, "--no-persist")]
+    [InlineData(true)]
+    public async Task Reserve_RecreateEnvWithoutDisk_FailsLocally(bool tty, params string[] extra)
+    {
+        using var cli = new CliHarness(tty);
+
+        var exit = await cli.RunAsync(["reserve", "-t", "h100", "-h", "1", "--recreate-env", .. extra]);
+
+        Assert.Equal(1, exit);
+        Assert.Equal("error: --recreate-env needs --disk NAME (it re-creates the shell dotfiles on that disk)", cli.Console.StdErr.Trim());
+        Assert.Empty(cli.Http.Requests);
+        Assert.Empty(cli.Console.Questions);
+    }
 }

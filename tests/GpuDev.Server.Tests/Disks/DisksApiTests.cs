@@ -177,3 +177,106 @@ public sealed class DisksApiTests
         Assert.Empty(await ListAsync(bob));
     }
 }
+
+public sealed class DiskLifecycleTests
+{
+    private static async Task<ReservationDto> UseOnceAsync(ServerFixture server, HttpClient client, string disk, string file, long size)
+    {
+        var created = (await (await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1, Disk = disk },
+            GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        await ServerFixture.WaitForStatusAsync(client, created.Id, "active");
+        var diskId = server.Disks.Data.Keys.Single();
+        server.Disks.Data[diskId][file] = size;
+        await client.DeleteAsync(Routes.Reservation(created.Id));
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await client.GetFromJsonAsync(Routes.Disks, GpuDevJsonContext.Default.ListDiskDto))!.Single().Status != "available")
+        {
+            Assert.True(DateTime.UtcNow < deadline);
+            await Task.Delay(20);
+        }
+
+        return created;
+    }
+
+    [Fact]
+    public async Task Restore_OlderSnapshot_BringsItsContentBack()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        await client.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("work"), GpuDevJsonContext.Default.CreateDiskRequest);
+        var first = await UseOnceAsync(server, client, "work", "a.txt", 1);
+        await UseOnceAsync(server, client, "work", "b.txt", 2);
+
+        var snapshots = await client.GetFromJsonAsync(Routes.Disk("work") + "/snapshots", GpuDevJsonContext.Default.ListDiskSnapshotDto);
+        var restored = await client.PostAsJsonAsync(Routes.Disk("work") + "/restore", new RestoreDiskRequest(first.Id[..8]), GpuDevJsonContext.Default.RestoreDiskRequest);
+        var unknown = await client.PostAsJsonAsync(Routes.Disk("work") + "/restore", new RestoreDiskRequest("ffffffff"), GpuDevJsonContext.Default.RestoreDiskRequest);
+
+        Assert.Equal(2, snapshots!.Count);
+        Assert.Equal(HttpStatusCode.OK, restored.StatusCode);
+        Assert.Equal(["a.txt"], server.Disks.Data.Values.Single().Keys);
+        Assert.Equal("available", (await restored.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.DiskDto))!.Status);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Snapshots_BeyondKeepCount_OldestDeleted()
+    {
+        await using var server = new ServerFixture(new Dictionary<string, string> { ["Disks:KeepSnapshots"] = "2" });
+        var client = await server.ClientForAsync("alice");
+        await client.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("work"), GpuDevJsonContext.Default.CreateDiskRequest);
+        var first = await UseOnceAsync(server, client, "work", "a", 1);
+        server.Time.Advance(TimeSpan.FromMinutes(1));
+        await UseOnceAsync(server, client, "work", "b", 1);
+        server.Time.Advance(TimeSpan.FromMinutes(1));
+        await UseOnceAsync(server, client, "work", "c", 1);
+
+        var snapshots = await client.GetFromJsonAsync(Routes.Disk("work") + "/snapshots", GpuDevJsonContext.Default.ListDiskSnapshotDto);
+
+        Assert.Equal(2, snapshots!.Count);
+        Assert.DoesNotContain(snapshots, s => s.Id == first.Id);
+        Assert.False(server.Disks.Snapshots.ContainsKey((server.Disks.Data.Keys.Single(), first.Id)));
+    }
+
+    [Fact]
+    public async Task Deleted_UndeleteBeforePurge_PurgedAfterThePurgeDelay()
+    {
+        // 30 days by default; a short delay here, because FakeTimeProvider fires the 1 s lifecycle timer for every period it skips.
+        await using var server = new ServerFixture(new Dictionary<string, string> { ["Disks:PurgeAfter"] = "00:30:00" });
+        var client = await server.ClientForAsync("alice");
+        await client.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("keep"), GpuDevJsonContext.Default.CreateDiskRequest);
+        await client.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("gone"), GpuDevJsonContext.Default.CreateDiskRequest);
+        await client.DeleteAsync(Routes.Disk("keep"));
+        await client.DeleteAsync(Routes.Disk("gone"));
+
+        var undeleted = await client.PostAsync(Routes.Disk("keep") + "/undelete", null);
+        server.Time.Advance(TimeSpan.FromMinutes(29));
+        await Task.Delay(300);
+        Assert.Empty(server.Disks.Purged);
+        server.Time.Advance(TimeSpan.FromMinutes(2));
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (server.Disks.Purged.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var late = await client.PostAsync(Routes.Disk("gone") + "/undelete", null);
+
+        Assert.Equal(HttpStatusCode.OK, undeleted.StatusCode);
+        Assert.Single(server.Disks.Purged);
+        Assert.Equal(HttpStatusCode.NotFound, late.StatusCode);
+        Assert.Equal(["keep"], (await client.GetFromJsonAsync(Routes.Disks + "?all=true", GpuDevJsonContext.Default.ListDiskDto))!.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task RecreateEnv_WithoutDisk_400()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1, RecreateEnv = true },
+            GpuDevJsonContext.Default.CreateReservationRequest);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("--recreate-env needs --disk NAME", (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail, StringComparison.Ordinal);
+    }
+}

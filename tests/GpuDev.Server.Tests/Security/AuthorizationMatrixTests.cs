@@ -41,6 +41,11 @@ public sealed class AuthorizationMatrixTests
         ["DELETE /api/v1/disks/{name}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
         ["POST /api/v1/disks/{name}/rename"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
         ["GET /api/v1/disks/{name}/content"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+        ["GET /api/v1/disks/{name}/snapshots"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+
+        // The owner's disk has no snapshot yet and is not deleted: restore and undelete answer 404 and 409 for the owner.
+        ["POST /api/v1/disks/{name}/restore"] = [.. Authenticated(HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+        ["POST /api/v1/disks/{name}/undelete"] = [.. Authenticated(HttpStatusCode.Conflict, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
     };
 
     private static IEnumerable<HttpStatusCode> Authenticated(HttpStatusCode owner, HttpStatusCode added, HttpStatusCode other, HttpStatusCode admin) =>
@@ -105,6 +110,8 @@ public sealed class AuthorizationMatrixTests
         {
             ("POST", "/api/v1/disks/") => JsonContent.Create(new CreateDiskRequest("d2"), GpuDevJsonContext.Default.CreateDiskRequest),
             ("POST", "/api/v1/disks/{name}/rename") => JsonContent.Create(new RenameDiskRequest("d3"), GpuDevJsonContext.Default.RenameDiskRequest),
+            ("POST", "/api/v1/disks/{name}/restore") => JsonContent.Create(new RestoreDiskRequest(null), GpuDevJsonContext.Default.RestoreDiskRequest),
+            ("POST", "/api/v1/disks/{name}/undelete") => null,
             ("POST", _) => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
             ("PATCH", _) => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
             _ => null,
