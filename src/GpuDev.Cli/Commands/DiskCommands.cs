@@ -181,10 +181,7 @@ internal sealed class DiskDeleteCommand : CliCommand
     public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var name = parseResult.GetValue(_name);
-        if (DiskNames.Problem(name) is { } problem && !DiskNames.IsNone(name))
-        {
-            throw CliException.Usage(problem);
-        }
+        DiskNames.ValidateExisting(name);
 
         var yes = parseResult.GetValue(_yes);
         var console = Services.Console;
@@ -270,10 +267,7 @@ internal sealed class DiskListContentCommand : CliCommand
     public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var name = parseResult.GetValue(_name);
-        if (DiskNames.Problem(name) is { } problem && !DiskNames.IsNone(name))
-        {
-            throw CliException.Usage(problem);
-        }
+        DiskNames.ValidateExisting(name);
 
         var content = await Services.CreateClient().GetDiskContentAsync(name!, cancellationToken).ConfigureAwait(false);
         var console = Services.Console;

@@ -517,7 +517,30 @@ public sealed class ReservationRulesTests
     [Fact]
     public void Validate_NoPersistWithoutDisk_IsValid()
     {
-        var request = s_valid with { NoPersist = true, IgnoreNoPersist = true, RecreateEnv = true, Jupyter = true };
+        var request = s_valid with { NoPersist = true, IgnoreNoPersist = true, Jupyter = true };
+
+        var errors = Validate(request);
+
+        AssertValid(errors);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("none", false)]
+    [InlineData("work", true)]
+    public void Validate_RecreateEnvWithoutNamedDisk_ReportsConflict(string? disk, bool noPersist)
+    {
+        var request = s_valid with { RecreateEnv = true, Disk = disk, NoPersist = noPersist };
+
+        var errors = Validate(request);
+
+        Assert.Contains(errors, e => e is { Code: "conflicting-options", Field: "recreateEnv" });
+    }
+
+    [Fact]
+    public void Validate_RecreateEnvWithDisk_IsValid()
+    {
+        var request = s_valid with { RecreateEnv = true, Disk = "work" };
 
         var errors = Validate(request);
 
