@@ -49,13 +49,17 @@ internal sealed partial class TeardownHandler(
 
         var snapshot = await diskProvider.SnapshotAsync(diskId, reservationId, reservationId, CancellationToken.None);
         var size = await diskProvider.UsageAsync(diskId, CancellationToken.None);
-        await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
-        LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
-        foreach (var old in (await disks.ListSnapshotsAsync(diskId, CancellationToken.None)).Skip(diskOptions.Value.KeepSnapshots))
+
+        // Retention before release: the disk is available only once its snapshot list is final.
+        var older = (await disks.ListSnapshotsAsync(diskId, CancellationToken.None)).Where(s => s.Id != snapshot.Id);
+        foreach (var old in older.Skip(Math.Max(0, diskOptions.Value.KeepSnapshots - 1)))
         {
             await diskProvider.DeleteSnapshotAsync(diskId, old.Id, CancellationToken.None);
             await disks.DeleteSnapshotRecordAsync(old.Id, CancellationToken.None);
         }
+
+        await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
+        LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Disk {DiskId} backed up after reservation {ReservationId} ({Bytes} bytes)")]
