@@ -22,8 +22,16 @@ internal sealed partial class TeardownHandler(
         var diskId = (await store.GetReservationAsync(job.ReservationId, CancellationToken.None))?.DiskId;
         if (diskId is not null)
         {
-            // Expiry warnings are about this reservation: they must not stay on the disk for the next one.
-            await provider.ClearWarningsAsync(job.ReservationId, CancellationToken.None);
+            // Expiry warnings are about this reservation: they must not stay on the disk for the next one. Best effort:
+            // after a crash in the middle of a removal the environment's user may already be gone, and teardown must go on.
+            try
+            {
+                await provider.ClearWarningsAsync(job.ReservationId, CancellationToken.None);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or EnvironmentUnavailableException)
+            {
+                LogWarningsNotCleared(logger, job.ReservationId, e.Message);
+            }
         }
 
         await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
@@ -61,6 +69,9 @@ internal sealed partial class TeardownHandler(
         await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
         LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
     }
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "Could not clear the expiry warnings of {ReservationId} before teardown: {Message}")]
+    private static partial void LogWarningsNotCleared(ILogger logger, string reservationId, string message);
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Disk {DiskId} backed up after reservation {ReservationId} ({Bytes} bytes)")]
     private static partial void LogBackedUp(ILogger logger, string diskId, string reservationId, long bytes);
