@@ -135,5 +135,8 @@ internal static class SqliteSchema
         ALTER TABLE reservations ADD COLUMN recreate_env INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE disks ADD COLUMN purged_at INTEGER;
         """,
+        """
+        ALTER TABLE reservations ADD COLUMN environment_json TEXT;
+        """,
     ];
 }

@@ -170,14 +170,15 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         await ExecuteAsync(connection, transaction,
             """
             INSERT INTO reservations (id, seq, user_id, name, gpu_type, gpu_count, hours, node_count, jupyter, distributed, status,
-                status_reason, created_at, idempotency_key, disk_id, recreate_env)
+                status_reason, created_at, idempotency_key, disk_id, recreate_env, environment_json)
             VALUES ($id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM reservations), $user, $name, $type, $count, $hours, $nodes, $jupyter,
-                $distributed, $status, $reason, $at, $key, $disk, $recreate);
+                $distributed, $status, $reason, $at, $key, $disk, $recreate, $options);
             """,
             cancellationToken, ("$id", reservation.Id), ("$user", reservation.UserId), ("$name", reservation.Name), ("$type", reservation.GpuType),
             ("$count", reservation.GpuCount), ("$hours", reservation.Hours), ("$nodes", reservation.NodeCount), ("$jupyter", reservation.Jupyter),
             ("$distributed", reservation.Distributed), ("$status", reservation.Status.ToWire()), ("$reason", reservation.StatusReason),
-            ("$at", ToMs(reservation.CreatedAt)), ("$key", idempotencyKey), ("$disk", reservation.DiskId), ("$recreate", reservation.RecreateEnv));
+            ("$at", ToMs(reservation.CreatedAt)), ("$key", idempotencyKey), ("$disk", reservation.DiskId), ("$recreate", reservation.RecreateEnv),
+            ("$options", reservation.Options.IsDefault ? null : JsonSerializer.Serialize(reservation.Options, SqliteJsonContext.Default.EnvironmentOptions)));
         await AddHistoryAsync(connection, transaction, reservation.Id, reservation.CreatedAt, null, reservation.Status, reservation.StatusReason ?? "requested", cancellationToken);
         if (followUp is not null)
         {
@@ -400,6 +401,18 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         return true;
     }
 
+    public async Task<bool> AddNoteAsync(string reservationId, ReservationStatus whileIn, string note, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var added = await ExecuteAsync(connection, null,
+            """
+            INSERT INTO reservation_history (reservation_id, at, from_status, to_status, reason)
+            SELECT id, $at, status, status, $reason FROM reservations WHERE id = $id AND status = $status;
+            """,
+            cancellationToken, ("$id", reservationId), ("$at", ToMs(at)), ("$status", whileIn.ToWire()), ("$reason", note));
+        return added == 1;
+    }
+
     public async Task MarkWarningDeliveredAsync(string reservationId, int minutesBefore, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -480,7 +493,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         SELECT r.id, r.user_id, u.name, r.name, r.gpu_type, r.gpu_count, r.hours, r.node_count, r.jupyter, r.distributed, r.status,
             r.status_reason, r.created_at, r.started_at, r.expires_at, r.ended_at, r.ssh_host, r.ssh_port, r.ssh_user, r.ssh_host_key,
             r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url, r.disk_id,
-            (SELECT d.name FROM disks d WHERE d.id = r.disk_id), r.recreate_env
+            (SELECT d.name FROM disks d WHERE d.id = r.disk_id), r.recreate_env, r.environment_json
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
@@ -583,6 +596,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         DiskId = r.IsDBNull(25) ? null : r.GetString(25),
         DiskName = r.IsDBNull(26) ? null : r.GetString(26),
         RecreateEnv = r.GetBoolean(27),
+        Options = r.IsDBNull(28) ? EnvironmentOptions.None : JsonSerializer.Deserialize(r.GetString(28), SqliteJsonContext.Default.EnvironmentOptions) ?? EnvironmentOptions.None,
     };
 
     private static ReservationStatus ParseStatus(string value) =>

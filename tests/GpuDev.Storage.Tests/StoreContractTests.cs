@@ -55,6 +55,47 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Create_KeepsEnvironmentOptions()
+    {
+        var user = await _store.AddUserAsync("olga", null, false, Guid.NewGuid().ToString("N"), [TestKeys.Ed25519], CancellationToken.None);
+        var options = new EnvironmentOptions
+        {
+            DockerImage = "nvcr.io/nvidia/pytorch:24.08-py3", PreserveEntrypoint = true,
+            NodeLabels = new Dictionary<string, string> { ["nsight"] = "true", ["zone"] = "a" },
+        };
+        var reservation = new Reservation
+        {
+            Id = Guid.NewGuid().ToString("N"), UserId = user.Id, UserName = user.Name, GpuType = "h100", GpuCount = 1, Hours = 1,
+            Status = ReservationStatus.Pending, CreatedAt = Time.GetUtcNow(), Options = options,
+        };
+
+        await _store.CreateReservationAsync(reservation, null, null, CancellationToken.None);
+
+        var stored = (await _store.GetReservationAsync(reservation.Id, CancellationToken.None))!;
+        Assert.Equal(options.DockerImage, stored.Options.DockerImage);
+        Assert.True(stored.Options.PreserveEntrypoint);
+        Assert.True(stored.Options.Nsight);
+        Assert.Equal("a", stored.Options.NodeLabels["zone"]);
+        Assert.True((await NewReservationAsync()).Options.IsDefault);
+    }
+
+    [Fact]
+    public async Task AddNote_OnlyWhileInTheGivenStatus()
+    {
+        var reservation = await NewReservationAsync();
+
+        Assert.True(await _store.AddNoteAsync(reservation.Id, ReservationStatus.Pending, "image pull failed: retrying", Time.GetUtcNow(), CancellationToken.None));
+        Assert.False(await _store.AddNoteAsync(reservation.Id, ReservationStatus.Active, "not active", Time.GetUtcNow(), CancellationToken.None));
+        Assert.False(await _store.AddNoteAsync("0000", ReservationStatus.Pending, "no such reservation", Time.GetUtcNow(), CancellationToken.None));
+
+        var stored = (await _store.GetReservationAsync(reservation.Id, CancellationToken.None))!;
+        Assert.Equal(ReservationStatus.Pending, stored.Status);
+        var note = stored.History[^1];
+        Assert.Equal((ReservationStatus.Pending, ReservationStatus.Pending, "image pull failed: retrying"), (note.From!.Value, note.To, note.Reason));
+        Assert.Equal(2, stored.History.Count);
+    }
+
+    [Fact]
     public async Task Create_SameIdempotencyKey_ReturnsFirst()
     {
         var first = await NewReservationAsync("k");

@@ -30,4 +30,10 @@ public sealed record EnvironmentSpec
 
     /// <summary>With a disk: move the existing shell dotfiles into a backup folder and start from fresh ones.</summary>
     public bool RecreateEnv { get; init; }
+
+    /// <summary>Custom image, entrypoint and node labels asked for (providers without custom images get the defaults).</summary>
+    public EnvironmentOptions Options { get; init; } = EnvironmentOptions.None;
+
+    /// <summary>The reservation asked for Jupyter (providers that expose it through their own port need to know early).</summary>
+    public bool Jupyter { get; init; }
 }

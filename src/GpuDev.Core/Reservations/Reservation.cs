@@ -65,4 +65,7 @@ public sealed record Reservation
 
     /// <summary>Re-create the shell dotfiles on the disk when the environment is first built.</summary>
     public bool RecreateEnv { get; init; }
+
+    /// <summary>Custom image and node-label placement; <see cref="EnvironmentOptions.None"/> for the defaults.</summary>
+    public EnvironmentOptions Options { get; init; } = EnvironmentOptions.None;
 }

@@ -57,5 +57,9 @@ public interface IReservationStore
     /// False when any of them was recorded before.</summary>
     Task<bool> RecordWarningsAsync(string reservationId, IReadOnlyList<int> thresholds, int deliver, string message, DateTimeOffset at, JobRequest followUp, CancellationToken cancellationToken);
 
+    /// <summary>Adds a history entry that records an event without a status change (e.g. "image pull failed, retrying"),
+    /// if the reservation is still in <paramref name="whileIn"/>; false (nothing written) if it is not.</summary>
+    Task<bool> AddNoteAsync(string reservationId, ReservationStatus whileIn, string note, DateTimeOffset at, CancellationToken cancellationToken);
+
     Task MarkWarningDeliveredAsync(string reservationId, int minutesBefore, DateTimeOffset at, CancellationToken cancellationToken);
 }

@@ -122,6 +122,8 @@ internal sealed partial class ProvisionHandler(
         ExpiresAt = reservation.CreatedAt + TimeSpan.FromHours(reservation.Hours),
         DiskId = reservation.DiskId,
         RecreateEnv = reservation.RecreateEnv,
+        Options = reservation.Options,
+        Jupyter = reservation.Jupyter,
     };
 
     [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Reservation {ReservationId} is active (ssh port {Port})")]

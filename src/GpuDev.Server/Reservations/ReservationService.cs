@@ -84,6 +84,13 @@ internal sealed partial class ReservationService(
             StatusReason = "requested",
             DiskId = disk?.Id,
             RecreateEnv = request.RecreateEnv && disk is not null,
+            Options = new EnvironmentOptions
+            {
+                DockerImage = request.DockerImage,
+                Dockerfile = request.Dockerfile,
+                PreserveEntrypoint = request.PreserveEntrypoint,
+                NodeLabels = request.NodeLabels is { Count: > 0 } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : EnvironmentOptions.None.NodeLabels,
+            },
         };
         Reservation stored;
         bool created;
