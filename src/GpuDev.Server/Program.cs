@@ -7,12 +7,14 @@ public partial class Program
 {
     private const string Usage =
         """
-        usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local] [--store sqlite]
+        usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local|kubernetes] [--store sqlite]
                                   [--local-gpus TYPE:COUNT[,TYPE:COUNT...]] [--keys-url URL]
+                                  [--kubeconfig FILE] [--namespace NS]
                gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]
 
         Every option is also configuration (appsettings.json) and environment: GPUDEV_SERVER__DATADIR,
-        GPUDEV_SERVER__KEYSURL, GPUDEV_COMPUTE__PROVIDER, GPUDEV_STORAGE__PROVIDER, GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS.
+        GPUDEV_SERVER__KEYSURL, GPUDEV_COMPUTE__PROVIDER, GPUDEV_STORAGE__PROVIDER, GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS,
+        GPUDEV_KUBERNETES__KUBECONFIG, GPUDEV_KUBERNETES__NAMESPACE (and every Kubernetes:* key, see deploy/kubernetes).
         """;
 
     public static async Task<int> Main(string[] args)

@@ -31,7 +31,7 @@ public static class BackfillPlanner
             var profiles = nodes
                 .Where(n => string.Equals(n.GpuType, group.Key, StringComparison.OrdinalIgnoreCase))
                 .OrderBy(n => n.Name, StringComparer.Ordinal)
-                .Select(n => new NodeProfile(n.Name, n.GpuCount, t0))
+                .Select(n => new NodeProfile(n.Name, n.GpuCount, t0, n.Labels))
                 .ToList();
             foreach (var profile in profiles)
             {
@@ -74,6 +74,11 @@ public static class BackfillPlanner
         var bestFree = int.MaxValue;
         foreach (var profile in profiles)
         {
+            if (!request.Allows(profile))
+            {
+                continue;
+            }
+
             var lowerBound = profile.FirstFree(request.GpuCount);
             if (lowerBound < 0 || lowerBound > bestStart)
             {
@@ -105,7 +110,7 @@ public static class BackfillPlanner
     private static (long Start, List<NodeProfile> Nodes)? BookMultinode(List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
     {
         var perNode = request.GpuCount / request.NodeCount;
-        var whole = profiles.Where(p => p.Capacity == perNode).ToList();
+        var whole = profiles.Where(p => p.Capacity == perNode && request.Allows(p)).ToList();
         if (whole.Count < request.NodeCount)
         {
             return null;
@@ -169,11 +174,16 @@ public static class BackfillPlanner
             return $"no {type} node is online";
         }
 
+        if (request.NodeLabels is { Count: > 0 } && !profiles.Any(request.Allows))
+        {
+            return $"no {type} node{request.LabelText} is online";
+        }
+
         if (booked is not { Start: var start, Nodes: var chosen })
         {
             return request.NodeCount > 1
-                ? $"needs {request.NodeCount} whole {type} nodes; the fleet has {profiles.Count(p => p.Capacity == request.GpuCount / request.NodeCount)}"
-                : $"no {type} node has {request.GpuCount} GPUs";
+                ? $"needs {request.NodeCount} whole {type} nodes{request.LabelText}; the fleet has {profiles.Count(p => p.Capacity == request.GpuCount / request.NodeCount && request.Allows(p))}"
+                : $"no {type} node{request.LabelText} has {request.GpuCount} GPUs";
         }
 
         var at = DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("HH:mm", CultureInfo.InvariantCulture);

@@ -9,9 +9,10 @@ internal sealed class NodeProfile
 
     private readonly long[] _firstFree;
 
-    public NodeProfile(string name, int capacity, long now)
+    public NodeProfile(string name, int capacity, long now, IReadOnlyDictionary<string, string>? labels = null)
     {
         Name = name;
+        Labels = labels;
         Capacity = capacity;
         _start = [now];
         _free = [capacity];
@@ -20,6 +21,8 @@ internal sealed class NodeProfile
     }
 
     public string Name { get; }
+
+    public IReadOnlyDictionary<string, string>? Labels { get; }
 
     public int Capacity { get; }
 

@@ -1,3 +1,4 @@
+using GpuDev.Compute.Kubernetes;
 using GpuDev.Compute.LocalHost;
 using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
@@ -26,6 +27,8 @@ public static class ServerApp
         ["--provider"] = "Compute:Provider",
         ["--store"] = "Storage:Provider",
         ["--local-gpus"] = "LocalHost:Gpus",
+        ["--kubeconfig"] = "Kubernetes:Kubeconfig",
+        ["--namespace"] = "Kubernetes:Namespace",
         ["--urls"] = "urls",
     };
 
@@ -51,9 +54,9 @@ public static class ServerApp
         var errors = new List<string>();
         var compute = configuration["Compute:Provider"] ?? "local";
         var storage = configuration["Storage:Provider"] ?? "sqlite";
-        if (compute != "local")
+        if (compute is not ("local" or "kubernetes"))
         {
-            errors.Add($"Compute:Provider (--provider) '{compute}' is not available; valid: local (kubernetes is not built yet).");
+            errors.Add($"Compute:Provider (--provider) '{compute}' is not valid; valid: local, kubernetes.");
         }
 
         if (storage != "sqlite")
@@ -77,7 +80,15 @@ public static class ServerApp
         services.AddSingleton(types is { Count: > 0 } ? new GpuCatalog(types) : GpuCatalog.Default);
 
         services.AddSqliteStorage(dataDir);
-        services.AddLocalHostCompute(configuration, dataDir);
+        if (compute == "kubernetes")
+        {
+            services.AddKubernetesCompute(configuration);
+        }
+        else
+        {
+            services.AddLocalHostCompute(configuration, dataDir);
+        }
+
         services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
 
         services.AddSingleton<SchedulerSignal>();
@@ -92,6 +103,7 @@ public static class ServerApp
         services.AddHostedService<SchedulerWorker>();
         services.AddHostedService<JobWorker>();
         services.AddHostedService<LifecycleWorker>();
+        services.AddHostedService<EnvironmentEventWorker>();
 
         services.ConfigureHttpJsonOptions(o =>
         {

@@ -61,6 +61,11 @@ internal sealed partial class ProvisionHandler(
                 await provider.RemoveEnvironmentAsync(reservation.Id, cancellationToken);
                 return JobOutcome.Retry(JobWorker.Backoff(job.Attempts), status.Message);
             default:
+                if (status.Message is { } progress && reservation.History.Count > 0 && reservation.History[^1].Reason != progress)
+                {
+                    await store.AddNoteAsync(reservation.Id, ReservationStatus.Preparing, progress, timeProvider.GetUtcNow(), cancellationToken);
+                }
+
                 return JobOutcome.Retry(s_startingPoll);
         }
     }

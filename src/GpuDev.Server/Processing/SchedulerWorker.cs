@@ -52,7 +52,7 @@ internal sealed partial class SchedulerWorker(
             return;
         }
 
-        var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours))).ToList();
+        var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
         var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue);
         var byId = fleet.Waiting.ToDictionary(r => r.Id);
         foreach (var start in plan.Starts)

@@ -51,7 +51,7 @@ internal sealed partial class ReservationService(
             return Problems.NotSupported(unsupported);
         }
 
-        if (await NeverFitsAsync(type, gpuCount, nodeCount, cancellationToken) is { } capacity)
+        if (await NeverFitsAsync(type, gpuCount, nodeCount, request.NodeLabels, cancellationToken) is { } capacity)
         {
             return Problems.InsufficientCapacity(capacity);
         }
@@ -113,15 +113,14 @@ internal sealed partial class ReservationService(
         return TypedResults.Created(Routes.Reservation(stored.Id), stored.ToDto(withAccess: true));
     }
 
-    private static string? NotSupported(ReservationRequest request) => request switch
+    private string? NotSupported(ReservationRequest request) => request switch
     {
-        { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } =>
-            "Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by this provider.",
-        { NodeLabels.Count: > 0 } => "--node-label is not supported yet.",
+        { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } when !provider.SupportsCustomImages =>
+            $"Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by the {provider.Name} provider; the kubernetes provider supports them.",
         _ => null,
     };
 
-    private async Task<string?> NeverFitsAsync(GpuType type, int gpuCount, int nodeCount, CancellationToken cancellationToken)
+    private async Task<string?> NeverFitsAsync(GpuType type, int gpuCount, int nodeCount, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
         var nodes = await store.GetNodesAsync(cancellationToken);
         var ofType = nodes.Where(n => string.Equals(n.GpuType, type.Name, StringComparison.OrdinalIgnoreCase)).ToList();
@@ -129,6 +128,16 @@ internal sealed partial class ReservationService(
         {
             var offered = nodes.GroupBy(n => n.GpuType).Select(g => $"{g.Key} ({g.Sum(n => n.GpuCount)} GPUs on {g.Count()} node(s))");
             return $"This site has no {type.Name} nodes; it offers: {string.Join(", ", offered)}.";
+        }
+
+        if (labels is { Count: > 0 })
+        {
+            var wanted = string.Join(",", labels.Select(l => $"{l.Key}={l.Value}"));
+            ofType = ofType.Where(n => labels.All(l => n.Labels is not null && n.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).ToList();
+            if (ofType.Count == 0)
+            {
+                return $"No {type.Name} node has the labels {wanted}; --node-label selects nodes by their labels.";
+            }
         }
 
         if (nodeCount <= 1 && ofType.Max(n => n.GpuCount) < gpuCount)

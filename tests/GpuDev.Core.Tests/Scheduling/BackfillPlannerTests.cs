@@ -88,6 +88,23 @@ public sealed class BackfillPlannerTests
     }
 
     [Fact]
+    public void Plan_NodeLabels_OnlyOnNodesCarryingThem()
+    {
+        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
+        ComputeNode[] nodes = [Node("n0"), Node("n1") with { Labels = nsight }];
+        var ends = new Dictionary<string, DateTimeOffset> { ["x"] = s_now.AddHours(2) };
+
+        var free = BackfillPlanner.Plan(s_now, nodes, [], ends, [new PlanRequest("p", "h100", 8, 1, TimeSpan.FromHours(1), nsight)]);
+        var busy = BackfillPlanner.Plan(s_now, nodes, Held("n1", "x", 0).ToList(), ends, [new PlanRequest("p", "h100", 8, 1, TimeSpan.FromHours(1), nsight)]);
+        var none = BackfillPlanner.Plan(s_now, [Node("n0")], [], ends, [new PlanRequest("p", "h100", 1, 1, TimeSpan.FromHours(1), nsight)]);
+
+        Assert.Equal("n1", free.Starts.Single().Placement.Single().Node);
+        Assert.Equal(s_now.AddHours(2), busy.Waits.Single().EstimatedStartAt);
+        Assert.Null(none.Waits.Single().EstimatedStartAt);
+        Assert.Equal("no h100 node with nsight=true is online", none.Waits.Single().Reason);
+    }
+
+    [Fact]
     public void Plan_TypesAreIndependent_PositionsPerType()
     {
         var plan = BackfillPlanner.Plan(s_now, [Node("n0", 1), Node("t0", 4, "t4")], Held("n0", "x", 0).ToList(),

@@ -1,0 +1,359 @@
+using System.Globalization;
+using GpuDev.Core.Catalog;
+using GpuDev.Core.Compute;
+using k8s.Models;
+
+namespace GpuDev.Compute.Kubernetes;
+
+/// <summary>The objects of one reservation, built from its spec alone (pure, so every build is the same and the
+/// objects can be checked offline): per rank a Pod, a NodePort Service for SSH and, for multinode, a headless
+/// Service; a Secret with keys; a ConfigMap with the entry script and expiry warnings; a NodePort Service for Jupyter.</summary>
+internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog catalog)
+{
+    public const int SshPort = 22;
+    public const int MasterPort = 29500;
+    public const int JupyterPort = 8888;
+
+    /// <summary>What the provider knows of a node when it builds a pod for it.</summary>
+    public sealed record NodeFacts(string Name, double Cpu, double MemoryBytes, int Gpus, int Efa);
+
+    public static Dictionary<string, string> Labels(string reservationId, string role, int? rank = null)
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [K8sNames.ManagedBy] = K8sNames.ManagedByValue,
+            [K8sNames.Reservation] = reservationId,
+            [K8sNames.Role] = role,
+        };
+        if (rank is { } r)
+        {
+            labels[K8sNames.Rank] = r.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return labels;
+    }
+
+    private V1ObjectMeta Meta(string name, EnvironmentSpec spec, string role, int? rank = null) => new()
+    {
+        Name = name,
+        NamespaceProperty = options.Namespace,
+        Labels = Labels(spec.ReservationId, role, rank),
+        Annotations = new Dictionary<string, string> { [K8sNames.Owner] = spec.Owner },
+    };
+
+    public V1Secret Secret(EnvironmentSpec spec, HostKeyPair hostKey, HostKeyPair? rankKey, string jupyterToken)
+    {
+        var data = new Dictionary<string, string>
+        {
+            ["authorized_keys"] = AuthorizedKeys(spec, rankKey),
+            ["ssh_host_ed25519_key"] = hostKey.PrivateKey,
+            ["ssh_host_ed25519_key.pub"] = hostKey.PublicKey + "\n",
+            ["jupyter_token"] = jupyterToken,
+        };
+        if (rankKey is not null)
+        {
+            data["id_ed25519"] = rankKey.PrivateKey;
+            data["id_ed25519.pub"] = rankKey.PublicKey + "\n";
+            data["known_hosts"] = $"*-headless,*-headless.* {hostKey.PublicKey}\n";
+        }
+
+        return new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = Meta(K8sNames.Secret(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+            Type = "Opaque",
+            StringData = data,
+        };
+    }
+
+    public static string AuthorizedKeys(EnvironmentSpec spec, HostKeyPair? rankKey) =>
+        string.Concat(spec.AuthorizedKeys.Select(k => k.Trim() + "\n")) + (rankKey is null ? "" : rankKey.PublicKey + "\n");
+
+    public V1ConfigMap Config(EnvironmentSpec spec) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ConfigMap",
+        Metadata = Meta(K8sNames.Config(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+        Data = new Dictionary<string, string> { [EntryScript.FileName] = EntryScript.Text },
+    };
+
+    public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image)
+    {
+        var allocation = spec.Allocations[rank];
+        var gpus = allocation.GpuIndices.Count;
+        var type = catalog.Find(spec.GpuType);
+        var share = node.Gpus > 0 ? (double)gpus / node.Gpus : 1.0;
+        share *= options.ResourceShare;
+        var multinode = spec.Allocations.Count > 1;
+        var id = spec.ReservationId;
+
+        var limits = new Dictionary<string, ResourceQuantity>
+        {
+            ["cpu"] = new(Quantities.Millicores(node.Cpu * share)),
+            ["memory"] = new(Quantities.Mebibytes(node.MemoryBytes * share)),
+        };
+        if (gpus > 0)
+        {
+            limits[K8sNames.Gpu] = new(gpus.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (multinode && options.UseEfa && node.Efa > 0)
+        {
+            limits[K8sNames.Efa] = new(node.Efa.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var env = new List<V1EnvVar>
+        {
+            Env("GPU_DEV_RESERVATION", id),
+            Env("CUDA_VISIBLE_DEVICES", string.Join(',', Enumerable.Range(0, gpus))),
+            Env("RANK", rank.ToString(CultureInfo.InvariantCulture)),
+            Env("NODE_RANK", rank.ToString(CultureInfo.InvariantCulture)),
+            Env("WORLD_SIZE", spec.Allocations.Count.ToString(CultureInfo.InvariantCulture)),
+            Env("LOCAL_WORLD_SIZE", gpus.ToString(CultureInfo.InvariantCulture)),
+            Env("MASTER_ADDR", multinode ? $"{K8sNames.Headless(id, 0)}.{options.Namespace}.svc.cluster.local" : "localhost"),
+            Env("MASTER_PORT", MasterPort.ToString(CultureInfo.InvariantCulture)),
+            Env("NCCL_SOCKET_IFNAME", "eth0"),
+            Env("CCACHE_DIR", "/ccache"),
+            Env("GPUDEV_JUPYTER", spec.Jupyter ? "1" : "0"),
+        };
+        if (limits.ContainsKey(K8sNames.Efa))
+        {
+            env.Add(Env("FI_PROVIDER", "efa"));
+            env.Add(Env("FI_EFA_USE_DEVICE_RDMA", "1"));
+        }
+
+        if (spec.Options.Nsight)
+        {
+            env.Add(Env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"));
+        }
+
+        foreach (var (key, value) in spec.Environment)
+        {
+            env.Add(Env(key, value));
+        }
+
+        var mounts = new List<V1VolumeMount>
+        {
+            Mount("/home/dev", "home"),
+            Mount("/dev/shm", "dshm"),
+            Mount(EntryScript.KeysPath, "keys", readOnly: true),
+            Mount(EntryScript.ConfigPath, "config", readOnly: true),
+            Mount("/shared", "shared", subPath: options.SharedClaim is { Length: > 0 } ? id : null),
+        };
+        var volumes = new List<V1Volume>
+        {
+            spec.DiskId is { } diskId
+                ? new V1Volume { Name = "home", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = K8sNames.DiskClaim(diskId) } }
+                : new V1Volume { Name = "home", EmptyDir = new V1EmptyDirVolumeSource() },
+            new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity(options.ShmSize) } },
+            new V1Volume { Name = "keys", Secret = new V1SecretVolumeSource { SecretName = K8sNames.Secret(id), DefaultMode = 256 } },
+            new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = K8sNames.Config(id), DefaultMode = 365 } },
+            options.SharedClaim is { Length: > 0 } shared
+                ? new V1Volume { Name = "shared", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = shared } }
+                : new V1Volume { Name = "shared", EmptyDir = new V1EmptyDirVolumeSource() },
+        };
+        if (options.SharedPersonalClaim is { Length: > 0 } personal)
+        {
+            mounts.Add(Mount("/shared-personal", "shared-personal", subPath: spec.Owner));
+            volumes.Add(new V1Volume { Name = "shared-personal", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = personal } });
+        }
+
+        if (options.CcacheClaim is { Length: > 0 } ccache)
+        {
+            mounts.Add(Mount("/ccache", "ccache"));
+            volumes.Add(new V1Volume { Name = "ccache", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ccache } });
+        }
+
+        var initContainers = new List<V1Container>();
+        if (options.StaticSshdImage is { Length: > 0 } sshdImage && !spec.Options.PreserveEntrypoint)
+        {
+            mounts.Add(Mount(EntryScript.ToolsPath, "tools", readOnly: true));
+            volumes.Add(new V1Volume { Name = "tools", EmptyDir = new V1EmptyDirVolumeSource() });
+            initContainers.Add(new V1Container
+            {
+                Name = "install-sshd",
+                Image = sshdImage,
+                Command = ["/bin/sh", "-c", "cp /sshd /tools/sshd && chmod 755 /tools/sshd"],
+                VolumeMounts = [Mount("/tools", "tools")],
+            });
+        }
+
+        var container = new V1Container
+        {
+            Name = "dev",
+            Image = image,
+            Command = spec.Options.PreserveEntrypoint ? null : ["/bin/sh", $"{EntryScript.ConfigPath}/{EntryScript.FileName}"],
+            Env = env,
+            Ports =
+            [
+                new V1ContainerPort { ContainerPort = SshPort, Name = "ssh" },
+                new V1ContainerPort { ContainerPort = MasterPort, Name = "dist" },
+                new V1ContainerPort { ContainerPort = JupyterPort, Name = "jupyter" },
+            ],
+            Resources = new V1ResourceRequirements { Limits = limits, Requests = new Dictionary<string, ResourceQuantity>(limits) },
+            VolumeMounts = mounts,
+            SecurityContext = spec.Options.Nsight ? new V1SecurityContext { Capabilities = new V1Capabilities { Add = ["SYS_ADMIN"] } } : null,
+            TerminationMessagePolicy = "FallbackToLogsOnError",
+        };
+
+        var nodeSelector = new Dictionary<string, string> { [K8sNames.HostnameLabel] = allocation.Node };
+        if (options.GpuTypeLabel is { Length: > 0 } typeLabel)
+        {
+            nodeSelector[typeLabel] = spec.GpuType;
+        }
+        else if (type is not null)
+        {
+            nodeSelector[K8sNames.InstanceTypeLabel] = type.InstanceType;
+        }
+
+        V1Affinity? affinity = null;
+        if (spec.Options.NodeLabels.Count > 0)
+        {
+            affinity = new V1Affinity
+            {
+                NodeAffinity = new V1NodeAffinity
+                {
+                    RequiredDuringSchedulingIgnoredDuringExecution = new V1NodeSelector { NodeSelectorTerms = 
+                    [
+                        new V1NodeSelectorTerm
+                        {
+                            MatchExpressions = [.. spec.Options.NodeLabels.OrderBy(l => l.Key, StringComparer.Ordinal)
+                                .Select(l => new V1NodeSelectorRequirement { Key = l.Key, OperatorProperty = "In", Values = [l.Value] })],
+                        },
+                    ] },
+                },
+            };
+        }
+
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = Meta(K8sNames.Pod(id, rank), spec, K8sNames.EnvironmentRole, rank),
+            Spec = new V1PodSpec
+            {
+                Hostname = K8sNames.Pod(id, rank),
+                RestartPolicy = "Never",
+                NodeSelector = nodeSelector,
+                Affinity = affinity,
+                Tolerations = [new V1Toleration { Key = K8sNames.Gpu, OperatorProperty = "Exists", Effect = "NoSchedule" }],
+                InitContainers = initContainers.Count > 0 ? initContainers : null,
+                Containers = [container],
+                Volumes = volumes,
+                TerminationGracePeriodSeconds = 10,
+                EnableServiceLinks = false,
+            },
+        };
+    }
+
+    public V1Service SshService(EnvironmentSpec spec, int rank) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Meta(K8sNames.SshService(spec.ReservationId, rank), spec, K8sNames.EnvironmentRole, rank),
+        Spec = new V1ServiceSpec
+        {
+            Type = "NodePort",
+            ExternalTrafficPolicy = "Local",
+            Selector = PodSelector(spec.ReservationId, rank),
+            Ports = [new V1ServicePort { Port = SshPort, Name = "ssh", Protocol = "TCP", TargetPort = SshPort }],
+        },
+    };
+
+    public V1Service HeadlessService(EnvironmentSpec spec, int rank) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Meta(K8sNames.Headless(spec.ReservationId, rank), spec, K8sNames.EnvironmentRole, rank),
+        Spec = new V1ServiceSpec
+        {
+            ClusterIP = "None",
+            PublishNotReadyAddresses = true,
+            Selector = PodSelector(spec.ReservationId, rank),
+            Ports =
+            [
+                new V1ServicePort { Port = MasterPort, Name = "dist", Protocol = "TCP", TargetPort = MasterPort },
+                new V1ServicePort { Port = SshPort, Name = "ssh", Protocol = "TCP", TargetPort = SshPort },
+            ],
+        },
+    };
+
+    public V1Service JupyterService(EnvironmentSpec spec) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Meta(K8sNames.JupyterService(spec.ReservationId), spec, K8sNames.EnvironmentRole, 0),
+        Spec = new V1ServiceSpec
+        {
+            Type = "NodePort",
+            ExternalTrafficPolicy = "Local",
+            Selector = PodSelector(spec.ReservationId, 0),
+            Ports = [new V1ServicePort { Port = JupyterPort, Name = "jupyter", Protocol = "TCP", TargetPort = JupyterPort }],
+        },
+    };
+
+    private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
+
+    private static V1VolumeMount Mount(string path, string name, bool readOnly = false, string? subPath = null) =>
+        new() { MountPath = path, Name = name, ReadOnlyProperty = readOnly ? true : null, SubPath = subPath };
+
+    public static Dictionary<string, string> PodSelector(string reservationId, int rank) => new()
+    {
+        [K8sNames.Reservation] = reservationId,
+        [K8sNames.Role] = K8sNames.EnvironmentRole,
+        [K8sNames.Rank] = rank.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The in-cluster image build of <c>--dockerfile</c>: a ConfigMap with the Dockerfile and a Kaniko Job that
+    /// pushes <see cref="BuiltImage"/>.</summary>
+    public (V1ConfigMap Context, V1Job Job) Build(EnvironmentSpec spec)
+    {
+        var name = K8sNames.Build(spec.ReservationId);
+        var context = new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = Meta(name, spec, K8sNames.BuildRole),
+            Data = new Dictionary<string, string> { ["Dockerfile"] = spec.Options.Dockerfile ?? "" },
+        };
+        var job = new V1Job
+        {
+            ApiVersion = "batch/v1",
+            Kind = "Job",
+            Metadata = Meta(name, spec, K8sNames.BuildRole),
+            Spec = new V1JobSpec
+            {
+                BackoffLimit = 0,
+                ActiveDeadlineSeconds = 3600,
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = Labels(spec.ReservationId, K8sNames.BuildRole) },
+                    Spec = new V1PodSpec
+                    {
+                        RestartPolicy = "Never",
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "build",
+                                Image = options.BuildImage,
+                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}"],
+                                VolumeMounts = [Mount("/workspace", "context", readOnly: true)],
+                                Resources = new V1ResourceRequirements
+                                {
+                                    Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1"), ["memory"] = new("2Gi") },
+                                    Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("8Gi") },
+                                },
+                            },
+                        ],
+                        Volumes = [new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } }],
+                    },
+                },
+            },
+        };
+        return (context, job);
+    }
+
+    public string BuiltImage(string reservationId) => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build:{reservationId}";
+}

@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+
+namespace GpuDev.Compute.Kubernetes;
+
+/// <summary>Deterministic names and labels of everything gpu-dev creates, derived from ids only, so every create is safe
+/// to repeat (409 means it is already there) and everything of a reservation is found by one label selector.</summary>
+internal static partial class K8sNames
+{
+    public const string ManagedBy = "app.kubernetes.io/managed-by";
+    public const string ManagedByValue = "gpu-dev";
+    public const string Reservation = "gpu-dev.io/reservation";
+    public const string Rank = "gpu-dev.io/rank";
+    public const string Role = "gpu-dev.io/role";
+    public const string Disk = "gpu-dev.io/disk";
+    public const string Owner = "gpu-dev.io/owner";
+    public const string Gpu = "nvidia.com/gpu";
+    public const string Efa = "vpc.amazonaws.com/efa";
+    public const string InstanceTypeLabel = "node.kubernetes.io/instance-type";
+    public const string HostnameLabel = "kubernetes.io/hostname";
+
+    public const string EnvironmentRole = "environment";
+    public const string BuildRole = "build";
+
+    public static string ManagedSelector => $"{ManagedBy}={ManagedByValue}";
+
+    public static string OfReservation(string id) => $"{ManagedBy}={ManagedByValue},{Reservation}={Checked(id)}";
+
+    public static string Base(string id) => $"gpudev-{Checked(id)}";
+
+    public static string Pod(string id, int rank) => $"{Base(id)}-{rank}";
+
+    public static string SshService(string id, int rank) => $"{Pod(id, rank)}-ssh";
+
+    /// <summary>Per-rank headless service: <c>&lt;pod&gt;-headless.&lt;ns&gt;.svc.cluster.local</c> resolves to that pod.</summary>
+    public static string Headless(string id, int rank) => $"{Pod(id, rank)}-headless";
+
+    public static string JupyterService(string id) => $"{Base(id)}-jupyter";
+
+    public static string Secret(string id) => $"{Base(id)}-keys";
+
+    public static string Config(string id) => $"{Base(id)}-config";
+
+    public static string Build(string id) => $"{Base(id)}-build";
+
+    public static string DiskClaim(string diskId) => $"gpudev-disk-{Checked(diskId)}";
+
+    public static string Snapshot(string snapshotId) => $"gpudev-snap-{Checked(snapshotId)}";
+
+    public static bool IsDnsLabel(string? value) => value is { Length: > 0 and <= 63 } && DnsLabel().IsMatch(value);
+
+    /// <summary>Ids come from the server (hex); anything else would be an injection into object names, so it is refused.</summary>
+    public static string Checked(string id) =>
+        id is { Length: > 0 and <= 36 } && Id().IsMatch(id) ? id : throw new ArgumentException($"'{id}' is not a valid id for Kubernetes object names ([a-z0-9-], at most 36).", nameof(id));
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
+    private static partial Regex DnsLabel();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]*$")]
+    private static partial Regex Id();
+}

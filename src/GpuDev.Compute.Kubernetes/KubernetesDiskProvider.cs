@@ -1,0 +1,151 @@
+using System.Text.Json;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Compute.Kubernetes;
+
+/// <summary>Named disks as PersistentVolumeClaims of a configurable storage class (EBS gp3 in the seed); snapshots as CSI
+/// VolumeSnapshots; a restore replaces the claim with one made from the snapshot. Names come from ids only.</summary>
+public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<KubernetesOptions> options, TimeProvider time) : IDiskProvider
+{
+    private const string SnapshotGroup = "snapshot.storage.k8s.io";
+    private const string SnapshotVersion = "v1";
+    private const string SnapshotPlural = "volumesnapshots";
+    private static readonly TimeSpan s_snapshotWait = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(200);
+
+    private string Ns => options.Value.Namespace;
+
+    public Task CreateAsync(string diskId, CancellationToken cancellationToken) =>
+        KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, null), Ns, cancellationToken: cancellationToken));
+
+    public async Task<DiskSnapshot> SnapshotAsync(string diskId, string snapshotId, string? reservationId, CancellationToken cancellationToken)
+    {
+        var snapshot = new Dictionary<string, object?>
+        {
+            ["apiVersion"] = $"{SnapshotGroup}/{SnapshotVersion}",
+            ["kind"] = "VolumeSnapshot",
+            ["metadata"] = new Dictionary<string, object>
+            {
+                ["name"] = K8sNames.Snapshot(snapshotId),
+                ["namespace"] = Ns,
+                ["labels"] = DiskLabels(diskId),
+            },
+            ["spec"] = new Dictionary<string, object?>
+            {
+                ["volumeSnapshotClassName"] = string.IsNullOrEmpty(options.Value.SnapshotClass) ? null : options.Value.SnapshotClass,
+                ["source"] = new Dictionary<string, string> { ["persistentVolumeClaimName"] = K8sNames.DiskClaim(diskId) },
+            },
+        };
+        await KubernetesProvider.CreateIfMissingAsync(() => client.CustomObjects.CreateNamespacedCustomObjectAsync(snapshot, SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural,
+            cancellationToken: cancellationToken));
+
+        var deadline = time.GetUtcNow() + s_snapshotWait;
+        while (true)
+        {
+            var current = ToJson(await client.CustomObjects.GetNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, K8sNames.Snapshot(snapshotId),
+                cancellationToken: cancellationToken));
+            if (current.TryGetProperty("status", out var status))
+            {
+                if (status.TryGetProperty("error", out var error) && error.TryGetProperty("message", out var message))
+                {
+                    throw new InvalidOperationException($"snapshot {snapshotId} of disk {diskId} failed: {message.GetString()}");
+                }
+
+                if (status.TryGetProperty("readyToUse", out var ready) && ready.ValueKind == JsonValueKind.True)
+                {
+                    var size = status.TryGetProperty("restoreSize", out var restore) && Quantities.TryParseBytes(restore.GetString(), out var bytes) ? bytes : 0;
+                    return new DiskSnapshot(snapshotId, diskId, time.GetUtcNow(), size, 0, reservationId);
+                }
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"snapshot {snapshotId} of disk {diskId} was not ready after {s_snapshotWait.TotalMinutes:0} minutes");
+            }
+
+            await Task.Delay(s_poll, time, cancellationToken);
+        }
+    }
+
+    /// <summary>A claim's provisioned capacity: a volume's usage is only known inside a pod that mounts it.</summary>
+    public async Task<long> UsageAsync(string diskId, CancellationToken cancellationToken)
+    {
+        var claim = await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
+        return claim is null ? 0 : (long)Quantities.Of(claim.Status?.Capacity ?? claim.Spec?.Resources?.Requests, "storage");
+    }
+
+    public Task<IReadOnlyList<(string Path, long Size)>> ListContentAsync(string diskId, string snapshotId, CancellationToken cancellationToken) =>
+        throw new EnvironmentUnavailableException("listing a snapshot's files needs a pod that mounts it, which the kubernetes provider does not start yet; restore the snapshot and look inside a reservation instead");
+
+    public async Task PurgeAsync(string diskId, CancellationToken cancellationToken)
+    {
+        await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
+        var list = ToJson(await client.CustomObjects.ListNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural,
+            labelSelector: $"{K8sNames.Disk}={K8sNames.Checked(diskId)}", cancellationToken: cancellationToken));
+        foreach (var item in list.GetProperty("items").EnumerateArray())
+        {
+            var name = item.GetProperty("metadata").GetProperty("name").GetString()!;
+            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, name,
+                cancellationToken: cancellationToken));
+        }
+    }
+
+    /// <summary>Deletes the claim and makes it again from the snapshot (the disk is not attached: the caller checked).</summary>
+    public async Task RestoreAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        var name = K8sNames.DiskClaim(diskId);
+        var existing = await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
+        if (existing?.Spec?.DataSource?.Name == K8sNames.Snapshot(snapshotId))
+        {
+            return;
+        }
+
+        await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
+        var deadline = time.GetUtcNow() + TimeSpan.FromMinutes(5);
+        while (await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken)) is not null)
+        {
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"the claim of disk {diskId} was not deleted after 5 minutes");
+            }
+
+            await Task.Delay(s_poll, time, cancellationToken);
+        }
+
+        await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+    }
+
+    public Task DeleteSnapshotAsync(string diskId, string snapshotId, CancellationToken cancellationToken) =>
+        KubernetesProvider.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, K8sNames.Snapshot(snapshotId),
+            cancellationToken: cancellationToken));
+
+    private V1PersistentVolumeClaim Claim(string diskId, string? fromSnapshot) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "PersistentVolumeClaim",
+        Metadata = new V1ObjectMeta { Name = K8sNames.DiskClaim(diskId), NamespaceProperty = Ns, Labels = DiskLabels(diskId) },
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteOnce"],
+            StorageClassName = options.Value.StorageClass,
+            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(options.Value.DiskSize) } },
+            DataSource = fromSnapshot is null ? null : new V1TypedLocalObjectReference { ApiGroup = SnapshotGroup, Kind = "VolumeSnapshot", Name = K8sNames.Snapshot(fromSnapshot) },
+        },
+    };
+
+    private static Dictionary<string, string> DiskLabels(string diskId) => new()
+    {
+        [K8sNames.ManagedBy] = K8sNames.ManagedByValue,
+        [K8sNames.Disk] = K8sNames.Checked(diskId),
+    };
+
+    private static JsonElement ToJson(object value) => value switch
+    {
+        JsonElement element => element,
+        _ => JsonSerializer.SerializeToElement(value),
+    };
+}

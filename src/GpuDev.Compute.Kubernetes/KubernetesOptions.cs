@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Compute.Kubernetes;
+
+/// <summary>Section <c>Kubernetes</c>: where and how reservations run on a cluster.</summary>
+public sealed class KubernetesOptions
+{
+    public const string SectionName = "Kubernetes";
+
+    /// <summary>Path of a kubeconfig file; empty: in-cluster configuration when running in a pod, else <c>$KUBECONFIG</c> or <c>~/.kube/config</c>.</summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>Kubeconfig context; empty: the current one.</summary>
+    public string? Context { get; set; }
+
+    /// <summary>Namespace of every object gpu-dev creates.</summary>
+    public string Namespace { get; set; } = "gpu-dev";
+
+    /// <summary>Image of environments without <c>--dockerimage</c>/<c>--dockerfile</c> (images/devserver).</summary>
+    public string DefaultImage { get; set; } = "ghcr.io/gpu-dev/devserver:2.9.1-cuda12.8";
+
+    /// <summary>Optional image whose <c>/sshd</c> is a static sshd, copied by an init container for images without one.</summary>
+    public string? StaticSshdImage { get; set; }
+
+    /// <summary>Node label whose value is the GPU type name (e.g. <c>gpu-dev.io/gpu-type</c>); empty: the type is found
+    /// from <c>node.kubernetes.io/instance-type</c> and the catalog's instance types (the seed's table).</summary>
+    public string? GpuTypeLabel { get; set; }
+
+    /// <summary>Which node address SSH users reach NodePorts on: InternalIP (default) or ExternalIP.</summary>
+    public string NodeAddressType { get; set; } = "InternalIP";
+
+    /// <summary>Storage class of named disks (EBS gp3 in the seed).</summary>
+    public string StorageClass { get; set; } = "gp3";
+
+    /// <summary>Size of a new named disk.</summary>
+    public string DiskSize { get; set; } = "100Gi";
+
+    /// <summary>VolumeSnapshotClass for disk snapshots; empty: the cluster default.</summary>
+    public string? SnapshotClass { get; set; }
+
+    /// <summary>ReadWriteMany claim mounted at <c>/shared-personal</c> (a sub-directory per user); empty: not mounted.</summary>
+    public string? SharedPersonalClaim { get; set; }
+
+    /// <summary>ReadWriteMany claim mounted at <c>/ccache</c>; empty: not mounted.</summary>
+    public string? CcacheClaim { get; set; }
+
+    /// <summary>ReadWriteMany claim whose sub-directory per reservation is <c>/shared</c> on every node of a multinode
+    /// reservation; empty: an emptyDir per pod (not shared).</summary>
+    public string? SharedClaim { get; set; }
+
+    /// <summary>Registry that images built from <c>--dockerfile</c> are pushed to (e.g. <c>123.dkr.ecr.us-east-1.amazonaws.com/gpu-dev</c>); empty: --dockerfile fails with a clear message.</summary>
+    public string? BuildRegistry { get; set; }
+
+    /// <summary>Image of the in-cluster build (Kaniko executor).</summary>
+    public string BuildImage { get; set; } = "gcr.io/kaniko-project/executor:v1.23.2";
+
+    /// <summary>How long one provisioning call waits for pods to run before it returns and is retried.</summary>
+    public TimeSpan ReadyWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Share of a node's allocatable CPU and memory a reservation gets, in proportion to its GPUs (the rest is left for system pods).</summary>
+    public double ResourceShare { get; set; } = 0.9;
+
+    /// <summary>Size of <c>/dev/shm</c> (memory-backed emptyDir).</summary>
+    public string ShmSize { get; set; } = "64Gi";
+
+    /// <summary>Request EFA devices (<c>vpc.amazonaws.com/efa</c>) for multinode pods on nodes that offer them.</summary>
+    public bool UseEfa { get; set; } = true;
+}
+
+internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KubernetesOptions options)
+    {
+        var errors = new List<string>();
+        if (!K8sNames.IsDnsLabel(options.Namespace))
+        {
+            errors.Add($"Kubernetes:Namespace '{options.Namespace}' must be a DNS label: 1-63 of [a-z0-9-], starting and ending with a letter or digit.");
+        }
+
+        if (options.NodeAddressType is not ("InternalIP" or "ExternalIP" or "Hostname"))
+        {
+            errors.Add($"Kubernetes:NodeAddressType '{options.NodeAddressType}' is not valid; valid: InternalIP, ExternalIP, Hostname.");
+        }
+
+        if (options.ResourceShare is <= 0 or > 1)
+        {
+            errors.Add($"Kubernetes:ResourceShare must be in (0, 1]; got {options.ResourceShare}.");
+        }
+
+        if (options.ReadyWait < TimeSpan.Zero || options.ReadyWait > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"Kubernetes:ReadyWait must be between 0 and 5 minutes; got {options.ReadyWait}.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Kubeconfig) && !File.Exists(options.Kubeconfig))
+        {
+            errors.Add($"Kubernetes:Kubeconfig (--kubeconfig) '{options.Kubeconfig}' does not exist.");
+        }
+
+        foreach (var (key, value) in new[] { ("DiskSize", options.DiskSize), ("ShmSize", options.ShmSize) })
+        {
+            if (!Quantities.TryParseBytes(value, out _))
+            {
+                errors.Add($"Kubernetes:{key} '{value}' is not a Kubernetes quantity (e.g. 100Gi).");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using GpuDev.Core.Catalog;
+using GpuDev.Core.Compute;
+using GpuDev.Core.Reservations;
+using GpuDev.Testing;
+using k8s.Models;
+
+namespace GpuDev.Compute.Kubernetes.Tests;
+
+public sealed class EnvironmentObjectsTests
+{
+    private const string Id = "0123456789abcdef0123456789abcdef";
+    private static readonly EnvironmentObjects.NodeFacts s_p5 = new("gpu-a", 192, 2048d * 1024 * 1024 * 1024, 8, 32);
+    private readonly KubernetesOptions _options = new();
+
+    private EnvironmentObjects Objects => new(_options, GpuCatalog.Default);
+
+    private static EnvironmentSpec Spec(int nodes = 1, int gpusPerNode = 8, EnvironmentOptions? options = null, string? disk = null) => new()
+    {
+        ReservationId = Id,
+        Owner = "alice",
+        AuthorizedKeys = [TestKeys.Ed25519],
+        GpuType = "h100",
+        Allocations = [.. Enumerable.Range(0, nodes).Select(r => new NodeAllocation(r, $"gpu-{(char)('a' + r)}", [.. Enumerable.Range(0, gpusPerNode)]))],
+        Options = options ?? EnvironmentOptions.None,
+        DiskId = disk,
+    };
+
+    [Fact]
+    public void Pod_AsksForItsGpusAndShareOfTheNode_PinnedToThePlannedNodeAndType()
+    {
+        var pod = Objects.Pod(Spec(gpusPerNode: 4), 0, s_p5, "img:1");
+
+        var dev = pod.Spec.Containers.Single();
+        Assert.Equal($"gpudev-{Id}-0", pod.Metadata.Name);
+        Assert.Equal("4", dev.Resources.Limits["nvidia.com/gpu"].ToString());
+        Assert.Equal("4", dev.Resources.Requests["nvidia.com/gpu"].ToString());
+        Assert.Equal("86400m", dev.Resources.Limits["cpu"].ToString()); // 192 cores * 4/8 * 0.9
+        Assert.False(dev.Resources.Limits.ContainsKey("vpc.amazonaws.com/efa"));
+        Assert.Equal("gpu-a", pod.Spec.NodeSelector["kubernetes.io/hostname"]);
+        Assert.Equal("p5.48xlarge", pod.Spec.NodeSelector["node.kubernetes.io/instance-type"]);
+        Assert.Contains(pod.Spec.Tolerations, t => t.Key == "nvidia.com/gpu" && t.OperatorProperty == "Exists");
+        Assert.Equal("0,1,2,3", Env(pod, "CUDA_VISIBLE_DEVICES"));
+        Assert.Equal(("0", "1", "localhost"), (Env(pod, "RANK"), Env(pod, "WORLD_SIZE"), Env(pod, "MASTER_ADDR")));
+        Assert.Equal(["/bin/sh", "/gpu-dev/config/entry.sh"], dev.Command);
+        Assert.NotNull(pod.Spec.Volumes.Single(v => v.Name == "home").EmptyDir);
+        Assert.Equal("Memory", pod.Spec.Volumes.Single(v => v.Name == "dshm").EmptyDir.Medium);
+        Assert.Equal("gpu-dev", pod.Metadata.Labels["app.kubernetes.io/managed-by"]);
+        Assert.Equal(Id, pod.Metadata.Labels["gpu-dev.io/reservation"]);
+    }
+
+    [Fact]
+    public void Pod_Multinode_HasRankVariablesMasterOnRankZeroAndEfa()
+    {
+        var spec = Spec(nodes: 2);
+
+        var pod = Objects.Pod(spec, 1, s_p5 with { Name = "gpu-b" }, "img:1");
+
+        Assert.Equal(("1", "2", "29500"), (Env(pod, "RANK"), Env(pod, "WORLD_SIZE"), Env(pod, "MASTER_PORT")));
+        Assert.Equal($"gpudev-{Id}-0-headless.gpu-dev.svc.cluster.local", Env(pod, "MASTER_ADDR"));
+        Assert.Equal("32", pod.Spec.Containers[0].Resources.Limits["vpc.amazonaws.com/efa"].ToString());
+        Assert.Equal("efa", Env(pod, "FI_PROVIDER"));
+        Assert.Equal("gpu-b", pod.Spec.NodeSelector["kubernetes.io/hostname"]);
+        var headless = Objects.HeadlessService(spec, 1);
+        Assert.Equal(("None", $"gpudev-{Id}-1-headless"), (headless.Spec.ClusterIP, headless.Metadata.Name));
+        Assert.Contains(headless.Spec.Ports, p => p.Port == 29500);
+        Assert.Equal("1", headless.Spec.Selector["gpu-dev.io/rank"]);
+    }
+
+    [Fact]
+    public void Pod_NsightLabel_AddsAffinitySysAdminAndDriverCapabilities()
+    {
+        var options = new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } };
+
+        var pod = Objects.Pod(Spec(options: options), 0, s_p5, "img:1");
+
+        var term = pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms.Single();
+        Assert.Equal(("nsight", "In", "true"), (term.MatchExpressions[0].Key, term.MatchExpressions[0].OperatorProperty, term.MatchExpressions[0].Values.Single()));
+        Assert.Equal(["SYS_ADMIN"], pod.Spec.Containers[0].SecurityContext.Capabilities.Add);
+        Assert.Equal("compute,utility", Env(pod, "NVIDIA_DRIVER_CAPABILITIES"));
+    }
+
+    [Fact]
+    public void Pod_WithDiskAndSharedClaims_MountsThem()
+    {
+        _options.SharedPersonalClaim = "gpu-dev-shared-personal";
+        _options.CcacheClaim = "gpu-dev-ccache";
+
+        var pod = Objects.Pod(Spec(disk: "d1"), 0, s_p5, "img:1");
+
+        Assert.Equal("gpudev-disk-d1", pod.Spec.Volumes.Single(v => v.Name == "home").PersistentVolumeClaim.ClaimName);
+        var mounts = pod.Spec.Containers[0].VolumeMounts.ToDictionary(m => m.MountPath);
+        Assert.Equal("alice", mounts["/shared-personal"].SubPath);
+        Assert.Equal("gpu-dev-ccache", pod.Spec.Volumes.Single(v => v.Name == "ccache").PersistentVolumeClaim.ClaimName);
+        Assert.True(mounts["/gpu-dev/keys"].ReadOnlyProperty);
+    }
+
+    [Fact]
+    public void Pod_PreserveEntrypoint_KeepsTheImageCommand()
+    {
+        var pod = Objects.Pod(Spec(options: new EnvironmentOptions { DockerImage = "me/img:2", PreserveEntrypoint = true }), 0, s_p5, "me/img:2");
+
+        Assert.Null(pod.Spec.Containers[0].Command);
+        Assert.Equal("me/img:2", pod.Spec.Containers[0].Image);
+    }
+
+    [Fact]
+    public void GpuTypeLabel_ReplacesTheInstanceTypeSelector()
+    {
+        _options.GpuTypeLabel = "gpu-dev.io/gpu-type";
+
+        var pod = Objects.Pod(Spec(), 0, s_p5, "img:1");
+
+        Assert.Equal("h100", pod.Spec.NodeSelector["gpu-dev.io/gpu-type"]);
+        Assert.False(pod.Spec.NodeSelector.ContainsKey("node.kubernetes.io/instance-type"));
+    }
+
+    [Fact]
+    public void SshService_IsNodePortOnTheRanksPod()
+    {
+        var service = Objects.SshService(Spec(), 0);
+
+        Assert.Equal("NodePort", service.Spec.Type);
+        Assert.Equal(22, service.Spec.Ports.Single().Port);
+        Assert.Equal(Id, service.Spec.Selector["gpu-dev.io/reservation"]);
+        Assert.Equal("0", service.Spec.Selector["gpu-dev.io/rank"]);
+    }
+
+    [Fact]
+    public void Secret_HoldsKeysAndAuthorizedKeysEndWithTheRankKey()
+    {
+        var host = new HostKeyPair("PRIVATE", "ssh-ed25519 AAAAhost");
+        var rank = new HostKeyPair("RANKPRIVATE", "ssh-ed25519 AAAArank");
+
+        var secret = Objects.Secret(Spec(nodes: 2), host, rank, "tok");
+
+        Assert.Equal($"{TestKeys.Ed25519.Trim()}\nssh-ed25519 AAAArank\n", secret.StringData["authorized_keys"]);
+        Assert.Equal("*-headless,*-headless.* ssh-ed25519 AAAAhost\n", secret.StringData["known_hosts"]);
+        Assert.Equal("tok", secret.StringData["jupyter_token"]);
+    }
+
+    [Fact]
+    public void Build_IsAKanikoJobPushingToTheRegistry()
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev/";
+        var spec = Spec(options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" });
+
+        var (context, job) = Objects.Build(spec);
+
+        Assert.Equal("FROM busybox\n", context.Data["Dockerfile"]);
+        Assert.Contains($"--destination=registry.example/gpu-dev/gpu-dev-build:{Id}", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Equal(0, job.Spec.BackoffLimit);
+    }
+
+    [Theory]
+    [InlineData("a;rm -rf /")]
+    [InlineData("../../etc")]
+    [InlineData("ABC")]
+    [InlineData("x\ny")]
+    [InlineData("")]
+    public void Names_RefuseIdsThatCouldInject(string id)
+    {
+        Assert.Throws<ArgumentException>(() => K8sNames.Pod(id, 0));
+    }
+
+    [Fact]
+    public void EntryScript_IsValidShell()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"entry-{Guid.NewGuid():N}.sh");
+        File.WriteAllText(file, EntryScript.Text);
+        try
+        {
+            using var sh = Process.Start(new ProcessStartInfo("sh", ["-n", file]) { RedirectStandardError = true })!;
+            var error = sh.StandardError.ReadToEnd();
+            sh.WaitForExit();
+            Assert.True(sh.ExitCode == 0, error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("100Gi", 107374182400L)]
+    [InlineData("500m", 0L)]
+    [InlineData("2k", 2000L)]
+    [InlineData("8", 8L)]
+    public void Quantities_Parse(string text, long bytes)
+    {
+        Assert.True(Quantities.TryParseBytes(text, out var value));
+        Assert.Equal(bytes, value);
+    }
+
+    [Fact]
+    public void Options_Validator_NamesEveryBrokenRule()
+    {
+        var result = new KubernetesOptionsValidator().Validate(null, new KubernetesOptions { Namespace = "Bad_NS", NodeAddressType = "Public", ResourceShare = 2, DiskSize = "lots" });
+
+        Assert.True(result.Failed);
+        Assert.Equal(4, result.Failures!.Count());
+        Assert.Contains(result.Failures!, f => f.Contains("valid: InternalIP, ExternalIP, Hostname", StringComparison.Ordinal));
+    }
+
+    private static string? Env(V1Pod pod, string name) => pod.Spec.Containers[0].Env.SingleOrDefault(e => e.Name == name)?.Value;
+}
