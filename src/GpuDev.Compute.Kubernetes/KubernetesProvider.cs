@@ -511,7 +511,9 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         map is not null && map.TryGetValue(key, out var value) ? value : null;
 
     private static string Text(V1Secret secret, string key) =>
-        secret.Data?.TryGetValue(key, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : "";
+        secret.Data?.TryGetValue(key, out var bytes) == true ? Encoding.UTF8.GetString(bytes)
+        : secret.StringData?.TryGetValue(key, out var text) == true ? text
+        : "";
 
     internal static async Task<T?> OrNullAsync<T>(Func<Task<T>> call)
         where T : class

@@ -55,7 +55,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
-    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys")
+    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
+        IReadOnlyList<string>? extraArgs = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();
@@ -65,7 +66,10 @@ internal sealed class ServerProcess : IAsyncDisposable
             : Path.Combine(dataDir, "local");
         var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
-        foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl })
+        string[] args = localGpus.Length > 0
+            ? ["run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl, .. extraArgs ?? []]
+            : ["run", "--data-dir", dataDir, "--urls", url, "--keys-url", keysUrl, .. extraArgs ?? []];
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }

@@ -23,10 +23,10 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
     private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Re-create the shell dotfiles (.bashrc, .profile, …) on the --disk disk; needs --disk NAME" };
     private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (more GPUs than one node holds; a multiple of GPUs per node)" };
-    private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB (not supported yet)" };
-    private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image URL (not supported yet)" };
-    private readonly Option<bool> _preserveEntrypoint = new("--preserve-entrypoint") { Description = "Keep original container ENTRYPOINT/CMD (not supported yet)" };
-    private readonly Option<string[]> _nodeLabel = new("--node-label", "-l") { Description = "Node selector label KEY=VALUE, repeatable (not supported yet)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB, built in the cluster (kubernetes provider)" };
+    private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image (kubernetes provider)" };
+    private readonly Option<bool> _preserveEntrypoint = new("--preserve-entrypoint") { Description = "Keep the image's ENTRYPOINT/CMD instead of the SSH server (kubernetes provider)" };
+    private readonly Option<string[]> _nodeLabel = new("--node-label", "-l") { Description = "Node selector label KEY=VALUE, repeatable (e.g. nsight=true)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Enable debug output (HTTP traffic) on stderr" };
     private readonly Option<bool> _noInteractive = new("--no-interactive") { Description = "Force non-interactive mode (never prompt)" };
     private readonly Option<bool> _noWait = new("--no-wait") { Description = "Return as soon as the reservation is created instead of waiting until it is active" };
@@ -206,7 +206,8 @@ internal sealed class ReserveCommand : CliCommand
         };
     }
 
-    /// <summary>Options whose feature the server does not offer yet fail here, before anything is sent.</summary>
+    /// <summary>Option combinations that can never work fail here, before anything is sent; the server decides the rest
+    /// (e.g. custom images need the kubernetes provider).</summary>
     private void RejectUnsupported(ParseResult parseResult, CreateReservationRequest request)
     {
         if (IsNamedDisk(request) && DiskNames.Problem(request.Disk) is { } problem)
@@ -224,24 +225,14 @@ internal sealed class ReserveCommand : CliCommand
             throw CliException.Usage("--recreate-env needs --disk NAME (it re-creates the shell dotfiles on that disk)");
         }
 
-        if (request.Dockerfile is not null)
+        if (request.PreserveEntrypoint && request.DockerImage is null && request.Dockerfile is null)
         {
-            throw CliException.NotSupported("--dockerfile");
+            throw CliException.Usage("--preserve-entrypoint needs --dockerimage or --dockerfile (the default image's entry is the SSH server)");
         }
 
-        if (request.DockerImage is not null)
+        if (request.DockerImage is not null && request.Dockerfile is not null)
         {
-            throw CliException.NotSupported("--dockerimage");
-        }
-
-        if (request.PreserveEntrypoint)
-        {
-            throw CliException.NotSupported("--preserve-entrypoint");
-        }
-
-        if (request.NodeLabels is not null || parseResult.GetResult(_nodeLabel) is not null)
-        {
-            throw CliException.NotSupported("--node-label");
+            throw CliException.Usage("give either --dockerimage or --dockerfile, not both");
         }
     }
 

@@ -119,7 +119,7 @@ internal static class ReservationView
 
             foreach (var h in r.History)
             {
-                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From ?? "-"), Markup.Escape(h.To), Markup.Escape(h.Reason));
+                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From == h.To ? "" : h.From ?? "-"), Markup.Escape(h.From == h.To ? "(note)" : h.To), Markup.Escape(h.Reason));
             }
 
             console.OutConsole.Write(table);

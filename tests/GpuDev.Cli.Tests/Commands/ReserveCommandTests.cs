@@ -66,17 +66,16 @@ public sealed class ReserveCommandTests
     }
 
     [Theory]
-    [InlineData("--preserve-entrypoint")]
-    [InlineData("--dockerimage", "pytorch/pytorch:2.3.0")]
-    [InlineData("-l", "nsight=true")]
-    public async Task Execute_UnsupportedOption_FailsWithoutHttpCall(params string[] option)
+    [InlineData("--preserve-entrypoint needs --dockerimage", "--preserve-entrypoint")]
+    [InlineData("give either --dockerimage or --dockerfile", "--dockerimage", "pytorch/pytorch:2.3.0", "--dockerfile", "/etc/hostname")]
+    public async Task Execute_ImpossibleImageOptions_FailWithoutHttpCall(string error, params string[] option)
     {
         using var cli = new CliHarness();
 
         var exit = await cli.RunAsync(["reserve", "-t", "h100", "-h", "1", .. option]);
 
         Assert.Equal(1, exit);
-        Assert.StartsWith($"error: {(option[0] == "-l" ? "--node-label" : option[0])} is not supported yet", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.StartsWith($"error: {error}", cli.Console.StdErr, StringComparison.Ordinal);
         Assert.Empty(cli.Http.Requests);
     }
 
