@@ -5,8 +5,10 @@ using GpuDev.Core.Reservations;
 namespace GpuDev.Testing;
 
 /// <summary>An in-memory provider: environments are records, Ready at once unless told otherwise.</summary>
-public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputeProvider
+public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputeProvider, IEnvironmentEvents
 {
+    private readonly System.Threading.Channels.Channel<EnvironmentEvent> _events = System.Threading.Channels.Channel.CreateUnbounded<EnvironmentEvent>();
+
     private int _nextPort = 40000;
 
     public ConcurrentDictionary<string, EnvironmentSpec> Environments { get; } = new();
@@ -18,10 +20,18 @@ public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputePr
 
     public string Name => "fake";
 
-    public bool SupportsCustomImages => false;
+    public bool SupportsCustomImages { get; set; }
+
+    /// <summary>What DiscoverNodesAsync returns; change it and <see cref="Raise"/> a NodesChanged event to resize the fleet.</summary>
+    public IReadOnlyList<ComputeNode> Nodes { get; set; } = nodes;
 
     public Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ComputeNode>>(nodes);
+        Task.FromResult(Nodes);
+
+    /// <summary>Sends an event to the server's event worker, as a provider watch would.</summary>
+    public void Raise(EnvironmentEvent e) => _events.Writer.TryWrite(e);
+
+    public IAsyncEnumerable<EnvironmentEvent> WatchAsync(CancellationToken cancellationToken) => _events.Reader.ReadAllAsync(cancellationToken);
 
     public Task<EnvironmentStatus> EnsureEnvironmentAsync(EnvironmentSpec spec, CancellationToken cancellationToken)
     {

@@ -100,10 +100,15 @@ public sealed class ReservationsApiTests
         await using var server = new ServerFixture();
         var client = await server.ClientForAsync("alice");
 
-        var response = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } });
+        var image = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, DockerImage = "pytorch/pytorch:2.3.0" });
+        var label = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } });
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Equal(ProblemCodes.NotSupported, (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Code);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, image.StatusCode);
+        var imageProblem = (await image.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
+        Assert.Equal(ProblemCodes.NotSupported, imageProblem.Code);
+        Assert.Contains("not supported by the fake provider; the kubernetes provider supports them", imageProblem.Detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, label.StatusCode);
+        Assert.Contains("No h100 node has the labels nsight=true", (await label.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail, StringComparison.Ordinal);
         Assert.Empty(await ListAllAsync(client));
     }
 
