@@ -348,7 +348,7 @@ public sealed partial class FakeKubernetesServer
 
             var message = nodes.Count == 0
                 ? "no nodes available to schedule pods"
-                : $"0/{nodes.Count} nodes are available: {string.Join(", ", reasons.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Value} {kv.Key}"))}.";
+                : $"0/{nodes.Count} nodes are available: {string.Join(", ", reasons.Select(kv => $"{kv.Value} {kv.Key}").Order(StringComparer.Ordinal))}.";
             var current = pod.Objects("status", "conditions").FirstOrDefault(c => c.Str("type") == "PodScheduled");
             if (current?.Str("message") != message)
             {
