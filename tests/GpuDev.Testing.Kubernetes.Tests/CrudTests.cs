@@ -266,4 +266,59 @@ public sealed class CrudTests
         Assert.False(server.Delete("configmaps", Ns, "seeded"));
         _ = JsonNode.Parse("{}");
     }
+
+    [Fact]
+    public async Task Every_delete_the_provider_may_use_deserializes_in_the_client()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        server.AddNode("n1", 8);
+        var client = server.Client();
+        var meta = new V1ObjectMeta { Name = "x" };
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = meta }, Ns, cancellationToken: Ct);
+        await client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = meta }, Ns, cancellationToken: Ct);
+        await client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = meta,
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteOnce"],
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+            },
+        }, Ns, cancellationToken: Ct);
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "scratch" } }, cancellationToken: Ct);
+
+        Assert.Equal("Success", (await client.CoreV1.DeleteNamespacedConfigMapAsync("x", Ns, cancellationToken: Ct)).Status);
+        Assert.Equal("x", (await client.CoreV1.DeleteNamespacedServiceAccountAsync("x", Ns, cancellationToken: Ct)).Metadata.Name);
+        Assert.Equal("x", (await client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync("x", Ns, cancellationToken: Ct)).Metadata.Name);
+        Assert.Equal("Success", (await client.CoreV1.DeleteNamespaceAsync("scratch", cancellationToken: Ct)).Status);
+        Assert.Equal("Success", (await client.CoreV1.DeleteNodeAsync("n1", cancellationToken: Ct)).Status);
+        await client.CoreV1.DeleteCollectionNamespacedPodAsync(Ns, cancellationToken: Ct);
+        await client.CoreV1.DeleteCollectionNamespacedEventAsync(Ns, cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task Running_pods_terminate_gracefully_and_finalizers_hold_deletion()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        server.AddNode("n1", 8);
+        var gate = new TaskCompletionSource();
+        server.OnPodDeleted = (_, ct) => gate.Task.WaitAsync(ct);
+        var client = server.Client();
+        await client.CoreV1.CreateNamespacedPodAsync(Pod("p"), Ns, cancellationToken: Ct);
+        await client.WaitPodAsync("p", IsRunning, "running");
+
+        var deleting = await client.CoreV1.DeleteNamespacedPodAsync("p", Ns, cancellationToken: Ct);
+        Assert.NotNull(deleting.Metadata.DeletionTimestamp);
+        Assert.Equal(30, deleting.Metadata.DeletionGracePeriodSeconds);
+        Assert.NotNull((await client.CoreV1.ReadNamespacedPodAsync("p", Ns, cancellationToken: Ct)).Metadata.DeletionTimestamp);
+        gate.SetResult();
+        await EventuallyAsync(() => client.CoreV1.ListNamespacedPodAsync(Ns, cancellationToken: Ct), l => l.Items.Count == 0, "pod removed");
+
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "held", Finalizers = ["example.com/keep"] } }, Ns, cancellationToken: Ct);
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("held", Ns, cancellationToken: Ct);
+        var held = await client.CoreV1.ReadNamespacedConfigMapAsync("held", Ns, cancellationToken: Ct);
+        Assert.NotNull(held.Metadata.DeletionTimestamp);
+        await client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), "held", Ns, cancellationToken: Ct);
+        await ExpectStatusAsync(HttpStatusCode.NotFound, () => client.CoreV1.ReadNamespacedConfigMapAsync("held", Ns, cancellationToken: Ct));
+    }
 }

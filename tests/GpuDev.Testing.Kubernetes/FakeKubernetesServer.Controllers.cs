@@ -83,13 +83,6 @@ public sealed partial class FakeKubernetesServer
                 meta["deletionTimestamp"] = Json.Timestamp(Time.GetUtcNow().AddSeconds(seconds));
                 meta["deletionGracePeriodSeconds"] = seconds;
             });
-            if (marked is not null)
-            {
-                // StoreUpdateLocked keeps deletion fields from the old copy: set them on the stored one.
-                marked.Obj("metadata")["deletionTimestamp"] = Json.Timestamp(Time.GetUtcNow().AddSeconds(seconds));
-                marked.Obj("metadata")["deletionGracePeriodSeconds"] = seconds;
-            }
-
             var snapshot = (marked ?? pod).Clone();
             Track(async () =>
             {
@@ -236,7 +229,7 @@ public sealed partial class FakeKubernetesServer
             return;
         }
 
-        var name = $"{involved.Str("metadata", "name")}.{Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 + (++_eventCounter % 1000):x}";
+        var name = $"{involved.Str("metadata", "name")}.{(Time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000) + (++_eventCounter % 1_000_000):x}";
         var source = new JsonObject { ["component"] = component };
         if (host is not null)
         {

@@ -386,7 +386,7 @@ public sealed partial class FakeKubernetesServer
             Admit(r, next, old);
         }
 
-        return StoreUpdateLocked(r, old, next);
+        return StoreUpdateLocked(r, old, next, fromController: false);
     }
 
     private JsonObject Patch(ResourceInfo r, string? ns, string name, JsonNode? patch, string contentType, bool statusOnly)

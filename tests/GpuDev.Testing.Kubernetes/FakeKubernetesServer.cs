@@ -387,14 +387,18 @@ public sealed partial class FakeKubernetesServer : IAsyncDisposable
 
         var next = stored.Clone();
         mutate(next);
-        return StoreUpdateLocked(r, stored, next);
+        return StoreUpdateLocked(r, stored, next, fromController: true);
     }
 
-    private JsonObject StoreUpdateLocked(ResourceInfo r, JsonObject old, JsonObject next)
+    /// <summary>Stores <paramref name="next"/> over <paramref name="old"/>; only controllers may change the deletion fields.</summary>
+    private JsonObject StoreUpdateLocked(ResourceInfo r, JsonObject old, JsonObject next, bool fromController)
     {
         var meta = next.Obj("metadata");
         var oldMeta = old.Obj("metadata");
-        foreach (var keep in new[] { "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds" })
+        string[] kept = fromController
+            ? ["name", "namespace", "uid", "creationTimestamp"]
+            : ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"];
+        foreach (var keep in kept)
         {
             if (oldMeta[keep] is { } v)
             {
