@@ -1,3 +1,4 @@
+using k8s;
 using System.Diagnostics;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Reservations;

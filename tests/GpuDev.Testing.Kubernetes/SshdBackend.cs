@@ -138,7 +138,7 @@ public sealed class SshdBackend : IAsyncDisposable
         throw new TimeoutException($"sshd did not listen on {port}");
     }
 
-    internal static string SecretText(JsonObject secret, string key) =>
+    public static string SecretText(JsonObject secret, string key) =>
         secret["data"]?[key]?.GetValue<string>() is { } b64 ? Encoding.UTF8.GetString(Convert.FromBase64String(b64))
         : secret["stringData"]?[key]?.GetValue<string>() ?? throw new InvalidOperationException($"the secret has no {key}");
 
