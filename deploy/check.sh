@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Offline checks of everything under deploy/ and images/ (no cluster, no Docker engine needed):
-#   1. tests of the schema validator (tools/k8s-validate);
+#   1. tests of the checkers themselves (tools/k8s-validate/test, tools/test);
 #   2. renders deploy/kubernetes/{base,overlays/eks,overlays/dev,test-rbac} with `kubectl kustomize`
 #      (or a `kustomize` binary) and validates every object against its Kubernetes schema;
 #   3. asserts the RBAC of each render is exactly what the compute provider needs;
@@ -18,10 +18,10 @@ if [[ ! -d $tools/node_modules ]]; then
   exit 1
 fi
 
-echo "== validator tests"
-if ! log=$(node --test "$tools/test/" 2>&1); then
+echo "== tool tests"
+if ! log=$(node --test "$tools/test/" tools/test/ 2>&1); then
   echo "$log" >&2
-  echo "error: validator tests failed" >&2
+  echo "error: tool tests failed (node --test $tools/test/ tools/test/)" >&2
   exit 1
 fi
 grep -E '^# (pass|fail) ' <<<"$log" | tr '\n' ' '; echo

@@ -31,7 +31,7 @@ export function instructions(text) {
     const body = continues ? raw.replace(/\\\s*$/, "") : raw;
     if (current === null) {
       const m = /^\s*(\S+)\s*(.*)$/.exec(body);
-      current = { line: i + 1, keyword: m[1].toUpperCase(), args: m[2] };
+      current = { line: i + 1, keyword: m[1].toUpperCase(), args: m[2].trimEnd() };
     } else {
       current.args += " " + body.trim();
     }
