@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu-dev-entrypoint: starts the reservation's sshd in the foreground (PID 1).
+# gpu-dev-entrypoint: starts the reservation's sshd in the foreground (under tini, PID 1).
 #
 # Contract with the pod's init step (the compute provider): a directory, ${GPUDEV_SSH_DIR:-/etc/gpu-dev/ssh}
 # (usually an emptyDir or Secret volume), holding
@@ -46,4 +46,5 @@ if [[ -d /home/dev/.ssh ]]; then
   chmod go-w /home/dev /home/dev/.ssh
 fi
 
+mkdir -p /run/sshd
 exec /usr/sbin/sshd -D -e
