@@ -6,7 +6,8 @@
 // Each FILE holds JSON (one object, an array of objects, or a List / {"items": [...]}) or
 // YAML (one or more documents separated by '---'; a document may itself be a List).
 // Every object is checked against the OpenAPI schema of its apiVersion/kind from the
-// `kubernetes-models` package (no cluster needed). Kinds in SKIPPED_GROUPS have no schema
+// `kubernetes-models` package (no cluster needed), and for fields its type does not have (typos;
+// the schemas alone accept them, a server's strict field validation would not; see fields.mjs). Kinds in SKIPPED_GROUPS have no schema
 // package here and are skipped with a note on stderr.
 //
 // Output: "ok: N objects (Kind xCount, ...)" on stdout and exit 0, or one line per problem on
@@ -17,6 +18,7 @@
 import { readFileSync } from "node:fs";
 import * as models from "kubernetes-models";
 import { loadAll } from "js-yaml";
+import { unknownFields } from "./fields.mjs";
 
 // Groups whose kinds we know to exist but for which no schema package is installed
 // (@kubernetes-models/external-snapshotter is not published).
@@ -101,6 +103,7 @@ export function validateObjects(objects, index = modelIndex()) {
         problems.push({ kind, name, path: err.instancePath || "/", message });
       }
     }
+    for (const u of unknownFields(obj)) problems.push({ kind, name, path: u.path, message: u.message });
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
   return { problems, counts, skipped };

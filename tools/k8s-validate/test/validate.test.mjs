@@ -24,6 +24,13 @@ test("a bad Pod fails with one line per problem naming kind, name and path", () 
   assert.match(r.stderr, /Pod\/no-containers: \/spec: must have required property 'containers'|Pod\/no-containers: \/spec: must have required property containers/);
 });
 
+test("unknown fields (typos) fail with their path", () => {
+  const r = run([fixture("typo.yaml")]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Deployment\/typo: \/spec\/template\/spec\/containers\/0\/readinesProbe: unknown field "readinesProbe"/);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
+
 test("a JSON List is flattened into its items", () => {
   const r = run([fixture("list.json")]);
   assert.equal(r.status, 0, r.stderr);
