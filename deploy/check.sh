@@ -2,8 +2,10 @@
 # Offline checks of everything under deploy/ and images/ (no cluster, no Docker engine needed):
 #   1. tests of the checkers themselves (tools/k8s-validate/test, tools/test);
 #   2. renders deploy/kubernetes/{base,overlays/eks,overlays/dev,test-rbac} with `kubectl kustomize`
-#      (or a `kustomize` binary) and validates every object against its Kubernetes schema;
-#   3. asserts the RBAC of each render is exactly what the compute provider needs;
+#      (or a `kustomize` binary) and validates every object against its Kubernetes schema
+#      (including unknown fields);
+#   3. asserts the RBAC of each render is exactly what the compute provider needs, and that the
+#      server Deployment keeps its contract (tools/k8s-validate/check-server.mjs);
 #   4. lints the Dockerfiles' pinning rules (tools/check-dockerfile.mjs).
 # Needs node and `npm ci` done in tools/k8s-validate (.ci/run does both).
 # Rendered output is kept in ${RENDER_DIR:-artifacts/deploy} for inspection.
@@ -46,6 +48,8 @@ if ((${#render[@]})); then
   files=()
   for k in "${kustomizations[@]}"; do files+=("$out/${k//\//-}.yaml"); done
   node "$tools/check-rbac.mjs" "${files[@]}"
+  echo "== server contract (ConfigMap keys, env, Secret, probes, security, Service, shared claims)"
+  node "$tools/check-server.mjs" "$out/base.yaml" "$out/overlays-eks.yaml" "$out/overlays-dev.yaml"
 else
   # A machine without kubectl/kustomize still checks the complete objects the kustomizations list
   # (patches cannot be applied without a renderer, so overlays are not checked).
