@@ -1,4 +1,4 @@
-// Tests of tools/check-dockerfile.mjs: `node --test tools/test/`.
+// Tests of tools/check-dockerfile.mjs: `npm test` in tools/k8s-validate (deploy/check.sh runs them).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { check, instructions } from "../check-dockerfile.mjs";

@@ -1,4 +1,4 @@
-// Tests of the validate.mjs command line: run with `node --test tools/k8s-validate/test/`.
+// Tests of the validate.mjs command line: `npm test` in tools/k8s-validate (deploy/check.sh runs them).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
