@@ -278,3 +278,78 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         Assert.Equal("gpudev-disk-d2", home["persistentVolumeClaim"]!["claimName"]!.GetValue<string>());
     }
 }
+
+/// <summary>Every object the provider creates, checked offline against the Kubernetes schemas (the npm packages
+/// kubernetes-models + @kubernetes-models/validate in tools/k8s-validate, installed by .ci/run).</summary>
+public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task EveryCreatedObject_PassesTheSchemaCheck()
+    {
+        var root = RepoRoot();
+        var validator = Path.Combine(root, "tools", "k8s-validate", "validate.mjs");
+        if (!Directory.Exists(Path.Combine(root, "tools", "k8s-validate", "node_modules")))
+        {
+            Assert.Skip("Schema check of generated objects: run `npm ci` in tools/k8s-validate first (.ci/run does).");
+        }
+
+        await using var cluster = await FakeClusterFixture.StartAsync(o =>
+        {
+            o.BuildRegistry = "registry.example/team";
+            o.SharedPersonalClaim = "gpu-dev-shared-personal";
+            o.CcacheClaim = "gpu-dev-ccache";
+            o.SharedClaim = "gpu-dev-shared";
+        });
+        var ct = TestContext.Current.CancellationToken;
+        EnvironmentSpec Spec(string id, int nodes, EnvironmentOptions? options = null) => new()
+        {
+            ReservationId = id, Owner = "alice", AuthorizedKeys = [GpuDev.Testing.TestKeys.Ed25519], GpuType = "h100", Jupyter = true,
+            Allocations = [.. Enumerable.Range(0, nodes).Select(r => new NodeAllocation(r, $"gpu-{r}", [.. Enumerable.Range(0, 8)]))],
+            Options = options ?? EnvironmentOptions.None,
+        };
+        await cluster.Disks.CreateAsync("d1", ct);
+        await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 2, new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } }), ct);
+        await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 1, new EnvironmentOptions { Dockerfile = "FROM busybox\n" }) with
+        {
+            Allocations = [new NodeAllocation(0, "gpu-2", [0])], DiskId = "d1",
+        }, ct);
+        await cluster.Disks.SnapshotAsync("d1", "s1", null, ct);
+
+        var objects = new System.Text.Json.Nodes.JsonArray();
+        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "persistentvolumeclaims", "volumesnapshots" })
+        {
+            foreach (var item in cluster.Server.List(resource, "gpu-dev"))
+            {
+                objects.Add(item.DeepClone());
+            }
+        }
+
+        var file = Path.Combine(Path.GetTempPath(), $"gpu-dev-objects-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, objects.ToJsonString(), ct);
+        try
+        {
+            using var node = Process.Start(new ProcessStartInfo("node", [validator, file]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var stdout = await node.StandardOutput.ReadToEndAsync(ct);
+            var stderr = await node.StandardError.ReadToEndAsync(ct);
+            await node.WaitForExitAsync(ct);
+            output.WriteLine(stdout + stderr);
+            Assert.True(node.ExitCode == 0, stdout + stderr);
+            Assert.Contains("Pod x", stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "gpu-dev.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}
