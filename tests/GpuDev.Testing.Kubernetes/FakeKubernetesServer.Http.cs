@@ -128,6 +128,18 @@ public sealed partial class FakeKubernetesServer
                 var targetName = target.Name ?? throw KubeApiException.MethodNotAllowed("patch");
                 var contentType = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
                 var patch = await ReadBodyAsync(ctx).ConfigureAwait(false);
+                if (contentType == "application/apply-patch+yaml")
+                {
+                    if (string.IsNullOrEmpty(query["fieldManager"]))
+                    {
+                        throw KubeApiException.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+                    }
+
+                    var (applied, created) = Apply(r, ns, targetName, patch as JsonObject ?? throw KubeApiException.BadRequest("apply patch must be an object"), target.Subresource == "status");
+                    await WriteJsonAsync(ctx, created ? 201 : 200, applied).ConfigureAwait(false);
+                    return;
+                }
+
                 await WriteJsonAsync(ctx, 200, Patch(r, ns, targetName, patch, contentType, target.Subresource == "status")).ConfigureAwait(false);
                 return;
             }
@@ -389,6 +401,28 @@ public sealed partial class FakeKubernetesServer
         return StoreUpdateLocked(r, old, next, fromController: false);
     }
 
+    /// <summary>Server-side apply, approximated: create when absent, else a merge patch (no field ownership or list merging).</summary>
+    private (JsonObject Result, bool Created) Apply(ResourceInfo r, string? ns, string name, JsonObject body, bool statusOnly)
+    {
+        CheckBodyNamespace(body, ns);
+        if (body.Str("metadata", "name") is { } bodyName && bodyName != name)
+        {
+            throw new KubeApiException(400, "BadRequest", $"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+        }
+
+        lock (_gate)
+        {
+            if (Find(r, ns, name) is null && !statusOnly)
+            {
+                var obj = body.Clone();
+                obj.Obj("metadata")["name"] = name;
+                return (CreateLocked(r, ns ?? "", obj).Clone(), true);
+            }
+
+            return (Patch(r, ns, name, body, "application/merge-patch+json", statusOnly), false);
+        }
+    }
+
     private JsonObject Patch(ResourceInfo r, string? ns, string name, JsonNode? patch, string contentType, bool statusOnly)
     {
         lock (_gate)
@@ -400,7 +434,7 @@ public sealed partial class FakeKubernetesServer
                 "application/json-patch+json" => patch is JsonArray ops
                     ? Patching.JsonPatch(old, ops)
                     : throw KubeApiException.BadRequest("json patch must be an array of operations"),
-                _ => throw new KubeApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
+                _ => throw new KubeApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {contentType})"),
             };
             if (patched is not JsonObject next)
             {
