@@ -153,6 +153,13 @@ public sealed class CrudTests
         Assert.Equal("b", await Names("!tier"));
         Assert.Equal("c", await Names("tier,env!=prod"));
         Assert.Equal("", await Names("env=prod,tier=cpu"));
+
+        var page1 = await client.CoreV1.ListNamespacedPodAsync(Ns, limit: 2, cancellationToken: Ct);
+        Assert.Equal(["a", "b"], page1.Items.Select(p => p.Metadata.Name));
+        Assert.Equal(1, page1.Metadata.RemainingItemCount);
+        var page2 = await client.CoreV1.ListNamespacedPodAsync(Ns, limit: 2, continueParameter: page1.Metadata.ContinueProperty, cancellationToken: Ct);
+        Assert.Equal(["c"], page2.Items.Select(p => p.Metadata.Name));
+        Assert.Null(page2.Metadata.ContinueProperty);
         await ExpectStatusAsync(HttpStatusCode.BadRequest, () => client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: "env in (a", cancellationToken: Ct));
     }
 

@@ -290,6 +290,8 @@ public sealed partial class FakeKubernetesServer
         var fields = FieldSelector.Parse(query["fieldSelector"], r);
         var items = new JsonArray();
         string rv;
+        string? continueToken = null;
+        var remaining = 0;
         lock (_gate)
         {
             IEnumerable<JsonObject> source = Items(r, ns);
@@ -298,7 +300,33 @@ public sealed partial class FakeKubernetesServer
                 source = AllNamespacesLocked();
             }
 
-            foreach (var o in source.Where(o => labels.Matches(o) && fields.Matches(o)))
+            var selected = source.Where(o => labels.Matches(o) && fields.Matches(o));
+            var after = (string?)query["continue"];
+            if (!string.IsNullOrEmpty(after))
+            {
+                string from;
+                try
+                {
+                    from = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(after));
+                }
+                catch (FormatException)
+                {
+                    throw KubeApiException.BadRequest("continue key is not valid: illegal base64 data");
+                }
+
+                selected = selected.Where(o => string.CompareOrdinal(Key(o.Str("metadata", "namespace"), o.Str("metadata", "name")!), from) > 0);
+            }
+
+            var all = selected.ToList();
+            if (int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0 && all.Count > limit)
+            {
+                var last = all[limit - 1];
+                continueToken = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Key(last.Str("metadata", "namespace"), last.Str("metadata", "name")!)));
+                remaining = all.Count - limit;
+                all = all.Take(limit).ToList();
+            }
+
+            foreach (var o in all)
             {
                 var item = o.Clone();
                 if (r.BuiltIn)
@@ -313,11 +341,18 @@ public sealed partial class FakeKubernetesServer
             rv = _resourceVersion.ToString(CultureInfo.InvariantCulture);
         }
 
+        var meta = new JsonObject { ["resourceVersion"] = rv };
+        if (continueToken is not null)
+        {
+            meta["continue"] = continueToken;
+            meta["remainingItemCount"] = remaining;
+        }
+
         return new JsonObject
         {
             ["kind"] = r.ListKind,
             ["apiVersion"] = r.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = rv },
+            ["metadata"] = meta,
             ["items"] = items,
         };
     }
