@@ -182,8 +182,8 @@ public sealed class CrudTests
         var byNs = await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "metadata.namespace!=other", cancellationToken: Ct);
         Assert.Equal("a", Assert.Single(byNs.Items).Metadata.Name);
 
-        var onNode = await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=node-1,status.phase=Running", cancellationToken: Ct);
-        Assert.Equal(2, onNode.Items.Count);
+        await EventuallyAsync(() => client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=node-1,status.phase=Running", cancellationToken: Ct),
+            l => l.Items.Count == 2, "both pods running on node-1");
 
         var events = await client.CoreV1.ListNamespacedEventAsync(Ns, fieldSelector: "involvedObject.name=a,reason=Scheduled", cancellationToken: Ct);
         Assert.Single(events.Items);
