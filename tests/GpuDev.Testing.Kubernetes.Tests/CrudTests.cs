@@ -153,6 +153,13 @@ public sealed class CrudTests
         Assert.Equal("b", await Names("!tier"));
         Assert.Equal("c", await Names("tier,env!=prod"));
         Assert.Equal("", await Names("env=prod,tier=cpu"));
+
+        var page1 = await client.CoreV1.ListNamespacedPodAsync(Ns, limit: 2, cancellationToken: Ct);
+        Assert.Equal(["a", "b"], page1.Items.Select(p => p.Metadata.Name));
+        Assert.Equal(1, page1.Metadata.RemainingItemCount);
+        var page2 = await client.CoreV1.ListNamespacedPodAsync(Ns, limit: 2, continueParameter: page1.Metadata.ContinueProperty, cancellationToken: Ct);
+        Assert.Equal(["c"], page2.Items.Select(p => p.Metadata.Name));
+        Assert.Null(page2.Metadata.ContinueProperty);
         await ExpectStatusAsync(HttpStatusCode.BadRequest, () => client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: "env in (a", cancellationToken: Ct));
     }
 
@@ -175,8 +182,8 @@ public sealed class CrudTests
         var byNs = await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "metadata.namespace!=other", cancellationToken: Ct);
         Assert.Equal("a", Assert.Single(byNs.Items).Metadata.Name);
 
-        var onNode = await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=node-1,status.phase=Running", cancellationToken: Ct);
-        Assert.Equal(2, onNode.Items.Count);
+        await EventuallyAsync(() => client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: "spec.nodeName=node-1,status.phase=Running", cancellationToken: Ct),
+            l => l.Items.Count == 2, "both pods running on node-1");
 
         var events = await client.CoreV1.ListNamespacedEventAsync(Ns, fieldSelector: "involvedObject.name=a,reason=Scheduled", cancellationToken: Ct);
         Assert.Single(events.Items);
@@ -320,5 +327,80 @@ public sealed class CrudTests
         Assert.NotNull(held.Metadata.DeletionTimestamp);
         await client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), "held", Ns, cancellationToken: Ct);
         await ExpectStatusAsync(HttpStatusCode.NotFound, () => client.CoreV1.ReadNamespacedConfigMapAsync("held", Ns, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Pod_updates_follow_the_real_rules_and_quantities_compare_by_value()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        var client = server.Client();
+        var pod = Pod("p");
+        pod.Spec.Containers[0].Resources = new V1ResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["memory"] = new("2048Gi") } };
+        await client.CoreV1.CreateNamespacedPodAsync(pod, Ns, cancellationToken: Ct);
+
+        var current = await client.CoreV1.ReadNamespacedPodAsync("p", Ns, cancellationToken: Ct);
+        current.Spec.Containers[0].Image = "ubuntu:25.04";
+        current.Metadata.Labels["changed"] = "yes";
+        var replaced = await client.CoreV1.ReplaceNamespacedPodAsync(current, "p", Ns, cancellationToken: Ct);
+        Assert.Equal("ubuntu:25.04", replaced.Spec.Containers[0].Image);
+
+        replaced.Spec.NodeSelector = new Dictionary<string, string> { ["x"] = "y" };
+        var forbidden = await ExpectStatusAsync(HttpStatusCode.UnprocessableEntity, () => client.CoreV1.ReplaceNamespacedPodAsync(replaced, "p", Ns, cancellationToken: Ct));
+        Assert.Contains("pod updates may not change fields", forbidden.Message, StringComparison.Ordinal);
+
+        var patch = new V1Patch("""{"spec":{"restartPolicy":"Never"}}""", V1Patch.PatchType.MergePatch);
+        await ExpectStatusAsync(HttpStatusCode.UnprocessableEntity, () => client.CoreV1.PatchNamespacedPodAsync(patch, "p", Ns, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Server_side_apply_creates_then_updates()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        var client = server.Client();
+        var cm = new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = "applied" }, Data = new Dictionary<string, string> { ["a"] = "1" } };
+
+        var created = await client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(cm, V1Patch.PatchType.ApplyPatch), "applied", Ns, fieldManager: "gpu-dev", force: true, cancellationToken: Ct);
+        Assert.Equal("1", created.Data["a"]);
+        cm.Data["a"] = "2";
+        var updated = await client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(cm, V1Patch.PatchType.ApplyPatch), "applied", Ns, fieldManager: "gpu-dev", force: true, cancellationToken: Ct);
+        Assert.Equal("2", updated.Data["a"]);
+        Assert.Equal(created.Metadata.Uid, updated.Metadata.Uid);
+
+        await ExpectStatusAsync(HttpStatusCode.BadRequest,
+            () => client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(cm, V1Patch.PatchType.ApplyPatch), "applied", Ns, cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_get_unique_increasing_resource_versions_and_a_watch_sees_every_create_once()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        var client = server.Client();
+        var start = (await client.CoreV1.ListNamespacedConfigMapAsync(Ns, cancellationToken: Ct)).Metadata.ResourceVersion;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
+        var seen = new List<(string Name, long Rv)>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var (type, cm) in client.CoreV1.WatchListNamespacedConfigMapAsync(Ns, resourceVersion: start, cancellationToken: cts.Token))
+            {
+                Assert.Equal(WatchEventType.Added, type);
+                seen.Add((cm.Metadata.Name, long.Parse(cm.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture)));
+                if (seen.Count == 80)
+                {
+                    return;
+                }
+            }
+        }, cts.Token);
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 80), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cts.Token }, async (i, ct) =>
+        {
+            using var own = server.Client();
+            await own.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"cm-{i}" } }, Ns, cancellationToken: ct);
+        });
+        await watching;
+
+        Assert.Equal(80, seen.Select(s => s.Name).Distinct().Count());
+        Assert.Equal(seen.Select(s => s.Rv).Order(), seen.Select(s => s.Rv));
+        Assert.Equal(80, seen.Select(s => s.Rv).Distinct().Count());
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
@@ -174,17 +175,25 @@ public sealed class JobAndKubeletTests
     }
 
     [Fact]
-    public async Task StartDelay_keeps_pods_pending_for_a_while()
+    public async Task StartDelay_keeps_bound_pods_pending_until_it_has_passed_on_the_given_clock()
     {
-        await using var server = await FakeKubernetesServer.StartAsync(new FakeClusterOptions { StartDelay = TimeSpan.FromMilliseconds(500) }, Ct);
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var server = await FakeKubernetesServer.StartAsync(new FakeClusterOptions { StartDelay = TimeSpan.FromMinutes(1), TimeProvider = clock }, Ct);
         server.AddNode("n1", 8);
         var client = server.Client();
-        var t0 = DateTime.UtcNow;
         await client.CoreV1.CreateNamespacedPodAsync(Pod("slow"), Ns, cancellationToken: Ct);
-        var bound = await client.WaitPodAsync("slow", p => p.Spec.NodeName is not null, "bound");
+
+        var bound = await client.WaitPodAsync("slow", p => p.Status?.PodIP is not null, "started by the kubelet");
         Assert.Equal("Pending", bound.Status.Phase);
-        await client.WaitPodAsync("slow", IsRunning, "running");
-        Assert.True(DateTime.UtcNow - t0 >= TimeSpan.FromMilliseconds(450));
+        Assert.Equal(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc), bound.Metadata.CreationTimestamp);
+        Assert.Equal("Pending", (await client.CoreV1.ReadNamespacedPodAsync("slow", Ns, cancellationToken: Ct)).Status.Phase);
+
+        var running = await EventuallyAsync(async () =>
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            return await client.CoreV1.ReadNamespacedPodAsync("slow", Ns, cancellationToken: Ct);
+        }, IsRunning, "running once the clock moved");
+        Assert.True(running.Status.StartTime >= new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         _ = new JsonObject();
     }
 }

@@ -128,6 +128,13 @@ public sealed class SchedulerTests
 
         server.CordonNode("a", false);
         Assert.Equal("a", (await client.WaitPodAsync("p", IsRunning, "running after uncordon")).Spec.NodeName);
+
+        static bool Ready(V1Pod p) => p.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True");
+        server.SetNodeReady("a", false);
+        Assert.False(Ready(await client.CoreV1.ReadNamespacedPodAsync("p", Ns, cancellationToken: Ct)));
+        Assert.Equal("False", (await client.CoreV1.ReadNodeAsync("a", cancellationToken: Ct)).Status.Conditions.Single(c => c.Type == "Ready").Status);
+        server.SetNodeReady("a", true);
+        Assert.True(Ready(await client.CoreV1.ReadNamespacedPodAsync("p", Ns, cancellationToken: Ct)));
     }
 
     [Fact]

@@ -16,7 +16,11 @@ public sealed partial class FakeKubernetesServer
     private void Admit(ResourceInfo r, JsonObject obj, JsonObject? old)
     {
         var name = obj.Str("metadata", "name") ?? "";
-        if (old is null)
+        if (old is not null)
+        {
+            CheckImmutable(r, obj, old, name);
+        }
+        else
         {
             _creationOrder[obj.Str("metadata", "uid")!] = _resourceVersion + 1;
             if (r.HasStatus && r != ResourceInfo.Nodes)
@@ -81,10 +85,133 @@ public sealed partial class FakeKubernetesServer
         }
     }
 
+    /// <summary>The update rules of the real API server for the fields a provider may touch (422 Invalid/Forbidden).</summary>
+    private static void CheckImmutable(ResourceInfo r, JsonObject next, JsonObject old, string name)
+    {
+        if (r == ResourceInfo.Pods)
+        {
+            var spec = next.Obj("spec").Clone();
+            DefaultPodSpec(spec, name);
+            if (!SameIgnoring(spec, old.At("spec"), MaskPodUpdatableFields))
+            {
+                throw new KubeApiException(422, "Invalid",
+                    $"Pod \"{name}\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+                    r.Details(name));
+            }
+        }
+        else if (r == ResourceInfo.Jobs)
+        {
+            foreach (var field in new[] { "template", "selector", "completions" })
+            {
+                if (next.At("spec", field) is not null && !SameIgnoring(next.At("spec", field), old.At("spec", field), null))
+                {
+                    throw KubeApiException.Invalid(r, name, $"spec.{field}", "Invalid value: field is immutable");
+                }
+            }
+        }
+        else if (r == ResourceInfo.Pvcs)
+        {
+            static void MaskSize(JsonObject spec)
+            {
+                spec.Remove("resources");
+                spec.Remove("volumeName");
+                spec.Remove("volumeMode");
+            }
+
+            if (!SameIgnoring(next.At("spec"), old.At("spec"), MaskSize))
+            {
+                throw KubeApiException.Invalid(r, name, "spec", "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
+            }
+        }
+        else if (r == ResourceInfo.Services)
+        {
+            var ip = next.Str("spec", "clusterIP");
+            if (!string.IsNullOrEmpty(ip) && ip != old.Str("spec", "clusterIP"))
+            {
+                throw KubeApiException.Invalid(r, name, "spec.clusterIPs[0]", $"Invalid value: \"{ip}\": may not change once set");
+            }
+        }
+        else if (r == ResourceInfo.VolumeSnapshots)
+        {
+            if (!SameIgnoring(next.At("spec", "source"), old.At("spec", "source"), null))
+            {
+                throw KubeApiException.Invalid(r, name, "spec.source", "Invalid value: \"object\": spec.source is immutable");
+            }
+        }
+    }
+
+    private static void MaskPodUpdatableFields(JsonObject spec)
+    {
+        foreach (var c in spec.Objects("containers").Concat(spec.Objects("initContainers")))
+        {
+            c.Remove("image");
+        }
+
+        spec.Remove("activeDeadlineSeconds");
+        spec.Remove("tolerations");
+        spec.Remove("terminationGracePeriodSeconds");
+    }
+
+    /// <summary>Compares two specs after masking the updatable fields and normalizing resource quantities ("2048Gi" = "2Ti").</summary>
+    private static bool SameIgnoring(JsonNode? a, JsonNode? b, Action<JsonObject>? mask)
+    {
+        JsonNode? Prepare(JsonNode? n)
+        {
+            var copy = n?.DeepClone();
+            if (copy is JsonObject o && mask is not null)
+            {
+                mask(o);
+            }
+
+            NormalizeQuantities(copy, false);
+            return copy;
+        }
+
+        return JsonNode.DeepEquals(Prepare(a), Prepare(b));
+    }
+
+    private static void NormalizeQuantities(JsonNode? node, bool inResources)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(kv => kv.Key).ToList())
+                {
+                    var child = o[key];
+                    if (inResources && key is "limits" or "requests" && child is JsonObject amounts)
+                    {
+                        foreach (var res in amounts.Select(kv => kv.Key).ToList())
+                        {
+                            amounts[res] = Quantity.Parse(amounts[res].Str()).ToString(CultureInfo.InvariantCulture);
+                        }
+                    }
+                    else
+                    {
+                        NormalizeQuantities(child, key == "resources");
+                    }
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    NormalizeQuantities(item, false);
+                }
+
+                break;
+        }
+    }
+
     private static void AdmitPod(JsonObject pod, string name)
     {
-        var r = ResourceInfo.Pods;
         var spec = pod.Obj("spec");
+        DefaultPodSpec(spec, name);
+        pod["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = QosClass((JsonArray)spec["containers"]!) };
+    }
+
+    private static void DefaultPodSpec(JsonObject spec, string name)
+    {
+        var r = ResourceInfo.Pods;
         if (spec["containers"] is not JsonArray { Count: > 0 } containers)
         {
             throw KubeApiException.Invalid(r, name, "spec.containers", "Required value");
@@ -114,8 +241,6 @@ public sealed partial class FakeKubernetesServer
                 tolerations.Add(new JsonObject { ["key"] = key, ["operator"] = "Exists", ["effect"] = "NoExecute", ["tolerationSeconds"] = 300 });
             }
         }
-
-        pod["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = QosClass(containers) };
     }
 
     private static void DefaultContainers(JsonArray containers, string field, string podName)

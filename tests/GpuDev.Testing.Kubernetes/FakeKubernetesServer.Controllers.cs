@@ -495,11 +495,19 @@ public sealed partial class FakeKubernetesServer
             "NotIn" => value is null || !values.Contains(value),
             "Exists" => value is not null,
             "DoesNotExist" => value is null,
-            "Gt" => value is not null && long.TryParse(value, CultureInfo.InvariantCulture, out var gt) && values.Count == 1 && gt > long.Parse(values[0], CultureInfo.InvariantCulture),
-            "Lt" => value is not null && long.TryParse(value, CultureInfo.InvariantCulture, out var lt) && values.Count == 1 && lt < long.Parse(values[0], CultureInfo.InvariantCulture),
+            "Gt" => Compare(value, values) > 0,
+            "Lt" => Compare(value, values) is < 0 and not int.MinValue,
             _ => false,
         };
     }
+
+    /// <summary>Sign of label value minus the single operand, or int.MinValue when either is not an integer.</summary>
+    private static int Compare(string? value, List<string> operands) =>
+        value is not null && operands.Count == 1
+        && long.TryParse(value, CultureInfo.InvariantCulture, out var actual)
+        && long.TryParse(operands[0], CultureInfo.InvariantCulture, out var bound)
+            ? actual.CompareTo(bound)
+            : int.MinValue;
 
     private static Dictionary<string, decimal> Allocatable(JsonObject node) =>
         node.StringMap("status", "allocatable").ToDictionary(kv => kv.Key, kv => Quantity.Parse(kv.Value), StringComparer.Ordinal);

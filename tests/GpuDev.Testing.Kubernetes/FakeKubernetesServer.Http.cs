@@ -128,6 +128,18 @@ public sealed partial class FakeKubernetesServer
                 var targetName = target.Name ?? throw KubeApiException.MethodNotAllowed("patch");
                 var contentType = (ctx.Request.ContentType ?? "").Split(';')[0].Trim();
                 var patch = await ReadBodyAsync(ctx).ConfigureAwait(false);
+                if (contentType == "application/apply-patch+yaml")
+                {
+                    if (string.IsNullOrEmpty(query["fieldManager"]))
+                    {
+                        throw KubeApiException.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+                    }
+
+                    var (applied, created) = Apply(r, ns, targetName, patch as JsonObject ?? throw KubeApiException.BadRequest("apply patch must be an object"), target.Subresource == "status");
+                    await WriteJsonAsync(ctx, created ? 201 : 200, applied).ConfigureAwait(false);
+                    return;
+                }
+
                 await WriteJsonAsync(ctx, 200, Patch(r, ns, targetName, patch, contentType, target.Subresource == "status")).ConfigureAwait(false);
                 return;
             }
@@ -278,6 +290,8 @@ public sealed partial class FakeKubernetesServer
         var fields = FieldSelector.Parse(query["fieldSelector"], r);
         var items = new JsonArray();
         string rv;
+        string? continueToken = null;
+        var remaining = 0;
         lock (_gate)
         {
             IEnumerable<JsonObject> source = Items(r, ns);
@@ -286,7 +300,33 @@ public sealed partial class FakeKubernetesServer
                 source = AllNamespacesLocked();
             }
 
-            foreach (var o in source.Where(o => labels.Matches(o) && fields.Matches(o)))
+            var selected = source.Where(o => labels.Matches(o) && fields.Matches(o));
+            var after = (string?)query["continue"];
+            if (!string.IsNullOrEmpty(after))
+            {
+                string from;
+                try
+                {
+                    from = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(after));
+                }
+                catch (FormatException)
+                {
+                    throw KubeApiException.BadRequest("continue key is not valid: illegal base64 data");
+                }
+
+                selected = selected.Where(o => string.CompareOrdinal(Key(o.Str("metadata", "namespace"), o.Str("metadata", "name")!), from) > 0);
+            }
+
+            var all = selected.ToList();
+            if (int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0 && all.Count > limit)
+            {
+                var last = all[limit - 1];
+                continueToken = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Key(last.Str("metadata", "namespace"), last.Str("metadata", "name")!)));
+                remaining = all.Count - limit;
+                all = all.Take(limit).ToList();
+            }
+
+            foreach (var o in all)
             {
                 var item = o.Clone();
                 if (r.BuiltIn)
@@ -301,11 +341,18 @@ public sealed partial class FakeKubernetesServer
             rv = _resourceVersion.ToString(CultureInfo.InvariantCulture);
         }
 
+        var meta = new JsonObject { ["resourceVersion"] = rv };
+        if (continueToken is not null)
+        {
+            meta["continue"] = continueToken;
+            meta["remainingItemCount"] = remaining;
+        }
+
         return new JsonObject
         {
             ["kind"] = r.ListKind,
             ["apiVersion"] = r.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = rv },
+            ["metadata"] = meta,
             ["items"] = items,
         };
     }
@@ -389,6 +436,28 @@ public sealed partial class FakeKubernetesServer
         return StoreUpdateLocked(r, old, next, fromController: false);
     }
 
+    /// <summary>Server-side apply, approximated: create when absent, else a merge patch (no field ownership or list merging).</summary>
+    private (JsonObject Result, bool Created) Apply(ResourceInfo r, string? ns, string name, JsonObject body, bool statusOnly)
+    {
+        CheckBodyNamespace(body, ns);
+        if (body.Str("metadata", "name") is { } bodyName && bodyName != name)
+        {
+            throw new KubeApiException(400, "BadRequest", $"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+        }
+
+        lock (_gate)
+        {
+            if (Find(r, ns, name) is null && !statusOnly)
+            {
+                var obj = body.Clone();
+                obj.Obj("metadata")["name"] = name;
+                return (CreateLocked(r, ns ?? "", obj).Clone(), true);
+            }
+
+            return (Patch(r, ns, name, body, "application/merge-patch+json", statusOnly), false);
+        }
+    }
+
     private JsonObject Patch(ResourceInfo r, string? ns, string name, JsonNode? patch, string contentType, bool statusOnly)
     {
         lock (_gate)
@@ -400,7 +469,7 @@ public sealed partial class FakeKubernetesServer
                 "application/json-patch+json" => patch is JsonArray ops
                     ? Patching.JsonPatch(old, ops)
                     : throw KubeApiException.BadRequest("json patch must be an array of operations"),
-                _ => throw new KubeApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
+                _ => throw new KubeApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {contentType})"),
             };
             if (patched is not JsonObject next)
             {

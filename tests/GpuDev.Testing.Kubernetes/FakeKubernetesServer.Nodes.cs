@@ -161,12 +161,9 @@ public sealed partial class FakeKubernetesServer
 
                 SetTaint(n, "node.kubernetes.io/not-ready", !ready);
             });
-            if (!ready)
+            foreach (var pod in PodsOnNodeLocked(name).Where(p => p.Str("status", "phase") == "Running").ToList())
             {
-                foreach (var pod in PodsOnNodeLocked(name).Where(p => p.Str("status", "phase") == "Running").ToList())
-                {
-                    UpdateLocked(ResourceInfo.Pods, pod, p => SetPodCondition(p, "Ready", "False", null, null));
-                }
+                UpdateLocked(ResourceInfo.Pods, pod, p => SetPodCondition(p, "Ready", ready ? "True" : "False", null, null, now));
             }
         }
     }
