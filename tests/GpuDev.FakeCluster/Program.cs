@@ -53,6 +53,7 @@ while (!stop.IsCancellationRequested)
     string answer;
     try
     {
+        context.Response.StatusCode = 200;
         answer = (context.Request.HttpMethod, parts) switch
         {
             ("POST", ["evict", var ns, var pod]) => Do(() => cluster.EvictPod(ns, pod), $"evicted {ns}/{pod}"),
@@ -60,7 +61,6 @@ while (!stop.IsCancellationRequested)
             ("GET", ["objects", var resource]) => "[" + string.Join(",", cluster.List(resource).Select(o => o.ToJsonString())) + "]",
             _ => throw new ArgumentException("unknown control request; valid: POST /evict/NS/POD, POST /remove-node/NODE, GET /objects/RESOURCE"),
         };
-        context.Response.StatusCode = 200;
     }
     catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException)
     {
@@ -68,9 +68,16 @@ while (!stop.IsCancellationRequested)
         context.Response.StatusCode = 400;
     }
 
-    var bytes = Encoding.UTF8.GetBytes(answer + "\n");
-    await context.Response.OutputStream.WriteAsync(bytes);
-    context.Response.Close();
+    try
+    {
+        var bytes = Encoding.UTF8.GetBytes(answer + "\n");
+        await context.Response.OutputStream.WriteAsync(bytes);
+        context.Response.Close();
+    }
+    catch (Exception e) when (e is ObjectDisposedException or HttpListenerException or IOException)
+    {
+        Console.Error.WriteLine($"control: could not answer {context.Request.Url}: {e.Message}");
+    }
 }
 
 static string Do(Action action, string done)
