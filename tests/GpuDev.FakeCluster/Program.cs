@@ -7,7 +7,7 @@ using GpuDev.Testing.Kubernetes;
 //   dotnet run --project tests/GpuDev.FakeCluster -- [--nodes 4] [--gpus 8] [--instance-type p5.48xlarge] [--kubeconfig PATH]
 // It serves the Kubernetes API on loopback, writes a kubeconfig, and (as root) runs a real sshd for every environment
 // pod on its NodePort. A small control port evicts pods and removes nodes, as a real cluster might:
-//   curl -X POST http://127.0.0.1:<control>/evict/<namespace>/<pod>      curl -X POST http://127.0.0.1:<control>/remove-node/<node>
+//   curl -d '' http://127.0.0.1:<control>/evict/<namespace>/<pod>      curl -d '' http://127.0.0.1:<control>/remove-node/<node>
 var settings = Parse(args);
 var nodes = int.Parse(settings.GetValueOrDefault("--nodes", "4"), CultureInfo.InvariantCulture);
 var gpus = int.Parse(settings.GetValueOrDefault("--gpus", "8"), CultureInfo.InvariantCulture);
@@ -31,7 +31,7 @@ control.Start();
 Console.WriteLine($"fake Kubernetes API at {cluster.BaseAddress} with {nodes} nodes of {gpus} GPUs ({instanceType})");
 Console.WriteLine($"kubeconfig: {kubeconfig}");
 Console.WriteLine(sshd is null ? $"no sshd backend: {SshdBackend.UnavailableReason}; reservations stay preparing" : "sshd backend: on (a real sshd per environment pod)");
-Console.WriteLine($"control: curl -X POST http://127.0.0.1:{controlPort}/evict/gpu-dev/<pod> | /remove-node/<node> | GET /objects/<resource>");
+Console.WriteLine($"control: curl -d '' http://127.0.0.1:{controlPort}/evict/gpu-dev/<pod> (or /remove-node/<node>); curl http://127.0.0.1:{controlPort}/objects/<resource>");
 Console.WriteLine($"server:  bin/gpu-dev-server run --provider kubernetes --kubeconfig {kubeconfig}");
 
 using var stop = new CancellationTokenSource();
