@@ -80,6 +80,8 @@ public static class ServerApp
         services.AddLocalHostCompute(configuration, dataDir);
         services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
 
+        services.AddSingleton<Faults.CrashPoints>();
+        services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();
