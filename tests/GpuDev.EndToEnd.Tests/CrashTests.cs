@@ -6,8 +6,9 @@ using GpuDev.Contracts;
 namespace GpuDev.EndToEnd.Tests;
 
 /// <summary>The real server kills itself (SIGKILL) at each named crash step (<c>Server:CrashAt</c>), is started again
-/// on the same data without it, and every invariant of <see cref="Invariants"/> must hold within a bounded time.</summary>
-public sealed class CrashTests
+/// on the same data without it, and every invariant of <see cref="Invariants"/> must hold within a bounded time.
+/// The steps are split over three classes so that xunit runs the groups in parallel (most of a cycle is waiting).</summary>
+public abstract class CrashTests
 {
     /// <summary>Mirror of GpuDev.Server.Faults.CrashSteps.All; <see cref="CrashSteps_TestListMatchesServer"/> keeps them equal.</summary>
     private static readonly string[] s_steps =
@@ -18,7 +19,7 @@ public sealed class CrashTests
 
     private static readonly TimeSpan s_settle = TimeSpan.FromSeconds(45);
 
-    public static TheoryData<string> Steps() => [.. s_steps];
+    internal static string[] AllSteps => s_steps;
 
     /// <summary>Short timings so a crash cycle takes seconds: fast polling, short job leases (a killed worker's job is
     /// claimed again 3 s later).</summary>
@@ -45,8 +46,7 @@ public sealed class CrashTests
         return environment;
     }
 
-    [Fact]
-    public async Task CrashSteps_TestListMatchesServer()
+    protected static async Task CheckStepListAsync()
     {
         var dataDir = Directory.CreateTempSubdirectory("gpu-dev-e2e-steps-").FullName;
         try
@@ -68,9 +68,7 @@ public sealed class CrashTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Steps))]
-    public async Task Crash_AtStep_RestartSettlesWithInvariants(string step)
+    protected static async Task RunAsync(string step)
     {
         var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-crash-").FullName;
         var key = Path.Combine(work, "id_ed25519");
@@ -109,13 +107,14 @@ public sealed class CrashTests
                 "after-expire-committed" => "expired",
                 _ => "cancelled",
             };
-            Assert.Equal(expected, (await Invariants.StatusesAsync(server)).Single());
+            var (id, status) = (await Invariants.ReservationsAsync(server)).Single();
+            Assert.Equal(expected, status);
 
             // Whatever survived can still be ended cleanly.
             using var after = Client(server.Url, token);
             if (expected == "active")
             {
-                (await after.DeleteAsync(Routes.Reservation(created!.Id))).EnsureSuccessStatusCode();
+                (await after.DeleteAsync(Routes.Reservation(id))).EnsureSuccessStatusCode();
                 await Invariants.AssertSettledAsync(server, s_settle);
             }
 
@@ -168,4 +167,43 @@ public sealed class CrashTests
 
         throw new TimeoutException($"{id} never became active");
     }
+}
+
+/// <summary>Crash steps on the way to active.</summary>
+public sealed class ProvisionCrashTests : CrashTests
+{
+    public static TheoryData<string> Steps() => ["after-allocate", "after-ensure", "after-active"];
+
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public Task Crash_AtStep_RestartSettlesWithInvariants(string step) => RunAsync(step);
+}
+
+/// <summary>Crash steps of cancel and teardown.</summary>
+public sealed class TeardownCrashTests : CrashTests
+{
+    public static TheoryData<string> Steps() => ["after-cancel-committed", "teardown-after-remove", "teardown-after-release"];
+
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public Task Crash_AtStep_RestartSettlesWithInvariants(string step) => RunAsync(step);
+}
+
+/// <summary>Crash steps of expiry and of the disk snapshot at teardown.</summary>
+public sealed class ExpiryAndDiskCrashTests : CrashTests
+{
+    public static TheoryData<string> Steps() => ["after-expire-committed", "snapshot-before-record", "after-snapshot"];
+
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public Task Crash_AtStep_RestartSettlesWithInvariants(string step) => RunAsync(step);
+
+    [Fact]
+    public void Groups_CoverEveryStep() =>
+        Assert.Equal(AllSteps.Order(), ProvisionCrashTests.Steps().Concat(TeardownCrashTests.Steps()).Concat(Steps()).Select(r => r.Data).Order());
+
+    /// <summary>The test's step list is the server's (read from the error that names the valid steps), and CrashAt is
+    /// refused without EnableFaultInjection.</summary>
+    [Fact]
+    public Task CrashSteps_TestListMatchesServer() => CheckStepListAsync();
 }

@@ -29,8 +29,9 @@ internal static class Invariants
         Assert.True(violations.Count == 0, $"invariants violated after {within.TotalSeconds} s:\n{string.Join('\n', violations)}\n--- server log ---\n{server.Log}");
     }
 
-    public static async Task<IReadOnlyList<string>> StatusesAsync(ServerProcess server) =>
-        [.. (await QueryAsync(Path.Combine(server.DataDir, "gpu-dev.db"), "SELECT status FROM reservations;")).Select(r => r[0])];
+    /// <summary>(id, status) of every reservation in the store.</summary>
+    public static async Task<IReadOnlyList<(string Id, string Status)>> ReservationsAsync(ServerProcess server) =>
+        [.. (await QueryAsync(Path.Combine(server.DataDir, "gpu-dev.db"), "SELECT id, status FROM reservations;")).Select(r => (r[0], r[1]))];
 
     public static async Task<IReadOnlyList<string>> ViolationsAsync(ServerProcess server, int? expectedSnapshots = null)
     {
