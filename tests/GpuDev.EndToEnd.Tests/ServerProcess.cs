@@ -55,7 +55,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
-    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
+    public static async Task<ServerProcess> StartAsync(
+        string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys", IReadOnlyDictionary<string, string>? environment = null,
         IReadOnlyList<string>? extraArgs = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
@@ -66,6 +67,11 @@ internal sealed class ServerProcess : IAsyncDisposable
             : Path.Combine(dataDir, "local");
         var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         string[] args = localGpus.Length > 0
             ? ["run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl, .. extraArgs ?? []]
             : ["run", "--data-dir", dataDir, "--urls", url, "--keys-url", keysUrl, .. extraArgs ?? []];
@@ -107,6 +113,22 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         _process.Kill(entireProcessTree: false);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Waits for the process to end on its own (an injected crash) and returns its exit code (137: SIGKILL).</summary>
+    public async Task<int> WaitExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"gpu-dev-server still runs after {timeout.TotalSeconds} s:\n{Log}");
+        }
+
+        return _process.ExitCode;
     }
 
     /// <summary>Waits until the provider holds no environment any more (every teardown finished).</summary>

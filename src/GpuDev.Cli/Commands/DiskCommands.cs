@@ -5,19 +5,20 @@ using GpuDev.Contracts;
 
 namespace GpuDev.Cli.Commands;
 
-/// <summary>The disk name rule shared with the server: 1–64 of <c>[A-Za-z0-9_-]</c>; <c>none</c> is reserved.</summary>
+/// <summary>The disk name rule shared with the server: 1–64 of <c>[A-Za-z0-9_-]</c>, starting with a letter or digit (so a
+/// name is never read as an option); <c>none</c> is reserved.</summary>
 internal static class DiskNames
 {
     public const int MaxLength = 64;
 
-    public const string Rule = "1–64 letters, digits, hyphens (-) or underscores (_)";
+    public const string Rule = "1–64 letters, digits, hyphens (-) or underscores (_), starting with a letter or digit";
 
     public static bool IsNone(string? name) => string.Equals(name, "none", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Null when <paramref name="name"/> is a valid disk name, else the one-line reason.</summary>
     public static string? Problem(string? name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        if (string.IsNullOrEmpty(name) || name.Length > MaxLength || !char.IsAsciiLetterOrDigit(name[0]) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             return $"invalid disk name \"{name}\": use {Rule}";
         }

@@ -5,7 +5,7 @@ namespace GpuDev.Core.Disks;
 public static partial class DiskRules
 {
     public const int MaxNameLength = 64;
-    public const string NameRule = "Disk names are 1-64 characters of letters, digits, '-' and '_'";
+    public const string NameRule = "Disk names are 1-64 characters of letters, digits, '-' and '_', starting with a letter or digit";
 
     public static string ToWire(this DiskStatus status) => status switch
     {
@@ -23,6 +23,6 @@ public static partial class DiskRules
     public static bool IsValidName(string? name) =>
         name is { Length: > 0 and <= MaxNameLength } && Pattern().IsMatch(name) && !string.Equals(name, "none", StringComparison.OrdinalIgnoreCase);
 
-    [GeneratedRegex("^[A-Za-z0-9_-]+\\z")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]*\\z")]
     private static partial Regex Pattern();
 }

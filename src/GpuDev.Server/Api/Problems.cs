@@ -48,6 +48,9 @@ internal static class Problems
     public static ProblemHttpResult InvalidTransition(string detail) =>
         Create(StatusCodes.Status409Conflict, ProblemCodes.InvalidTransition, "The reservation cannot change that way.", detail);
 
+    public static ProblemHttpResult TooManyRequests(string detail) =>
+        Create(StatusCodes.Status429TooManyRequests, ProblemCodes.TooManyRequests, "Too many failed authentications.", detail);
+
     public static ProblemHttpResult Forbidden(string detail) =>
         Create(StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Not allowed.", detail);
 

@@ -91,6 +91,8 @@ public static class ServerApp
 
         services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
 
+        services.AddSingleton<Faults.CrashPoints>();
+        services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();

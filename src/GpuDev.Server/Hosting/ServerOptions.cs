@@ -29,6 +29,19 @@ public sealed class ServerOptions
     /// <summary>Attempts of a provisioning job before the reservation fails.</summary>
     public int MaxProvisionAttempts { get; set; } = 3;
 
+    /// <summary>Failed authentications one remote address may make per <see cref="AuthFailureWindow"/> before it gets 429.</summary>
+    public int AuthFailureLimit { get; set; } = 10;
+
+    /// <summary>The window of <see cref="AuthFailureLimit"/>.</summary>
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Test only: must be true for <see cref="CrashAt"/> to be accepted (so it cannot be set by accident).
+    /// Also lets <see cref="ExpiryGrace"/> be negative, so a test can expire a 5-minute reservation at once.</summary>
+    public bool EnableFaultInjection { get; set; }
+
+    /// <summary>Test only: a step of <see cref="Faults.CrashSteps"/> where the server kills itself (SIGKILL).</summary>
+    public string? CrashAt { get; set; }
+
     public static string DefaultDataDir()
     {
         var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");

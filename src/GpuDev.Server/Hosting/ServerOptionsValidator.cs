@@ -20,14 +20,32 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             errors.Add($"Server:KeysUrl (--keys-url) must be an http(s) URL containing {{user}}; got '{options.KeysUrl}'.");
         }
 
-        if (options.PrepareTimeout <= TimeSpan.Zero || options.QueueTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero || options.ExpiryGrace < TimeSpan.Zero)
+        if (options.PrepareTimeout <= TimeSpan.Zero || options.QueueTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero ||
+            (options.ExpiryGrace < TimeSpan.Zero && !options.EnableFaultInjection))
         {
             errors.Add("Server:PrepareTimeout, QueueTimeout, PollInterval and JobLease must be positive and ExpiryGrace not negative.");
+        }
+
+        if (options.AuthFailureLimit < 1 || options.AuthFailureWindow <= TimeSpan.Zero)
+        {
+            errors.Add("Server:AuthFailureLimit must be at least 1 and Server:AuthFailureWindow positive.");
         }
 
         if (options.MaxProvisionAttempts < 1)
         {
             errors.Add("Server:MaxProvisionAttempts must be at least 1.");
+        }
+
+        if (!string.IsNullOrEmpty(options.CrashAt))
+        {
+            if (!options.EnableFaultInjection)
+            {
+                errors.Add("Server:CrashAt is a test-only setting: it needs Server:EnableFaultInjection=true as well.");
+            }
+            else if (!Faults.CrashSteps.All.Contains(options.CrashAt))
+            {
+                errors.Add($"Server:CrashAt '{options.CrashAt}' is not a crash step; valid: {string.Join(", ", Faults.CrashSteps.All)}.");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -16,6 +16,7 @@ internal sealed partial class LifecycleWorker(
     GpuDev.Core.Compute.IDiskProvider diskProvider,
     TimeProvider timeProvider,
     JobSignal jobs,
+    Faults.CrashPoints crash,
     IOptions<ServerOptions> options,
     ILogger<LifecycleWorker> logger) : BackgroundService
 {
@@ -84,6 +85,11 @@ internal sealed partial class LifecycleWorker(
             }, cancellationToken);
             if (ended)
             {
+                if (target == ReservationStatus.Expired)
+                {
+                    crash.Reach(Faults.CrashSteps.AfterExpireCommitted);
+                }
+
                 LogEnded(logger, reservation.Id, target.ToWire(), reason);
                 jobs.Signal.Notify();
             }

@@ -15,6 +15,7 @@ internal sealed partial class ProvisionHandler(
     IComputeProvider provider,
     KeyCollector keys,
     TimeProvider timeProvider,
+    Faults.CrashPoints crash,
     IOptions<ServerOptions> options,
     ILogger<ProvisionHandler> logger)
 {
@@ -48,6 +49,7 @@ internal sealed partial class ProvisionHandler(
         switch (status.State)
         {
             case EnvironmentState.Ready when status.Ssh is not null:
+                crash.Reach(Faults.CrashSteps.AfterEnsure);
                 await ActivateAsync(reservation, status, cancellationToken);
                 return JobOutcome.Done;
             case EnvironmentState.Failed:
@@ -97,6 +99,7 @@ internal sealed partial class ProvisionHandler(
         };
         if (await store.TransitionAsync(transition, cancellationToken))
         {
+            crash.Reach(Faults.CrashSteps.AfterActive);
             await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
             LogActive(logger, reservation.Id, ssh.Port);
             return;

@@ -15,6 +15,7 @@ internal sealed partial class SchedulerWorker(
     TimeProvider timeProvider,
     SchedulerSignal signal,
     JobSignal jobs,
+    Faults.CrashPoints crash,
     IOptions<ServerOptions> options,
     ILogger<SchedulerWorker> logger) : BackgroundService
 {
@@ -89,6 +90,7 @@ internal sealed partial class SchedulerWorker(
             return false;
         }
 
+        crash.Reach(Faults.CrashSteps.AfterAllocate);
         LogPlaced(logger, reservation.Id, where);
         jobs.Signal.Notify();
         return true;

@@ -14,6 +14,7 @@ internal sealed partial class TeardownHandler(
     IDiskProvider diskProvider,
     Microsoft.Extensions.Options.IOptions<Disks.DiskOptions> diskOptions,
     SchedulerSignal scheduler,
+    Faults.CrashPoints crash,
     ILogger<TeardownHandler> logger)
 {
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
@@ -35,12 +36,14 @@ internal sealed partial class TeardownHandler(
         }
 
         await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        crash.Reach(Faults.CrashSteps.TeardownAfterRemove);
         if (diskId is not null)
         {
             await BackUpDiskAsync(diskId, job.ReservationId);
         }
 
         await store.ReleaseAllocationsAsync(job.ReservationId, CancellationToken.None);
+        crash.Reach(Faults.CrashSteps.TeardownAfterRelease);
         LogTornDown(logger, job.ReservationId);
         scheduler.Signal.Notify();
         return JobOutcome.Done;
@@ -57,6 +60,7 @@ internal sealed partial class TeardownHandler(
 
         var snapshot = await diskProvider.SnapshotAsync(diskId, reservationId, reservationId, CancellationToken.None);
         var size = await diskProvider.UsageAsync(diskId, CancellationToken.None);
+        crash.Reach(Faults.CrashSteps.SnapshotBeforeRecord);
 
         // Retention before release: the disk is available only once its snapshot list is final.
         var older = (await disks.ListSnapshotsAsync(diskId, CancellationToken.None)).Where(s => s.Id != snapshot.Id);
@@ -67,6 +71,7 @@ internal sealed partial class TeardownHandler(
         }
 
         await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
+        crash.Reach(Faults.CrashSteps.AfterSnapshot);
         LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
     }
 

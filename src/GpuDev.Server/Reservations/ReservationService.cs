@@ -24,6 +24,7 @@ internal sealed partial class ReservationService(
     IComputeProvider provider,
     KeyCollector keys,
     IDiskStore disks,
+    Faults.CrashPoints crash,
     ILogger<ReservationService> logger)
 {
     public const int MinPrefixLength = 4;
@@ -197,6 +198,7 @@ internal sealed partial class ReservationService(
             };
             if (await store.TransitionAsync(transition, cancellationToken))
             {
+                crash.Reach(Faults.CrashSteps.AfterCancelCommitted);
                 LogCancelled(logger, reservation.Id, caller.User.Name);
                 jobs.Signal.Notify();
                 var cancelled = await store.GetReservationAsync(reservation.Id, cancellationToken);
