@@ -142,5 +142,11 @@ internal static class PostgresSchema
         """
         ALTER TABLE reservations ADD COLUMN environment_json jsonb;
         """,
+        """
+        CREATE TABLE worker_leases (
+            name text PRIMARY KEY,
+            owner text NOT NULL,
+            expires_at bigint NOT NULL);
+        """,
     ];
 }

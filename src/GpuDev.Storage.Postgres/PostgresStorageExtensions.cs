@@ -16,6 +16,7 @@ public static class PostgresStorageExtensions
         services.AddSingleton(sp => new PostgresStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IReservationStore>(sp => sp.GetRequiredService<PostgresStore>());
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<PostgresStore>());
+        services.AddSingleton<IWorkerLeases>(sp => sp.GetRequiredService<PostgresStore>());
         services.AddSingleton<IDiskStore>(sp => sp.GetRequiredService<PostgresStore>());
         return services;
     }

@@ -109,6 +109,8 @@ public static class ServerApp
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
         services.AddHostedService<StartupService>();
+        services.AddSingleton<WorkerLeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerLeaseKeeper>());
         services.AddHostedService<SchedulerWorker>();
         services.AddHostedService<JobWorker>();
         services.AddHostedService<LifecycleWorker>();

@@ -16,6 +16,7 @@ internal sealed partial class LifecycleWorker(
     GpuDev.Core.Compute.IDiskProvider diskProvider,
     TimeProvider timeProvider,
     JobSignal jobs,
+    WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
     ILogger<LifecycleWorker> logger) : BackgroundService
 {
@@ -26,7 +27,10 @@ internal sealed partial class LifecycleWorker(
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                if (await leases.HoldsAsync(WorkerLeaseKeeper.Lifecycle, stoppingToken))
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

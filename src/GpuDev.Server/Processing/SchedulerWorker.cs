@@ -15,6 +15,7 @@ internal sealed partial class SchedulerWorker(
     TimeProvider timeProvider,
     SchedulerSignal signal,
     JobSignal jobs,
+    WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
     ILogger<SchedulerWorker> logger) : BackgroundService
 {
@@ -24,7 +25,10 @@ internal sealed partial class SchedulerWorker(
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                if (await leases.HoldsAsync(WorkerLeaseKeeper.Scheduler, stoppingToken))
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
