@@ -179,6 +179,12 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
                     }
 
                     await transaction.RollbackAsync(cancellationToken);
+                    if (idempotencyKey is not null && await FindByIdempotencyKeyAsync(connection, reservation.UserId, idempotencyKey, cancellationToken) is { } raced)
+                    {
+                        // The same request committed first on another connection and holds the disk itself.
+                        return (raced, false);
+                    }
+
                     throw new DiskInUseException(name ?? diskId, holder);
                 }
             }

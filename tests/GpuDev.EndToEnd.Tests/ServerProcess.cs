@@ -54,8 +54,10 @@ internal sealed class ServerProcess : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
-    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys")
+    /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).
+    /// <paramref name="extraArgs"/> and <paramref name="environment"/> go to the process as they are (e.g. <c>--store postgres</c>).</summary>
+    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
+        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();
@@ -65,7 +67,12 @@ internal sealed class ServerProcess : IAsyncDisposable
             : Path.Combine(dataDir, "local");
         var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
-        foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl })
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        foreach (var arg in new[] { "run", "--data-dir", dataDir, "--urls", url, "--local-gpus", localGpus, "--keys-url", keysUrl }.Concat(extraArgs ?? []))
         {
             info.ArgumentList.Add(arg);
         }

@@ -133,6 +133,30 @@ public abstract partial class StoreContractTests
         Assert.Single(await _queue.ListAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Create_SameKeyAndDiskFromTwoReplicasAtOnce_SecondGetsTheFirst()
+    {
+        var other = await CreateAsync();
+        var alice = await UserAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var disk = (await _disks.CreateDiskAsync(alice.Id, $"k{round}", Time.GetUtcNow(), CancellationToken.None))!;
+            Reservation Request() => new()
+            {
+                Id = Guid.NewGuid().ToString("N"), UserId = alice.Id, UserName = alice.Name, GpuType = "h100", GpuCount = 1, Hours = 1,
+                Status = ReservationStatus.Pending, CreatedAt = Time.GetUtcNow(), DiskId = disk.Id,
+            };
+
+            var results = await Task.WhenAll(
+                Task.Run(() => _store.CreateReservationAsync(Request(), $"key-{round}", null, CancellationToken.None)),
+                Task.Run(() => other.CreateReservationAsync(Request(), $"key-{round}", null, CancellationToken.None)));
+
+            Assert.Equal([false, true], results.Select(r => r.Created).Order());
+            Assert.Single(results.Select(r => r.Reservation.Id).Distinct());
+            Assert.Equal(results[0].Reservation.Id, (await _disks.GetDiskAsync(disk.Id, CancellationToken.None))!.AttachedReservationId);
+        }
+    }
+
     private static async Task<string> Outcome<T>(Task<T> action)
     {
         try
