@@ -12,7 +12,9 @@ namespace GpuDev.EndToEnd.Tests;
 /// <summary>Two <c>gpu-dev-server</c> replicas on one throwaway PostgreSQL database (local provider, simulated GPUs):
 /// 200 concurrent requests spread over both, some cancelled, one replica killed with SIGKILL in the middle. The users
 /// have no SSH key, so every request runs the whole pipeline cheaply: scheduled (GPUs allocated), provision job fails
-/// it, teardown job frees the GPUs; with 16 GPUs the requests queue and pass through in waves.</summary>
+/// it, teardown job frees the GPUs; with 16 GPUs the requests queue and pass through in waves. It runs alone (its load
+/// would slow the timing checks of the other end-to-end tests on a small machine).</summary>
+[Collection(nameof(ReplicaTests))]
 public sealed class ReplicaTests
 {
     private const int Requests = 200;
