@@ -7,14 +7,19 @@ public partial class Program
 {
     private const string Usage =
         """
-        usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local|kubernetes] [--store sqlite]
+        usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local|kubernetes]
+                                  [--store sqlite|postgres] [--postgres CONNECTION-STRING]
                                   [--local-gpus TYPE:COUNT[,TYPE:COUNT...]] [--keys-url URL]
                                   [--kubeconfig FILE] [--namespace NS]
                gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]
+                                  [--store sqlite|postgres] [--postgres CONNECTION-STRING]
 
+        --store postgres keeps the store and job queue in PostgreSQL (several replicas may share it); --postgres is
+        its Npgsql connection string, e.g. "Host=db;Database=gpudev;Username=gpudev;Password=...".
         Every option is also configuration (appsettings.json) and environment: GPUDEV_SERVER__DATADIR,
-        GPUDEV_SERVER__KEYSURL, GPUDEV_COMPUTE__PROVIDER, GPUDEV_STORAGE__PROVIDER, GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS,
-        GPUDEV_KUBERNETES__KUBECONFIG, GPUDEV_KUBERNETES__NAMESPACE (and every Kubernetes:* key, see deploy/kubernetes).
+        GPUDEV_SERVER__KEYSURL, GPUDEV_COMPUTE__PROVIDER, GPUDEV_STORAGE__PROVIDER, GPUDEV_STORAGE__POSTGRES,
+        GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS, GPUDEV_KUBERNETES__KUBECONFIG, GPUDEV_KUBERNETES__NAMESPACE
+        (and every Kubernetes:* key, see deploy/kubernetes).
         """;
 
     public static async Task<int> Main(string[] args)

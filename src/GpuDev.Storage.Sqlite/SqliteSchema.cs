@@ -138,5 +138,11 @@ internal static class SqliteSchema
         """
         ALTER TABLE reservations ADD COLUMN environment_json TEXT;
         """,
+        """
+        CREATE TABLE worker_leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL);
+        """,
     ];
 }

@@ -12,6 +12,7 @@ public static class SqliteStorageExtensions
         services.AddSingleton(sp => new SqliteStore(Path.Combine(dataDir, "gpu-dev.db"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IReservationStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddSingleton<IWorkerLeases>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<GpuDev.Core.Disks.IDiskStore>(sp => sp.GetRequiredService<SqliteStore>());
         return services;
     }

@@ -54,10 +54,10 @@ internal sealed class ServerProcess : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).</summary>
-    public static async Task<ServerProcess> StartAsync(
-        string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys", IReadOnlyDictionary<string, string>? environment = null,
-        IReadOnlyList<string>? extraArgs = null)
+    /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).
+    /// <paramref name="extraArgs"/> and <paramref name="environment"/> go to the process as they are (e.g. <c>--store postgres</c>).</summary>
+    public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
+        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();

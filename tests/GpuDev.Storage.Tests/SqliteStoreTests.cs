@@ -1,4 +1,3 @@
-using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
 using GpuDev.Storage.Sqlite;
 
@@ -8,11 +7,8 @@ public sealed class SqliteStoreTests : StoreContractTests
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gpu-dev-sqlite-").FullName;
 
-    protected override Task<(IReservationStore Store, IJobQueue Queue)> CreateAsync()
-    {
-        var store = new SqliteStore(Path.Combine(_dir, "gpu-dev.db"), Time);
-        return Task.FromResult<(IReservationStore, IJobQueue)>((store, store));
-    }
+    protected override Task<IReservationStore> CreateAsync() =>
+        Task.FromResult<IReservationStore>(new SqliteStore(Path.Combine(_dir, "gpu-dev.db"), Time));
 
     public override ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using GpuDev.Core.Compute;
+using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
@@ -7,19 +8,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace GpuDev.Storage.Tests;
 
-/// <summary>What every store must do. One subclass per provider (SQLite now; PostgreSQL with its issue).</summary>
-public abstract class StoreContractTests : IAsyncLifetime
+/// <summary>What every store must do. One subclass per provider (SQLite, PostgreSQL).</summary>
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
     private IReservationStore _store = null!;
     private IJobQueue _queue = null!;
+    private IDiskStore _disks = null!;
 
-    protected abstract Task<(IReservationStore Store, IJobQueue Queue)> CreateAsync();
+    /// <summary>A store on this test's database; each call gives another instance (another replica) on the same database.
+    /// The instance implements <see cref="IReservationStore"/>, <see cref="IJobQueue"/> and <see cref="IDiskStore"/>.</summary>
+    protected abstract Task<IReservationStore> CreateAsync();
 
     public async ValueTask InitializeAsync()
     {
-        (_store, _queue) = await CreateAsync();
+        _store = await CreateAsync();
+        _queue = (IJobQueue)_store;
+        _disks = (IDiskStore)_store;
         await _store.InitializeAsync(CancellationToken.None);
     }
 

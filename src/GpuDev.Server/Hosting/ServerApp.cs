@@ -8,6 +8,7 @@ using GpuDev.Server.Disks;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
 using GpuDev.Server.Reservations;
+using GpuDev.Storage.Postgres;
 using GpuDev.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public static class ServerApp
         ["--keys-url"] = "Server:KeysUrl",
         ["--provider"] = "Compute:Provider",
         ["--store"] = "Storage:Provider",
+        ["--postgres"] = "Storage:Postgres",
         ["--local-gpus"] = "LocalHost:Gpus",
         ["--kubeconfig"] = "Kubernetes:Kubeconfig",
         ["--namespace"] = "Kubernetes:Namespace",
@@ -59,9 +61,19 @@ public static class ServerApp
             errors.Add($"Compute:Provider (--provider) '{compute}' is not valid; valid: local, kubernetes.");
         }
 
-        if (storage != "sqlite")
+        var postgres = configuration["Storage:Postgres"];
+        if (storage is not ("sqlite" or "postgres"))
         {
-            errors.Add($"Storage:Provider (--store) '{storage}' is not available; valid: sqlite (postgres is not built yet).");
+            errors.Add($"Storage:Provider (--store) '{storage}' is not available; valid: sqlite, postgres.");
+        }
+        else if (storage == "postgres" && string.IsNullOrWhiteSpace(postgres))
+        {
+            errors.Add("Storage:Postgres (--postgres) is required with --store postgres: a connection string such as 'Host=db;Database=gpudev;Username=gpudev;Password=...' (or GPUDEV_STORAGE__POSTGRES).");
+        }
+        else if (storage == "postgres" && errors.Count == 0
+            && PostgresStorageExtensions.CheckConnectionAsync(postgres!, CancellationToken.None).GetAwaiter().GetResult() is { } unreachable)
+        {
+            errors.Add($"Storage:Postgres (--postgres): {unreachable}");
         }
 
         if (errors.Count > 0)
@@ -79,7 +91,15 @@ public static class ServerApp
         var types = configuration.GetSection("GpuTypes").Get<List<GpuType>>();
         services.AddSingleton(types is { Count: > 0 } ? new GpuCatalog(types) : GpuCatalog.Default);
 
-        services.AddSqliteStorage(dataDir);
+        if (storage == "postgres")
+        {
+            services.AddPostgresStorage(postgres!);
+        }
+        else
+        {
+            services.AddSqliteStorage(dataDir);
+        }
+
         if (compute == "kubernetes")
         {
             services.AddKubernetesCompute(configuration);
@@ -102,6 +122,8 @@ public static class ServerApp
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
         services.AddHostedService<StartupService>();
+        services.AddSingleton<WorkerLeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerLeaseKeeper>());
         services.AddHostedService<SchedulerWorker>();
         services.AddHostedService<JobWorker>();
         services.AddHostedService<LifecycleWorker>();

@@ -26,6 +26,10 @@ public sealed class ServerOptions
     /// <summary>How long a claimed job is leased before another worker may take it.</summary>
     public TimeSpan JobLease { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>With several replicas on one store: how soon after the replica running the scheduler or lifecycle
+    /// worker dies another one takes over (the lease is written for 2/3 of it and renewed every 1/6).</summary>
+    public TimeSpan LeaderLease { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Attempts of a provisioning job before the reservation fails.</summary>
     public int MaxProvisionAttempts { get; set; } = 3;
 

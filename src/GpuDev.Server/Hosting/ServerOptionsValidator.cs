@@ -20,6 +20,11 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             errors.Add($"Server:KeysUrl (--keys-url) must be an http(s) URL containing {{user}}; got '{options.KeysUrl}'.");
         }
 
+        if (options.LeaderLease < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Server:LeaderLease must be at least 1 s.");
+        }
+
         if (options.PrepareTimeout <= TimeSpan.Zero || options.QueueTimeout <= TimeSpan.Zero || options.PollInterval <= TimeSpan.Zero || options.JobLease <= TimeSpan.Zero ||
             (options.ExpiryGrace < TimeSpan.Zero && !options.EnableFaultInjection))
         {

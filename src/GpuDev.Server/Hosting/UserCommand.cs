@@ -1,10 +1,13 @@
 using GpuDev.Core.Identity;
+using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
+using GpuDev.Storage.Postgres;
 using GpuDev.Storage.Sqlite;
+using Npgsql;
 
 namespace GpuDev.Server.Hosting;
 
-/// <summary><c>gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]</c>:
+/// <summary><c>gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR] [--store sqlite|postgres] [--postgres CS]</c>:
 /// writes the user straight into the store (works while the server runs) and prints only the token.</summary>
 internal static class UserCommand
 {
@@ -12,12 +15,14 @@ internal static class UserCommand
     {
         if (args is not ["add", var name, .. var rest])
         {
-            await stderr.WriteLineAsync("error: usage: gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]");
+            await stderr.WriteLineAsync("error: usage: gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR] [--store sqlite|postgres] [--postgres CONNECTION-STRING]");
             return 1;
         }
 
         string? github = null;
         string? dataDir = Environment.GetEnvironmentVariable("GPUDEV_SERVER__DATADIR");
+        string storeKind = Environment.GetEnvironmentVariable("GPUDEV_STORAGE__PROVIDER") is { Length: > 0 } kind ? kind : "sqlite";
+        string? postgres = Environment.GetEnvironmentVariable("GPUDEV_STORAGE__POSTGRES");
         var admin = false;
         var keys = new List<string>();
         for (var i = 0; i < rest.Length; i++)
@@ -33,6 +38,12 @@ internal static class UserCommand
                     break;
                 case "--data-dir" when value is not null:
                     dataDir = value;
+                    break;
+                case "--store" when value is not null:
+                    storeKind = value;
+                    break;
+                case "--postgres" when value is not null:
+                    postgres = value;
                     break;
                 case "--ssh-key" when value is not null:
                     if (!File.Exists(value))
@@ -52,7 +63,7 @@ internal static class UserCommand
                     keys.AddRange(parsed);
                     break;
                 default:
-                    await stderr.WriteLineAsync($"error: unknown or incomplete option '{rest[i]}'; valid: --github GH, --ssh-key FILE, --admin, --data-dir DIR");
+                    await stderr.WriteLineAsync($"error: unknown or incomplete option '{rest[i]}'; valid: --github GH, --ssh-key FILE, --admin, --data-dir DIR, --store sqlite|postgres, --postgres CONNECTION-STRING");
                     return 1;
             }
 
@@ -71,7 +82,30 @@ internal static class UserCommand
             return 1;
         }
 
-        var store = new SqliteStore(Path.Combine(Path.GetFullPath(string.IsNullOrEmpty(dataDir) ? ServerOptions.DefaultDataDir() : dataDir), "gpu-dev.db"), TimeProvider.System);
+        switch (storeKind)
+        {
+            case "sqlite":
+                break;
+            case "postgres" when string.IsNullOrWhiteSpace(postgres):
+                await stderr.WriteLineAsync("error: --postgres CONNECTION-STRING (or GPUDEV_STORAGE__POSTGRES) is required with --store postgres");
+                return 1;
+            case "postgres":
+                if (await PostgresStorageExtensions.CheckConnectionAsync(postgres!, CancellationToken.None) is { } unreachable)
+                {
+                    await stderr.WriteLineAsync($"error: --postgres: {unreachable}");
+                    return 1;
+                }
+
+                break;
+            default:
+                await stderr.WriteLineAsync($"error: --store '{storeKind}' is not available; valid: sqlite, postgres");
+                return 1;
+        }
+
+        await using var dataSource = storeKind == "postgres" ? NpgsqlDataSource.Create(postgres!) : null;
+        IReservationStore store = dataSource is not null
+            ? new PostgresStore(dataSource, TimeProvider.System)
+            : new SqliteStore(Path.Combine(Path.GetFullPath(string.IsNullOrEmpty(dataDir) ? ServerOptions.DefaultDataDir() : dataDir), "gpu-dev.db"), TimeProvider.System);
         await store.InitializeAsync(CancellationToken.None);
         if (await store.FindUserByNameAsync(name, CancellationToken.None) is not null)
         {

@@ -17,6 +17,7 @@ internal sealed partial class LifecycleWorker(
     TimeProvider timeProvider,
     JobSignal jobs,
     Faults.CrashPoints crash,
+    WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
     ILogger<LifecycleWorker> logger) : BackgroundService
 {
@@ -27,7 +28,10 @@ internal sealed partial class LifecycleWorker(
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                if (await leases.HoldsAsync(WorkerLeaseKeeper.Lifecycle, stoppingToken))
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

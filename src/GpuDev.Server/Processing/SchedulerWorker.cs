@@ -16,6 +16,7 @@ internal sealed partial class SchedulerWorker(
     SchedulerSignal signal,
     JobSignal jobs,
     Faults.CrashPoints crash,
+    WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
     ILogger<SchedulerWorker> logger) : BackgroundService
 {
@@ -25,7 +26,10 @@ internal sealed partial class SchedulerWorker(
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                if (await leases.HoldsAsync(WorkerLeaseKeeper.Scheduler, stoppingToken))
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

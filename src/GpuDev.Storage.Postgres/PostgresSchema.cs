@@ -1,0 +1,152 @@
+namespace GpuDev.Storage.Postgres;
+
+/// <summary>Versioned migrations, recorded in <c>schema_migrations</c>. Each entry runs once, in order, in the one
+/// transaction that holds the migration advisory lock. Times are Unix milliseconds (UTC) in <c>bigint</c>, as in the
+/// SQLite store, so both round-trip a <see cref="DateTimeOffset"/> to the same millisecond.</summary>
+internal static class PostgresSchema
+{
+    /// <summary>Key of the transaction-level advisory lock that serializes migrations of replicas starting at once.</summary>
+    public const long MigrationLock = 0x67707564_65760001;
+
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE users (
+            id text PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            github_user text,
+            is_admin boolean NOT NULL,
+            token_hash text NOT NULL UNIQUE,
+            created_at bigint NOT NULL);
+        CREATE TABLE ssh_keys (
+            user_id text NOT NULL REFERENCES users(id),
+            key text NOT NULL,
+            PRIMARY KEY (user_id, key));
+        CREATE TABLE nodes (
+            name text PRIMARY KEY,
+            gpu_type text NOT NULL,
+            gpu_count integer NOT NULL,
+            simulated boolean NOT NULL,
+            labels text NOT NULL,
+            online boolean NOT NULL);
+        CREATE TABLE reservations (
+            id text PRIMARY KEY,
+            seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+            user_id text NOT NULL REFERENCES users(id),
+            name text,
+            gpu_type text NOT NULL,
+            gpu_count integer NOT NULL,
+            hours double precision NOT NULL,
+            node_count integer NOT NULL,
+            jupyter boolean NOT NULL,
+            distributed boolean NOT NULL,
+            status text NOT NULL,
+            status_reason text,
+            created_at bigint NOT NULL,
+            started_at bigint,
+            expires_at bigint,
+            ended_at bigint,
+            ssh_host text,
+            ssh_port integer,
+            ssh_user text,
+            ssh_host_key text,
+            queue_position integer,
+            estimated_start_at bigint,
+            wait_reason text,
+            idempotency_key text);
+        CREATE UNIQUE INDEX ix_reservations_idempotency ON reservations(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX ix_reservations_status ON reservations(status);
+        CREATE INDEX ix_reservations_user ON reservations(user_id);
+        CREATE TABLE reservation_history (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            reservation_id text NOT NULL REFERENCES reservations(id),
+            at bigint NOT NULL,
+            from_status text,
+            to_status text NOT NULL,
+            reason text NOT NULL);
+        CREATE INDEX ix_history_reservation ON reservation_history(reservation_id);
+        CREATE TABLE reservation_nodes (
+            reservation_id text NOT NULL REFERENCES reservations(id),
+            rank integer NOT NULL,
+            node text NOT NULL,
+            gpu_indices text NOT NULL,
+            PRIMARY KEY (reservation_id, rank));
+        CREATE TABLE gpu_allocations (
+            node text NOT NULL,
+            gpu_index integer NOT NULL,
+            reservation_id text NOT NULL REFERENCES reservations(id),
+            PRIMARY KEY (node, gpu_index));
+        CREATE INDEX ix_allocations_reservation ON gpu_allocations(reservation_id);
+        CREATE TABLE jobs (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kind text NOT NULL,
+            reservation_id text NOT NULL,
+            run_after bigint NOT NULL,
+            created_at bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            lease_owner text,
+            lease_until bigint,
+            last_error text);
+        CREATE INDEX ix_jobs_due ON jobs(run_after, id);
+        """,
+        """
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_host text;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_port integer;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_user text;
+        ALTER TABLE reservation_nodes ADD COLUMN ssh_host_key text;
+        """,
+        """
+        ALTER TABLE reservations ADD COLUMN extended_hours double precision NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN jupyter_url text;
+        CREATE TABLE reservation_users (
+            reservation_id text NOT NULL REFERENCES reservations(id),
+            github_user text NOT NULL,
+            added_at bigint NOT NULL);
+        CREATE UNIQUE INDEX ix_reservation_users_key ON reservation_users(reservation_id, lower(github_user));
+        CREATE INDEX ix_reservation_users_github ON reservation_users(lower(github_user));
+        CREATE TABLE reservation_warnings (
+            reservation_id text NOT NULL REFERENCES reservations(id),
+            minutes_before integer NOT NULL,
+            at bigint NOT NULL,
+            message text,
+            delivered_at bigint,
+            PRIMARY KEY (reservation_id, minutes_before));
+        """,
+        """
+        CREATE TABLE disks (
+            id text PRIMARY KEY,
+            user_id text NOT NULL REFERENCES users(id),
+            name text NOT NULL,
+            status text NOT NULL,
+            created_at bigint NOT NULL,
+            last_used_at bigint,
+            attached_reservation text,
+            size_bytes bigint NOT NULL DEFAULT 0,
+            deleted_at bigint,
+            purge_at bigint);
+        CREATE UNIQUE INDEX ix_disks_live_name ON disks(user_id, name) WHERE deleted_at IS NULL;
+        CREATE TABLE disk_snapshots (
+            id text PRIMARY KEY,
+            disk_id text NOT NULL REFERENCES disks(id),
+            created_at bigint NOT NULL,
+            size_bytes bigint NOT NULL,
+            file_count integer NOT NULL,
+            reservation_id text);
+        CREATE INDEX ix_disk_snapshots_disk ON disk_snapshots(disk_id, created_at);
+        ALTER TABLE reservations ADD COLUMN disk_id text REFERENCES disks(id);
+        """,
+        """
+        ALTER TABLE reservations ADD COLUMN recreate_env boolean NOT NULL DEFAULT false;
+        ALTER TABLE disks ADD COLUMN purged_at bigint;
+        """,
+        """
+        ALTER TABLE reservations ADD COLUMN environment_json jsonb;
+        """,
+        """
+        CREATE TABLE worker_leases (
+            name text PRIMARY KEY,
+            owner text NOT NULL,
+            expires_at bigint NOT NULL);
+        """,
+    ];
+}

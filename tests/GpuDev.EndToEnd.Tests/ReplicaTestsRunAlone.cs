@@ -1,0 +1,5 @@
+namespace GpuDev.EndToEnd.Tests;
+
+/// <summary>The replica test's collection: run after the others, with nothing beside it.</summary>
+[CollectionDefinition(nameof(ReplicaTests), DisableParallelization = true)]
+public sealed class ReplicaTestsRunAlone;
