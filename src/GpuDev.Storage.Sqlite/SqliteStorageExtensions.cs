@@ -13,6 +13,8 @@ public static class SqliteStorageExtensions
         services.AddSingleton<IReservationStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<GpuDev.Core.Disks.IDiskStore>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddSingleton<GpuDev.Core.Audit.IAuditLog>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddSingleton<IReservationStatistics>(sp => sp.GetRequiredService<SqliteStore>());
         return services;
     }
 }

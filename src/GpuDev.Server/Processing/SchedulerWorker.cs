@@ -2,6 +2,8 @@ using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Scheduling;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Audit;
+using GpuDev.Server.Health;
 using GpuDev.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -16,12 +18,15 @@ internal sealed partial class SchedulerWorker(
     SchedulerSignal signal,
     JobSignal jobs,
     IOptions<ServerOptions> options,
+    WorkerHeartbeats heartbeats,
+    AuditTrail audit,
     ILogger<SchedulerWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            heartbeats.Beat(WorkerHeartbeats.Scheduler);
             try
             {
                 await RunOnceAsync(stoppingToken);
@@ -64,7 +69,11 @@ internal sealed partial class SchedulerWorker(
         await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason))], cancellationToken);
         foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
         {
-            await store.TransitionAsync(new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now), cancellationToken);
+            var queued = new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now);
+            if (await store.TransitionAsync(queued, cancellationToken))
+            {
+                await audit.TransitionedAsync(AuditTrail.Scheduler, queued);
+            }
         }
     }
 
@@ -89,6 +98,7 @@ internal sealed partial class SchedulerWorker(
             return false;
         }
 
+        await audit.TransitionedAsync(AuditTrail.Scheduler, transition);
         LogPlaced(logger, reservation.Id, where);
         jobs.Signal.Notify();
         return true;

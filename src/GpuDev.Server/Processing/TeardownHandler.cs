@@ -2,6 +2,7 @@ using GpuDev.Core.Compute;
 using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Observability;
 
 namespace GpuDev.Server.Processing;
 
@@ -14,6 +15,7 @@ internal sealed partial class TeardownHandler(
     IDiskProvider diskProvider,
     Microsoft.Extensions.Options.IOptions<Disks.DiskOptions> diskOptions,
     SchedulerSignal scheduler,
+    ServerMetrics metrics,
     ILogger<TeardownHandler> logger)
 {
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
@@ -30,11 +32,21 @@ internal sealed partial class TeardownHandler(
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or EnvironmentUnavailableException)
             {
+                metrics.ProviderError(provider.Name, "clear_warnings");
                 LogWarningsNotCleared(logger, job.ReservationId, e.Message);
             }
         }
 
-        await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        try
+        {
+            await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            metrics.ProviderError(provider.Name, "remove_environment");
+            throw;
+        }
+
         if (diskId is not null)
         {
             await BackUpDiskAsync(diskId, job.ReservationId);
