@@ -25,19 +25,35 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
         }
 
         var at = timeProvider.GetUtcNow();
-        await next(http);
+        try
+        {
+            await next(http);
+        }
+        catch (BadHttpRequestException bad)
+        {
+            // Refused before the handler ran (unreadable body, too large): the exception handler answers it further out.
+            await RecordAsync(http, at, bad.StatusCode, bad.Message);
+            throw;
+        }
+
         var status = http.Response.StatusCode;
         if (IsRead(http.Request.Method) && status is < 400 or >= 500)
         {
             return;
         }
 
+        await RecordAsync(http, at, status, http.Items[DetailItem] as string);
+    }
+
+    private async Task RecordAsync(HttpContext http, DateTimeOffset at, int status, string? detail)
+    {
+
         var endpoint = http.GetEndpoint() as RouteEndpoint;
         var route = endpoint?.RoutePattern.RawText ?? http.Request.Path.Value ?? "/";
         var target = http.Items[TargetItem] as string
             ?? (http.GetRouteValue("id") ?? http.GetRouteValue("name"))?.ToString();
         var actor = (http.Items[CurrentUser.ItemKey] as CurrentUser)?.User.Name ?? "anonymous";
-        var entry = new AuditEntry(at, actor, $"{http.Request.Method} {route}", target, status, Truncate(http.Items[DetailItem] as string), RemoteAddress(http));
+        var entry = new AuditEntry(at, actor, $"{http.Request.Method} {route}", target, status, Truncate(detail), RemoteAddress(http));
         try
         {
             await audit.RecordAsync(entry, CancellationToken.None);

@@ -74,6 +74,23 @@ public sealed class AuditApiTests
     }
 
     [Fact]
+    public async Task Query_UnreadableBody_IsRecordedAsRefused()
+    {
+        await using var server = new ServerFixture();
+        var bob = await server.ClientForAsync("bob");
+        var admin = await server.ClientForAsync("root", admin: true);
+
+        using var content = new StringContent("""{"gpuType": "h100", "hours": "x"}""", System.Text.Encoding.UTF8, "application/json");
+        var response = await bob.PostAsync(Routes.Reservations, content, TestContext.Current.CancellationToken);
+        var entries = await AuditAsync(admin, "?user=bob");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var refused = Assert.Single(entries);
+        Assert.Equal(("POST /api/v1/reservations/", 400), (refused.Action, refused.Outcome));
+        Assert.Contains("JSON", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Query_ReadsAreNotRecordedButLimitAndSinceFilter()
     {
         await using var server = new ServerFixture();

@@ -6,6 +6,9 @@ using GpuDev.Contracts;
 
 namespace GpuDev.Server.Tests.Observability;
 
+/// <summary>Runs alone: OpenTelemetry exports every live meter named GpuDev.Server in the process, so servers of tests
+/// running in parallel would add their gauges to this test's scrape (one server per process in production).</summary>
+[Collection(MetricsCollection.Name)]
 public sealed partial class MetricsTests
 {
     /// <summary>The value of the sample whose name is <paramref name="name"/> and whose labels include every one of <paramref name="labels"/>.</summary>
