@@ -151,6 +151,7 @@ internal static class SqliteSchema
         CREATE INDEX ix_audit_at ON audit_log(at);
         CREATE INDEX ix_audit_actor ON audit_log(actor, at);
         CREATE INDEX ix_audit_target ON audit_log(target, at);
+        CREATE INDEX ix_reservations_user_status ON reservations(user_id, status);
         """,
     ];
 }
