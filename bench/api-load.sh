@@ -2,7 +2,7 @@
 # API load benchmark: seeds a store with 100,000 reservations of history (direct SQL, see bench/api-seed.*.sql), starts
 # the real bin/gpu-dev-server on it, and drives GET /api/v1/reservations (list) and GET /api/v1/reservations/{id} (show)
 # open-loop at a fixed rate with bench/GpuDev.Bench.Api. Prints a markdown table (see bench/README.md).
-#   bench/api-load.sh [--store sqlite|postgres] [--postgres CONNSTR] [--rate 2000] [--duration 30] [--warmup 5]
+#   bench/api-load.sh [--store sqlite|postgres] [--postgres CONNSTR] [--rate 2000[,R2...]] [--duration 30] [--warmup 5]
 #                     [--reservations 100000] [--port 18484] [--keep]
 # Needs ./build.sh first (bin/gpu-dev-server), sqlite3 (or psql for --store postgres) and the .NET 10 SDK.
 set -euo pipefail
@@ -86,7 +86,16 @@ curl -fsS "$url/readyz" >/dev/null || { cat "$work/server.log" >&2; echo "error:
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') × $(nproc)"
 echo "machine: $cpu; $(. /etc/os-release && echo "$PRETTY_NAME"); .NET $(dotnet --version); store: $store; $count reservations" >&2
 echo "load: $rate req/s open-loop for ${duration}s per endpoint after ${warmup}s warm-up; load generator on the same machine" >&2
-gen=(dotnet "$dll" --url "$url" --token "$token" --rate "$rate" --duration "$duration" --warmup "$warmup")
-"${gen[@]}" --header --name "list (10 live of 1,000 own; $count in store)" --path /api/v1/reservations
-"${gen[@]}" --name "show (1,010 ids, round robin)" --paths-file "$work/show-paths.txt"
+# Warm the server up first (JIT, tiered compilation, SQLite page cache) at a rate it surely sustains, then measure each
+# endpoint at each rate; every measured run starts with its own warm-up at its rate (not counted).
+warm=(dotnet "$dll" --url "$url" --token "$token" --rate 200 --duration 10 --warmup 0)
+"${warm[@]}" --name warm-list --path /api/v1/reservations >/dev/null
+"${warm[@]}" --name warm-show --paths-file "$work/show-paths.txt" >/dev/null
+header=--header
+for r in ${rate//,/ }; do
+  gen=(dotnet "$dll" --url "$url" --token "$token" --rate "$r" --duration "$duration" --warmup "$warmup")
+  "${gen[@]}" $header --name "list (10 live of 1,000 own)" --path /api/v1/reservations
+  "${gen[@]}" --name "show (1,010 ids, round robin)" --paths-file "$work/show-paths.txt"
+  header=""
+done
 echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status") / 1024 )) MiB" >&2
