@@ -75,6 +75,6 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
 
     private static string? Truncate(string? s) => s is { Length: > 500 } ? s[..500] : s;
 
-    [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Could not record the audit entry for {Action} by {Actor}")]
+    [LoggerMessage(EventId = 2200, Level = LogLevel.Error, Message = "Could not record the audit entry for {Action} by {Actor}")]
     private static partial void LogRecordFailed(ILogger logger, string action, string actor, Exception exception);
 }

@@ -26,6 +26,6 @@ internal sealed partial class AuditTrail(IAuditLog audit, ILogger<AuditTrail> lo
         }
     }
 
-    [LoggerMessage(EventId = 1801, Level = LogLevel.Error, Message = "Could not record the audit entry for the transition of {ReservationId}")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "Could not record the audit entry for the transition of {ReservationId}")]
     private static partial void LogRecordFailed(ILogger logger, string reservationId, Exception exception);
 }

@@ -108,6 +108,6 @@ internal sealed partial class ServerMetrics
         IReadOnlyList<Measurement<double>> OldestWait,
         IReadOnlyList<Measurement<long>> Gpus);
 
-    [LoggerMessage(EventId = 1900, Level = LogLevel.Warning, Message = "Could not read the store for the metrics gauges")]
+    [LoggerMessage(EventId = 2300, Level = LogLevel.Warning, Message = "Could not read the store for the metrics gauges")]
     private static partial void LogGaugesUnavailable(ILogger logger, Exception exception);
 }

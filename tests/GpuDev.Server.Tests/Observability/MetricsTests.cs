@@ -69,6 +69,22 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task Scrape_ProviderFailsToBuild_CountsProviderErrorAndFailedJob()
+    {
+        await using var server = new ServerFixture(new Dictionary<string, string> { ["Server:MaxProvisionAttempts"] = "1" });
+        server.Provider.NextStatus = new GpuDev.Core.Compute.EnvironmentStatus(GpuDev.Core.Compute.EnvironmentState.Failed, null, "image pull failed");
+        var alice = await server.ClientForAsync("alice");
+        var created = await (await alice.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 },
+            GpuDevJsonContext.Default.CreateReservationRequest, TestContext.Current.CancellationToken)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto, TestContext.Current.CancellationToken);
+        await ServerFixture.WaitForStatusAsync(alice, created!.Id, "failed");
+
+        var scrape = await ScrapeAsync(server.CreateClient());
+
+        Assert.Equal(1, Sample(scrape, "gpudev_provider_errors_total", "operation=\"ensure_environment\"", "provider=\"fake\""));
+        Assert.Equal(1, Sample(scrape, "gpudev_reservations", "status=\"failed\"", "gpu_type=\"h100\""));
+    }
+
+    [Fact]
     public async Task Scrape_OutsideAllowFrom_403ProblemAndAudited()
     {
         await using var server = new ServerFixture(new Dictionary<string, string> { ["Metrics:AllowFrom:0"] = "10.0.0.0/8" });
