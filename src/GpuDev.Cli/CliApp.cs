@@ -38,6 +38,7 @@ internal static class CliApp
         root.Subcommands.Add(new AvailCommand(services));
         root.Subcommands.Add(new StatusCommand(services));
         root.Subcommands.Add(DiskCommands.Build(services));
+        root.Subcommands.Add(AdminCommands.Build(services));
         root.Subcommands.Add(BuildConfig(services));
         root.Subcommands.Add(new HelpCommand(services, root));
 

@@ -23,4 +23,6 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(DiskContentDto))]
 [JsonSerializable(typeof(RestoreDiskRequest))]
 [JsonSerializable(typeof(List<DiskSnapshotDto>))]
+[JsonSerializable(typeof(List<AuditEntryDto>))]
+[JsonSerializable(typeof(ReadinessDto))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

@@ -16,6 +16,7 @@ public static class ProblemCodes
     public const string BadRequest = "bad-request";
     public const string Internal = "internal";
     public const string TooManyRequests = "too-many-requests";
+    public const string NotReady = "not-ready";
 
     public static string TypeUri(string code) => $"urn:gpu-dev:problem:{code}";
 }

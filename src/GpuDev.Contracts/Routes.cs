@@ -4,6 +4,9 @@ namespace GpuDev.Contracts;
 public static class Routes
 {
     public const string Health = "/healthz";
+    public const string Ready = "/readyz";
+    public const string Metrics = "/metrics";
+    public const string Audit = "/api/v1/admin/audit";
     public const string OpenApi = "/openapi/v1.json";
     public const string Me = "/api/v1/me";
     public const string GpuTypes = "/api/v1/gpu-types";

@@ -144,5 +144,20 @@ internal static class SqliteSchema
             owner TEXT NOT NULL,
             expires_at INTEGER NOT NULL);
         """,
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            outcome INTEGER NOT NULL,
+            detail TEXT,
+            remote_address TEXT);
+        CREATE INDEX ix_audit_at ON audit_log(at);
+        CREATE INDEX ix_audit_actor ON audit_log(actor, at);
+        CREATE INDEX ix_audit_target ON audit_log(target, at);
+        CREATE INDEX ix_reservations_user_status ON reservations(user_id, status);
+        """,
     ];
 }

@@ -14,6 +14,8 @@ public static class SqliteStorageExtensions
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IWorkerLeases>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<GpuDev.Core.Disks.IDiskStore>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddSingleton<GpuDev.Core.Audit.IAuditLog>(sp => sp.GetRequiredService<SqliteStore>());
+        services.AddSingleton<IReservationStatistics>(sp => sp.GetRequiredService<SqliteStore>());
         return services;
     }
 }

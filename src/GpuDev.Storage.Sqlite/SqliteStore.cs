@@ -208,7 +208,8 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         }
         else if (query.UserId is not null)
         {
-            where.Add("r.user_id = $user");
+            // With an id prefix, "+" keeps SQLite on the primary-key range instead of walking the user's index.
+            where.Add(query.IdPrefix is { Length: > 0 and < 32 } ? "+r.user_id = $user" : "r.user_id = $user");
             parameters.Add(("$user", query.UserId));
         }
 
@@ -221,7 +222,18 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
 
         if (query.IdPrefix is not null)
         {
-            where.Add("substr(r.id, 1, length($prefix)) = $prefix");
+            // Index-friendly: a full id is a primary-key lookup and a prefix a key range (binary collation), where
+            // substr(r.id, ...) made SQLite walk every reservation of the user (or the whole table).
+            if (query.IdPrefix.Length == 32)
+            {
+                where.Add("r.id = $prefix");
+            }
+            else if (query.IdPrefix.Length > 0)
+            {
+                where.Add("r.id >= $prefix AND r.id < $prefixEnd");
+                parameters.Add(("$prefixEnd", query.IdPrefix[..^1] + (char)(query.IdPrefix[^1] + 1)));
+            }
+
             parameters.Add(("$prefix", query.IdPrefix));
         }
 
@@ -236,12 +248,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
             }
         }
 
-        for (var i = 0; i < reservations.Count; i++)
-        {
-            reservations[i] = await WithDetailsAsync(connection, null, reservations[i], cancellationToken);
-        }
-
-        return reservations;
+        return reservations.Count == 0 ? reservations : await WithDetailsAsync(connection, null, reservations, cancellationToken);
     }
 
     public async Task<bool> TransitionAsync(ReservationTransition transition, CancellationToken cancellationToken)
@@ -514,60 +521,88 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         return await WithDetailsAsync(connection, transaction, reservation, cancellationToken);
     }
 
-    private static async Task<Reservation> WithDetailsAsync(SqliteConnection connection, SqliteTransaction? transaction, Reservation reservation, CancellationToken cancellationToken)
+    private static async Task<Reservation> WithDetailsAsync(SqliteConnection connection, SqliteTransaction? transaction, Reservation reservation, CancellationToken cancellationToken) =>
+        (await WithDetailsAsync(connection, transaction, [reservation], cancellationToken))[0];
+
+    /// <summary>Adds history, nodes, added users and warnings: four queries per chunk of reservations, not four per reservation.</summary>
+    private static async Task<List<Reservation>> WithDetailsAsync(SqliteConnection connection, SqliteTransaction? transaction, IReadOnlyList<Reservation> reservations, CancellationToken cancellationToken)
     {
-        var history = new List<HistoryEntry>();
-        await using (var command = Command(connection, transaction,
-            "SELECT at, from_status, to_status, reason FROM reservation_history WHERE reservation_id = $id ORDER BY id;", ("$id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        var history = new Dictionary<string, List<HistoryEntry>>(StringComparer.Ordinal);
+        var allocations = new Dictionary<string, List<NodeAllocation>>(StringComparer.Ordinal);
+        var addedUsers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var warnings = new Dictionary<string, List<ExpiryWarning>>(StringComparer.Ordinal);
+        foreach (var chunk in reservations.Chunk(DetailChunk))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var ids = chunk.Select((r, i) => ($"$r{i}", (object?)r.Id)).ToArray();
+            var inList = string.Join(", ", ids.Select(p => p.Item1));
+            await using (var command = Command(connection, transaction,
+                $"SELECT reservation_id, at, from_status, to_status, reason FROM reservation_history WHERE reservation_id IN ({inList}) ORDER BY id;", ids))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                history.Add(new HistoryEntry(FromMs(reader.GetInt64(0)), reader.IsDBNull(1) ? null : ParseStatus(reader.GetString(1)),
-                    ParseStatus(reader.GetString(2)), reader.GetString(3)));
-            }
-        }
-
-        var allocations = new List<NodeAllocation>();
-        await using (var command = Command(connection, transaction,
-            "SELECT rank, node, gpu_indices, ssh_host, ssh_port, ssh_user, ssh_host_key FROM reservation_nodes WHERE reservation_id = $id ORDER BY rank;", ("$id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var indices = reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-                allocations.Add(new NodeAllocation(reader.GetInt32(0), reader.GetString(1), indices)
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    Ssh = reader.IsDBNull(3) ? null : new SshEndpoint(reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)),
-                });
+                    Add(history, reader.GetString(0), new HistoryEntry(FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : ParseStatus(reader.GetString(2)),
+                        ParseStatus(reader.GetString(3)), reader.GetString(4)));
+                }
             }
-        }
 
-        var addedUsers = new List<string>();
-        await using (var command = Command(connection, transaction,
-            "SELECT github_user FROM reservation_users WHERE reservation_id = $id ORDER BY added_at, github_user;", ("$id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
+            await using (var command = Command(connection, transaction,
+                $"SELECT reservation_id, rank, node, gpu_indices, ssh_host, ssh_port, ssh_user, ssh_host_key FROM reservation_nodes WHERE reservation_id IN ({inList}) ORDER BY reservation_id, rank;", ids))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                addedUsers.Add(reader.GetString(0));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var indices = reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+                    Add(allocations, reader.GetString(0), new NodeAllocation(reader.GetInt32(1), reader.GetString(2), indices)
+                    {
+                        Ssh = reader.IsDBNull(4) ? null : new SshEndpoint(reader.GetString(4), reader.GetInt32(5), reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7)),
+                    });
+                }
             }
-        }
 
-        var warnings = new List<ExpiryWarning>();
-        await using (var command = Command(connection, transaction,
-            "SELECT minutes_before, at, message, delivered_at FROM reservation_warnings WHERE reservation_id = $id ORDER BY at, minutes_before DESC;", ("$id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
+            await using (var command = Command(connection, transaction,
+                $"SELECT reservation_id, github_user FROM reservation_users WHERE reservation_id IN ({inList}) ORDER BY reservation_id, added_at, github_user;", ids))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                warnings.Add(new ExpiryWarning(reader.GetInt32(0), FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : FromMs(reader.GetInt64(3))));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    Add(addedUsers, reader.GetString(0), reader.GetString(1));
+                }
+            }
+
+            await using (var command = Command(connection, transaction,
+                $"SELECT reservation_id, minutes_before, at, message, delivered_at FROM reservation_warnings WHERE reservation_id IN ({inList}) ORDER BY reservation_id, at, minutes_before DESC;", ids))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    Add(warnings, reader.GetString(0), new ExpiryWarning(reader.GetInt32(1), FromMs(reader.GetInt64(2)), reader.IsDBNull(3) ? null : reader.GetString(3),
+                        reader.IsDBNull(4) ? null : FromMs(reader.GetInt64(4))));
+                }
             }
         }
 
-        return reservation with { History = history, Allocations = allocations, AddedUsers = addedUsers, Warnings = warnings };
+        return [.. reservations.Select(r => r with
+        {
+            History = history.GetValueOrDefault(r.Id) ?? [],
+            Allocations = allocations.GetValueOrDefault(r.Id) ?? [],
+            AddedUsers = addedUsers.GetValueOrDefault(r.Id) ?? [],
+            Warnings = warnings.GetValueOrDefault(r.Id) ?? [],
+        })];
+
+        static void Add<T>(Dictionary<string, List<T>> map, string id, T item)
+        {
+            if (!map.TryGetValue(id, out var list))
+            {
+                map[id] = list = [];
+            }
+
+            list.Add(item);
+        }
     }
+
+    /// <summary>Reservations per detail query (well under SQLite's limit of bound parameters).</summary>
+    private const int DetailChunk = 500;
 
     private static Reservation ReadReservation(SqliteDataReader r) => new()
     {

@@ -5,7 +5,10 @@ using GpuDev.Core.Compute;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
 using GpuDev.Testing;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,7 +79,27 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
             services.AddSingleton<IComputeProvider>(Provider);
             services.AddSingleton<GpuDev.Core.Identity.ISshKeySource>(KeySource);
             services.AddSingleton<IDiskProvider>(Disks);
+            services.AddSingleton<IStartupFilter, RemoteAddressFilter>();
         });
+    }
+
+    /// <summary>Header by which a test chooses the caller's IP address (the test server has none of its own).</summary>
+    public const string RemoteAddressHeader = "X-Test-Remote-Address";
+
+    /// <summary>Gives every test request a remote address: 127.0.0.1, or the one in <see cref="RemoteAddressHeader"/>.</summary>
+    private sealed class RemoteAddressFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((http, nextMiddleware) =>
+            {
+                http.Connection.RemoteIpAddress = http.Request.Headers.TryGetValue(RemoteAddressHeader, out var value) && IPAddress.TryParse(value, out var ip)
+                    ? ip
+                    : IPAddress.Loopback;
+                return nextMiddleware(http);
+            });
+            next(app);
+        };
     }
 
     /// <summary>Adds a user and returns a client that sends their token.</summary>

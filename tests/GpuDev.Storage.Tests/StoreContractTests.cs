@@ -1,3 +1,4 @@
+using GpuDev.Core.Audit;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
@@ -49,6 +50,69 @@ public abstract partial class StoreContractTests : IAsyncLifetime
             Allocate = [new NodeAllocation(0, "node-0", gpus)],
             FollowUp = new JobRequest(JobKind.Provision, r.Id, Time.GetUtcNow()),
         };
+
+    [Fact]
+    public async Task Audit_Query_FiltersNewestFirstAndPurges()
+    {
+        var audit = (IAuditLog)_store;
+        var t0 = Time.GetUtcNow();
+        await audit.RecordAsync(new AuditEntry(t0.AddDays(-100), "bob", "DELETE /api/v1/reservations/{id}", "abcd1234", 200, null, "10.0.0.1"), CancellationToken.None);
+        await audit.RecordAsync(new AuditEntry(t0.AddHours(-2), "bob", "POST /api/v1/reservations/", "abcd9999", 201, null, "10.0.0.1"), CancellationToken.None);
+        await audit.RecordAsync(new AuditEntry(t0.AddHours(-1), "anonymous", "DELETE /api/v1/reservations/{id}", "abcd1234", 401, "no token", "10.0.0.2"), CancellationToken.None);
+        await audit.RecordAsync(new AuditEntry(t0, "system:lifecycle", "transition active->expired", "abcd1234", 200, "reached its end time", null), CancellationToken.None);
+
+        var all = await audit.QueryAsync(new AuditQuery(), CancellationToken.None);
+        var bobs = await audit.QueryAsync(new AuditQuery(Actor: "bob"), CancellationToken.None);
+        var onTarget = await audit.QueryAsync(new AuditQuery(Target: "abcd1234"), CancellationToken.None);
+        var byPrefix = await audit.QueryAsync(new AuditQuery(Target: "abcd"), CancellationToken.None);
+        var deletes = await audit.QueryAsync(new AuditQuery(Action: "DELETE"), CancellationToken.None);
+        var recent = await audit.QueryAsync(new AuditQuery(Since: t0.AddHours(-1)), CancellationToken.None);
+        var limited = await audit.QueryAsync(new AuditQuery(Limit: 2), CancellationToken.None);
+        var purged = await audit.PurgeAsync(t0.AddDays(-90), CancellationToken.None);
+        var left = await audit.QueryAsync(new AuditQuery(), CancellationToken.None);
+
+        Assert.Equal(["system:lifecycle", "anonymous", "bob", "bob"], all.Select(e => e.Actor));
+        Assert.Equal(new AuditEntry(t0.AddHours(-1), "anonymous", "DELETE /api/v1/reservations/{id}", "abcd1234", 401, "no token", "10.0.0.2") { Id = all[1].Id }, all[1]);
+        Assert.Equal([201, 200], bobs.Select(e => e.Outcome));
+        Assert.Equal(3, onTarget.Count);
+        Assert.Equal(4, byPrefix.Count);
+        Assert.Equal([401, 200], deletes.Select(e => e.Outcome));
+        Assert.Equal(["system:lifecycle", "anonymous"], recent.Select(e => e.Actor));
+        Assert.Equal(all.Take(2).Select(e => e.Id), limited.Select(e => e.Id));
+        Assert.Equal(1, purged);
+        Assert.Equal(3, left.Count);
+    }
+
+    [Fact]
+    public async Task CountReservations_PerStatusAndGpuType()
+    {
+        var first = await NewReservationAsync();
+        await NewReservationAsync();
+        await _store.TransitionAsync(new ReservationTransition(first.Id, ReservationStatus.Pending, ReservationStatus.Cancelled, "by owner", Time.GetUtcNow()), CancellationToken.None);
+
+        var counts = await ((IReservationStatistics)_store).CountReservationsAsync(CancellationToken.None);
+
+        Assert.Equal([new ReservationCount("cancelled", "h100", 1), new ReservationCount("pending", "h100", 1)], counts.OrderBy(c => c.Status, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task List_ByIdPrefix_FindsFullIdsAndPrefixesOnly()
+    {
+        var mine = await NewReservationAsync();
+        var other = await NewReservationAsync(userName: "zed");
+
+        var byFullId = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: mine.Id), CancellationToken.None);
+        var byPrefix = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: mine.Id[..6]), CancellationToken.None);
+        var notMine = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: other.Id), CancellationToken.None);
+        var anyOwner = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: other.Id[..5]), CancellationToken.None);
+        var longer = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: mine.Id + "0"), CancellationToken.None);
+
+        Assert.Equal([mine.Id], byFullId.Select(r => r.Id));
+        Assert.Equal([mine.Id], byPrefix.Select(r => r.Id));
+        Assert.Empty(notMine);
+        Assert.Contains(other.Id, anyOwner.Select(r => r.Id));
+        Assert.Empty(longer);
+    }
 
     [Fact]
     public async Task Initialize_Twice_KeepsData()

@@ -134,6 +134,27 @@ internal sealed class GpuDevClient
     public Task<List<DiskSnapshotDto>> ListDiskSnapshotsAsync(string name, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, $"{Routes.Disk(name)}/snapshots", null, null, GpuDevJsonContext.Default.ListDiskSnapshotDto, ct, DiskNotFoundHint);
 
+    /// <summary>The audit log, newest first (admins only).</summary>
+    public Task<List<AuditEntryDto>> ListAuditAsync(string? user, string? target, string? action, DateTimeOffset? since, int? limit, CancellationToken ct)
+    {
+        var query = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                query.Add($"{name}={Uri.EscapeDataString(value)}");
+            }
+        }
+
+        Add("user", user);
+        Add("target", target);
+        Add("action", action);
+        Add("since", since is { } s ? s.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) : null);
+        Add("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var path = query.Count == 0 ? Routes.Audit : $"{Routes.Audit}?{string.Join('&', query)}";
+        return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.ListAuditEntryDto, ct);
+    }
+
     public const string DiskNotFoundHint = "see your disks with `gpu-dev disk list`";
 
     public const string DeletedDiskNotFoundHint = "see your deleted disks with `gpu-dev disk list --all` (they can be undeleted until their snapshots are purged)";

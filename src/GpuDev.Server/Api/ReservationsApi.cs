@@ -1,6 +1,7 @@
 using GpuDev.Contracts;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Audit;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Reservations;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,10 +22,22 @@ public static class ReservationsApi
         return api;
     }
 
-    internal static Task<Results<Created<ReservationDto>, Ok<ReservationDto>, ProblemHttpResult>> CreateAsync(
+    internal static async Task<Results<Created<ReservationDto>, Ok<ReservationDto>, ProblemHttpResult>> CreateAsync(
         CurrentUser caller, CreateReservationRequest body, [FromHeader(Name = Routes.IdempotencyKeyHeader)] string? idempotencyKey,
-        ReservationService service, CancellationToken cancellationToken) =>
-        service.CreateAsync(caller, body, idempotencyKey, cancellationToken);
+        ReservationService service, HttpContext http, CancellationToken cancellationToken)
+    {
+        var result = await service.CreateAsync(caller, body, idempotencyKey, cancellationToken);
+        if (result.Result is Created<ReservationDto> { Value: { } created })
+        {
+            http.Items[AuditMiddleware.TargetItem] = created.Id;
+        }
+        else if (result.Result is Ok<ReservationDto> { Value: { } earlier })
+        {
+            http.Items[AuditMiddleware.TargetItem] = earlier.Id;
+        }
+
+        return result;
+    }
 
     internal static async Task<Results<Ok<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
         CurrentUser caller, string? user, string? status, bool? all, IReservationStore store, CancellationToken cancellationToken)
@@ -78,16 +91,28 @@ public static class ReservationsApi
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(
-        CurrentUser caller, string id, EditReservationRequest body, ReservationService service, CancellationToken cancellationToken)
+        CurrentUser caller, string id, EditReservationRequest body, ReservationService service, HttpContext http, CancellationToken cancellationToken)
     {
         var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        SetTarget(http, reservation);
         return reservation is null ? problem! : await service.EditAsync(caller, reservation, body, cancellationToken);
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(
-        CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
+        CurrentUser caller, string id, ReservationService service, HttpContext http, CancellationToken cancellationToken)
     {
         var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        SetTarget(http, reservation);
         return reservation is null ? problem! : await service.CancelAsync(caller, reservation, cancellationToken);
+    }
+
+    /// <summary>The audit trail names the full id the handler resolved, not the prefix the caller typed. A reservation
+    /// the caller may not see (answered 404) keeps the typed id, so the trail reveals nothing either.</summary>
+    private static void SetTarget(HttpContext http, Reservation? reservation)
+    {
+        if (reservation is not null)
+        {
+            http.Items[AuditMiddleware.TargetItem] = reservation.Id;
+        }
     }
 }

@@ -4,14 +4,18 @@ using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
 using GpuDev.Core.Identity;
 using GpuDev.Server.Api;
+using GpuDev.Server.Audit;
 using GpuDev.Server.Disks;
+using GpuDev.Server.Health;
 using GpuDev.Server.Identity;
+using GpuDev.Server.Observability;
 using GpuDev.Server.Processing;
 using GpuDev.Server.Reservations;
 using GpuDev.Storage.Postgres;
 using GpuDev.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace GpuDev.Server.Hosting;
 
@@ -84,6 +88,10 @@ public static class ServerApp
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section).ValidateOnStart();
         services.AddOptions<DiskOptions>().BindConfiguration(DiskOptions.Section);
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
+            .Validate(o => o.RetentionDays >= 1, "Audit:RetentionDays must be at least 1.").ValidateOnStart();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
+            .Validate(o => TryNetworks(o), "Metrics:AllowFrom must list IP addresses or CIDR networks (e.g. 10.0.0.0/8).").ValidateOnStart();
         services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         var dataDir = Path.GetFullPath(configuration[$"{ServerOptions.Section}:DataDir"] is { Length: > 0 } dir ? dir : ServerOptions.DefaultDataDir());
         services.PostConfigure<ServerOptions>(o => o.DataDir = dataDir);
@@ -121,6 +129,12 @@ public static class ServerApp
         services.AddSingleton<TeardownHandler>();
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<WorkerHeartbeats>();
+        services.AddSingleton<ServerMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddHostedService<StartupService>();
         services.AddSingleton<WorkerLeaseKeeper>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLeaseKeeper>());
@@ -144,6 +158,7 @@ public static class ServerApp
                 ctx.ProblemDetails.Type = ProblemCodes.TypeUri(code);
             }
 
+            ctx.HttpContext.Items[AuditMiddleware.DetailItem] = ctx.ProblemDetails.Detail ?? ctx.ProblemDetails.Title;
             if (ctx.Exception is BadHttpRequestException bad)
             {
                 ctx.ProblemDetails.Detail = bad.Message;
@@ -159,8 +174,11 @@ public static class ServerApp
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseMiddleware<AuditMiddleware>();
         app.MapOpenApi();
-        app.MapGet(Routes.Health, () => TypedResults.Ok(new Dictionary<string, string> { ["status"] = "ok" })).WithTags("Health");
+        app.MapHealth();
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(Routes.Metrics, StringComparison.Ordinal), b => b.UseMiddleware<MetricsAccessMiddleware>());
+        app.MapPrometheusScrapingEndpoint(Routes.Metrics);
 
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal), b => b.UseMiddleware<BearerAuthMiddleware>());
         var api = app.MapGroup("/api/v1");
@@ -168,6 +186,20 @@ public static class ServerApp
         api.MapReservationsApi();
         api.MapFleetApi();
         api.MapDisksApi();
+        api.MapAuditApi();
+    }
+
+    private static bool TryNetworks(MetricsOptions options)
+    {
+        try
+        {
+            _ = options.Networks();
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static string CodeFor(int status) => status switch

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using GpuDev.Core.Jobs;
+using GpuDev.Server.Health;
 using GpuDev.Server.Hosting;
+using GpuDev.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Server.Processing;
@@ -14,6 +17,8 @@ internal sealed partial class JobWorker(
     TimeProvider timeProvider,
     JobSignal signal,
     IOptions<ServerOptions> options,
+    WorkerHeartbeats heartbeats,
+    ServerMetrics metrics,
     ILogger<JobWorker> logger) : BackgroundService
 {
     private readonly string _owner = LeaseOwners.ForThisProcess();
@@ -22,6 +27,7 @@ internal sealed partial class JobWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            heartbeats.Beat(WorkerHeartbeats.Job);
             var worked = false;
             try
             {
@@ -57,6 +63,8 @@ internal sealed partial class JobWorker(
             return false;
         }
 
+        var started = Stopwatch.GetTimestamp();
+        var kind = job.Kind.ToString().ToLowerInvariant();
         try
         {
             var outcome = job.Kind switch
@@ -66,6 +74,7 @@ internal sealed partial class JobWorker(
                 JobKind.Warn => await warn.HandleAsync(job, cancellationToken),
                 _ => JobOutcome.Done,
             };
+            metrics.JobRan(kind, outcome.RetryAfter is null ? "done" : "retry", Stopwatch.GetElapsedTime(started));
             if (outcome.RetryAfter is { } delay)
             {
                 await queue.RetryAsync(job.Id, timeProvider.GetUtcNow() + delay, outcome.Error, CancellationToken.None);
@@ -77,6 +86,7 @@ internal sealed partial class JobWorker(
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
+            metrics.JobRan(kind, "error", Stopwatch.GetElapsedTime(started));
             LogJobFailed(logger, job.Kind, job.ReservationId, job.Attempts, e);
             await queue.RetryAsync(job.Id, timeProvider.GetUtcNow() + Backoff(job.Attempts), e.Message, CancellationToken.None);
         }

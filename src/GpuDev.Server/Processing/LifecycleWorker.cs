@@ -1,7 +1,10 @@
 using System.Globalization;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
+using GpuDev.Core.Audit;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Audit;
+using GpuDev.Server.Health;
 using GpuDev.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -19,13 +22,21 @@ internal sealed partial class LifecycleWorker(
     Faults.CrashPoints crash,
     WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
+    IAuditLog auditLog,
+    AuditTrail audit,
+    IOptions<AuditOptions> auditOptions,
+    WorkerHeartbeats heartbeats,
     ILogger<LifecycleWorker> logger) : BackgroundService
 {
+    private static readonly TimeSpan s_purgeEvery = TimeSpan.FromHours(1);
+    private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.PollInterval, timeProvider);
         do
         {
+            heartbeats.Beat(WorkerHeartbeats.Lifecycle);
             try
             {
                 if (await leases.HoldsAsync(WorkerLeaseKeeper.Lifecycle, stoppingToken))
@@ -56,6 +67,16 @@ internal sealed partial class LifecycleWorker(
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
+        if (now >= _nextPurge)
+        {
+            var purged = await auditLog.PurgeAsync(now - TimeSpan.FromDays(auditOptions.Value.RetentionDays), cancellationToken);
+            _nextPurge = now + s_purgeEvery;
+            if (purged > 0)
+            {
+                LogAuditPurged(logger, purged, auditOptions.Value.RetentionDays);
+            }
+        }
+
         foreach (var disk in await disks.ListPurgeableAsync(now, cancellationToken))
         {
             await diskProvider.PurgeAsync(disk.Id, cancellationToken);
@@ -82,18 +103,19 @@ internal sealed partial class LifecycleWorker(
                 continue;
             }
 
-            var ended = await store.TransitionAsync(new ReservationTransition(reservation.Id, reservation.Status, target, reason, now)
+            var transition = new ReservationTransition(reservation.Id, reservation.Status, target, reason, now)
             {
                 EndedAt = now,
                 FollowUp = new JobRequest(JobKind.Teardown, reservation.Id, now),
-            }, cancellationToken);
-            if (ended)
+            };
+            if (await store.TransitionAsync(transition, cancellationToken))
             {
                 if (target == ReservationStatus.Expired)
                 {
                     crash.Reach(Faults.CrashSteps.AfterExpireCommitted);
                 }
 
+                await audit.TransitionedAsync(AuditTrail.Lifecycle, transition);
                 LogEnded(logger, reservation.Id, target.ToWire(), reason);
                 jobs.Signal.Notify();
             }
@@ -126,6 +148,9 @@ internal sealed partial class LifecycleWorker(
 
     [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Deleted disk {Disk} of {User} purged: its data and snapshots are gone")]
     private static partial void LogPurged(ILogger logger, string disk, string user);
+
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Information, Message = "Purged {Count} audit entries older than {Days} days")]
+    private static partial void LogAuditPurged(ILogger logger, int count, int days);
 
     [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "Lifecycle pass failed")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

@@ -2,8 +2,10 @@ using GpuDev.Core.Compute;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Audit;
 using GpuDev.Server.Hosting;
 using GpuDev.Server.Identity;
+using GpuDev.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Server.Processing;
@@ -17,6 +19,8 @@ internal sealed partial class ProvisionHandler(
     TimeProvider timeProvider,
     Faults.CrashPoints crash,
     IOptions<ServerOptions> options,
+    AuditTrail audit,
+    ServerMetrics metrics,
     ILogger<ProvisionHandler> logger)
 {
     private static readonly TimeSpan s_startingPoll = TimeSpan.FromMilliseconds(500);
@@ -44,6 +48,11 @@ internal sealed partial class ProvisionHandler(
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             status = new EnvironmentStatus(EnvironmentState.Failed, null, e.Message);
+        }
+
+        if (status.State == EnvironmentState.Failed)
+        {
+            metrics.ProviderError(provider.Name, "ensure_environment");
         }
 
         switch (status.State)
@@ -100,6 +109,7 @@ internal sealed partial class ProvisionHandler(
         if (await store.TransitionAsync(transition, cancellationToken))
         {
             crash.Reach(Faults.CrashSteps.AfterActive);
+            await audit.TransitionedAsync(AuditTrail.Job, transition);
             await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
             LogActive(logger, reservation.Id, ssh.Port);
             return;
@@ -112,11 +122,16 @@ internal sealed partial class ProvisionHandler(
     private async Task FailAsync(Reservation reservation, string reason, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        await store.TransitionAsync(new ReservationTransition(reservation.Id, ReservationStatus.Preparing, ReservationStatus.Failed, reason, now)
+        var failed = new ReservationTransition(reservation.Id, ReservationStatus.Preparing, ReservationStatus.Failed, reason, now)
         {
             EndedAt = now,
             FollowUp = new JobRequest(JobKind.Teardown, reservation.Id, now),
-        }, cancellationToken);
+        };
+        if (await store.TransitionAsync(failed, cancellationToken))
+        {
+            await audit.TransitionedAsync(AuditTrail.Job, failed);
+        }
+
         LogFailed(logger, reservation.Id, reason);
     }
 

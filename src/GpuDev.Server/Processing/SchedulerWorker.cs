@@ -2,6 +2,8 @@ using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Scheduling;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Audit;
+using GpuDev.Server.Health;
 using GpuDev.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -18,12 +20,15 @@ internal sealed partial class SchedulerWorker(
     Faults.CrashPoints crash,
     WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
+    WorkerHeartbeats heartbeats,
+    AuditTrail audit,
     ILogger<SchedulerWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            heartbeats.Beat(WorkerHeartbeats.Scheduler);
             try
             {
                 if (await leases.HoldsAsync(WorkerLeaseKeeper.Scheduler, stoppingToken))
@@ -69,7 +74,11 @@ internal sealed partial class SchedulerWorker(
         await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason))], cancellationToken);
         foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
         {
-            await store.TransitionAsync(new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now), cancellationToken);
+            var queued = new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now);
+            if (await store.TransitionAsync(queued, cancellationToken))
+            {
+                await audit.TransitionedAsync(AuditTrail.Scheduler, queued);
+            }
         }
     }
 
@@ -95,6 +104,7 @@ internal sealed partial class SchedulerWorker(
         }
 
         crash.Reach(Faults.CrashSteps.AfterAllocate);
+        await audit.TransitionedAsync(AuditTrail.Scheduler, transition);
         LogPlaced(logger, reservation.Id, where);
         jobs.Signal.Notify();
         return true;

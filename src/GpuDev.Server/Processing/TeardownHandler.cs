@@ -2,6 +2,7 @@ using GpuDev.Core.Compute;
 using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
+using GpuDev.Server.Observability;
 
 namespace GpuDev.Server.Processing;
 
@@ -15,6 +16,7 @@ internal sealed partial class TeardownHandler(
     Microsoft.Extensions.Options.IOptions<Disks.DiskOptions> diskOptions,
     SchedulerSignal scheduler,
     Faults.CrashPoints crash,
+    ServerMetrics metrics,
     ILogger<TeardownHandler> logger)
 {
     public async Task<JobOutcome> HandleAsync(Job job, CancellationToken cancellationToken)
@@ -31,12 +33,22 @@ internal sealed partial class TeardownHandler(
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or EnvironmentUnavailableException)
             {
+                metrics.ProviderError(provider.Name, "clear_warnings");
                 LogWarningsNotCleared(logger, job.ReservationId, e.Message);
             }
         }
 
-        await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        try
+        {
+            await provider.RemoveEnvironmentAsync(job.ReservationId, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            metrics.ProviderError(provider.Name, "remove_environment");
+            throw;
+        }
         crash.Reach(Faults.CrashSteps.TeardownAfterRemove);
+
         if (diskId is not null)
         {
             await BackUpDiskAsync(diskId, job.ReservationId);

@@ -1,0 +1,92 @@
+using System.Globalization;
+using GpuDev.Contracts;
+using GpuDev.Core.Audit;
+using GpuDev.Server.Api;
+using GpuDev.Server.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace GpuDev.Server.Audit;
+
+/// <summary><c>GET /api/v1/admin/audit?user=&amp;target=&amp;action=&amp;since=&amp;limit=</c>: the audit trail, newest first (admins only).</summary>
+public static class AuditApi
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/admin/audit", QueryAsync).WithName("Audit").WithTags("Admin");
+        return api;
+    }
+
+    internal static async Task<Results<Ok<List<AuditEntryDto>>, ProblemHttpResult>> QueryAsync(
+        CurrentUser caller, string? user, string? target, string? action, string? since, string? limit,
+        IAuditLog audit, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        if (!caller.IsAdmin)
+        {
+            return Problems.Forbidden("Only admins can read the audit log.");
+        }
+
+        DateTimeOffset? from = null;
+        if (since is not null)
+        {
+            if (!TryParseSince(since, timeProvider.GetUtcNow(), out var parsed))
+            {
+                return Problems.BadRequest($"since '{since}' is not valid; give a UTC date or time (2026-11-01, 2026-11-01T08:00:00Z) or an age (30m, 24h, 7d).", "since");
+            }
+
+            from = parsed;
+        }
+
+        var max = DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max is < 1 or > MaxLimit))
+        {
+            return Problems.BadRequest($"limit '{limit}' is not valid; give a whole number from 1 to {MaxLimit}.", "limit");
+        }
+
+        var entries = await audit.QueryAsync(new AuditQuery(Empty(user), Empty(target), Empty(action), from, max), cancellationToken);
+        return TypedResults.Ok(entries.Select(e => new AuditEntryDto
+        {
+            Id = e.Id,
+            At = e.At,
+            Actor = e.Actor,
+            Action = e.Action,
+            Target = e.Target,
+            Outcome = e.Outcome,
+            Detail = e.Detail,
+            RemoteAddress = e.RemoteAddress,
+        }).ToList());
+    }
+
+    /// <summary>An absolute UTC date/time, or an age (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>) counted back from <paramref name="now"/>.</summary>
+    internal static bool TryParseSince(string value, DateTimeOffset now, out DateTimeOffset since)
+    {
+        since = default;
+        value = value.Trim();
+        if (value.Length >= 2 && char.IsAsciiLetter(value[^1])
+            && int.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        {
+            TimeSpan? age = char.ToLowerInvariant(value[^1]) switch
+            {
+                's' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'd' => TimeSpan.FromDays(amount),
+                _ => null,
+            };
+            if (age is { } a && a <= TimeSpan.FromDays(36500))
+            {
+                since = now - a;
+                return true;
+            }
+
+            return false;
+        }
+
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out since)
+            && value.Any(char.IsAsciiDigit) && value.Contains('-', StringComparison.Ordinal);
+    }
+
+    private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}

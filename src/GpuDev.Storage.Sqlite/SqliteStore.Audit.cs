@@ -1,0 +1,91 @@
+using GpuDev.Core.Audit;
+using GpuDev.Core.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace GpuDev.Storage.Sqlite;
+
+/// <summary>The audit trail (table <c>audit_log</c>) and the aggregates behind the metrics. Plain SQL that
+/// PostgreSQL runs as is (apart from the id column's type).</summary>
+public sealed partial class SqliteStore : IAuditLog, IReservationStatistics
+{
+    public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null,
+            """
+            INSERT INTO audit_log (at, actor, action, target, outcome, detail, remote_address)
+            VALUES ($at, $actor, $action, $target, $outcome, $detail, $remote);
+            """,
+            cancellationToken, ("$at", ToMs(entry.At)), ("$actor", entry.Actor), ("$action", entry.Action), ("$target", entry.Target),
+            ("$outcome", entry.Outcome), ("$detail", entry.Detail), ("$remote", entry.RemoteAddress));
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        var where = new List<string>();
+        var parameters = new List<(string, object?)>();
+        if (query.Actor is not null)
+        {
+            where.Add("actor = $actor");
+            parameters.Add(("$actor", query.Actor));
+        }
+
+        if (query.Target is not null)
+        {
+            where.Add("substr(target, 1, length($target)) = $target");
+            parameters.Add(("$target", query.Target));
+        }
+
+        if (query.Action is not null)
+        {
+            where.Add("substr(action, 1, length($action)) = $action");
+            parameters.Add(("$action", query.Action));
+        }
+
+        if (query.Since is { } since)
+        {
+            where.Add("at >= $since");
+            parameters.Add(("$since", ToMs(since)));
+        }
+
+        parameters.Add(("$limit", Math.Max(0, query.Limit)));
+        var sql = $"""
+            SELECT id, at, actor, action, target, outcome, detail, remote_address FROM audit_log
+            {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
+            ORDER BY at DESC, id DESC LIMIT $limit;
+            """;
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, sql, [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var entries = new List<AuditEntry>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new AuditEntry(FromMs(reader.GetInt64(1)), reader.GetString(2), reader.GetString(3), NullableString(reader, 4),
+                reader.GetInt32(5), NullableString(reader, 6), NullableString(reader, 7)) { Id = reader.GetInt64(0) });
+        }
+
+        return entries;
+    }
+
+    public async Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ExecuteAsync(connection, null, "DELETE FROM audit_log WHERE at < $cutoff;", cancellationToken, ("$cutoff", ToMs(cutoff)));
+    }
+
+    public async Task<IReadOnlyList<ReservationCount>> CountReservationsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT status, gpu_type, COUNT(*) FROM reservations GROUP BY status, gpu_type ORDER BY status, gpu_type;");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<ReservationCount>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add(new ReservationCount(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+
+        return counts;
+    }
+
+    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
