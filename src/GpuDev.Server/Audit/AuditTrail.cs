@@ -11,6 +11,7 @@ internal sealed partial class AuditTrail(IAuditLog audit, ILogger<AuditTrail> lo
     public const string Scheduler = "system:scheduler";
     public const string Job = "system:job";
     public const string Lifecycle = "system:lifecycle";
+    public const string ProviderEvents = "system:provider-events";
 
     public async Task TransitionedAsync(string actor, ReservationTransition transition)
     {

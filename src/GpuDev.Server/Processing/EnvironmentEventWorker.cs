@@ -14,6 +14,7 @@ internal sealed partial class EnvironmentEventWorker(
     TimeProvider timeProvider,
     SchedulerSignal scheduler,
     JobSignal jobs,
+    Audit.AuditTrail audit,
     ILogger<EnvironmentEventWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan s_retry = TimeSpan.FromSeconds(2);
@@ -85,13 +86,14 @@ internal sealed partial class EnvironmentEventWorker(
         }
 
         var now = timeProvider.GetUtcNow();
-        var failed = await store.TransitionAsync(new ReservationTransition(reservation.Id, reservation.Status, ReservationStatus.Failed, reason, now)
+        var transition = new ReservationTransition(reservation.Id, reservation.Status, ReservationStatus.Failed, reason, now)
         {
             EndedAt = now,
             FollowUp = new JobRequest(JobKind.Teardown, reservation.Id, now),
-        }, cancellationToken);
-        if (failed)
+        };
+        if (await store.TransitionAsync(transition, cancellationToken))
         {
+            await audit.TransitionedAsync(Audit.AuditTrail.ProviderEvents, transition);
             LogFailed(logger, reservation.Id, reason);
             jobs.Signal.Notify();
         }
