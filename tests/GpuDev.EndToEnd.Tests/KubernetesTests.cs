@@ -17,27 +17,11 @@ public sealed class KubernetesTests(ITestOutputHelper output)
     [Fact]
     public async Task FakeCluster_Reserve8_Distributed16_Cancel_EvictedPodFailsTheReservation()
     {
-        if (SshdBackend.UnavailableReason is { } reason)
-        {
-            Assert.Skip($"Kubernetes end-to-end test: {reason}.");
-        }
-
-        var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-k8s-").FullName;
-        await using var cluster = await FakeKubernetesServer.StartAsync();
-        for (var i = 0; i < 4; i++)
-        {
-            cluster.AddNode($"gpu-{i}", 8, efa: 32);
-        }
-
-        await using var sshd = new SshdBackend(cluster);
-        var kubeconfig = cluster.WriteKubeconfig(Path.Combine(work, "kubeconfig"));
-        await using var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig]);
+        await using var setup = await Setup.StartAsync(nodes: 4);
+        var (cluster, sshd, server, work) = (setup.Cluster, setup.Sshd, setup.Server, setup.Work);
         try
         {
-            var key = Path.Combine(work, "id_ed25519");
-            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
-            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "kube", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
-            var cli = new E2e.Cli(server.Url, token, Path.Combine(work, "config"));
+            var cli = new E2e.Cli(server.Url, setup.Token, Path.Combine(work, "config"));
 
             var status = JsonNode.Parse(E2e.Check(await cli.RunAsync("status", "--json")).Stdout)!;
             output.WriteLine(status.ToJsonString());
@@ -70,10 +54,6 @@ public sealed class KubernetesTests(ITestOutputHelper output)
         {
             throw;
         }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
     }
 
     /// <summary>Our own time per reservation: request → pod created (scheduling, transaction, provisioning job, API
@@ -82,68 +62,94 @@ public sealed class KubernetesTests(ITestOutputHelper output)
     [Fact]
     public async Task FakeCluster_OwnTimePerReservation()
     {
-        if (SshdBackend.UnavailableReason is { } reason)
-        {
-            Assert.Skip($"Kubernetes end-to-end timing: {reason}.");
-        }
+        await using var setup = await Setup.StartAsync(nodes: 1);
+        var (cluster, server, token) = (setup.Cluster, setup.Server, setup.Token);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 
-        var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-k8s-time-").FullName;
-        await using var cluster = await FakeKubernetesServer.StartAsync();
-        cluster.AddNode("gpu-0", 8);
-        await using var sshd = new SshdBackend(cluster);
-        var kubeconfig = cluster.WriteKubeconfig(Path.Combine(work, "kubeconfig"));
-        await using var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig]);
-        try
+        var toPod = new List<double>();
+        var toActive = new List<double>();
+        for (var i = 0; i < 10; i++)
         {
-            var key = Path.Combine(work, "id_ed25519");
-            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
-            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "timer", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
-            using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-
-            var toPod = new List<double>();
-            var toActive = new List<double>();
-            for (var i = 0; i < 10; i++)
+            var clock = Stopwatch.StartNew();
+            var response = await http.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 8, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest);
+            var created = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+            double podAt = 0, runningAt = 0, activeAt = 0;
+            while (activeAt == 0)
             {
-                var clock = Stopwatch.StartNew();
-                var response = await http.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 8, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest);
-                var created = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
-                double podAt = 0, runningAt = 0, activeAt = 0;
-                while (activeAt == 0)
+                var pod = cluster.Get("pods", Ns, $"gpudev-{created.Id}-0");
+                if (podAt == 0 && pod is not null)
                 {
-                    var pod = cluster.Get("pods", Ns, $"gpudev-{created.Id}-0");
-                    if (podAt == 0 && pod is not null)
-                    {
-                        podAt = clock.Elapsed.TotalMilliseconds;
-                    }
-
-                    if (runningAt == 0 && pod?["status"]?["phase"]?.GetValue<string>() == "Running")
-                    {
-                        runningAt = clock.Elapsed.TotalMilliseconds;
-                    }
-
-                    var dto = await http.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto);
-                    if (dto!.Status == "active")
-                    {
-                        activeAt = clock.Elapsed.TotalMilliseconds;
-                    }
-
-                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"reservation {i} not active: {dto.Status}\n{server.Log}");
+                    podAt = clock.Elapsed.TotalMilliseconds;
                 }
 
-                toPod.Add(podAt);
-                toActive.Add(activeAt - runningAt);
-                (await http.DeleteAsync(Routes.Reservation(created.Id))).EnsureSuccessStatusCode();
-                await WaitAsync(() => Task.FromResult(AllObjects(cluster, created.Id).Count == 0), "objects deleted after cancel");
+                if (runningAt == 0 && pod?["status"]?["phase"]?.GetValue<string>() == "Running")
+                {
+                    runningAt = clock.Elapsed.TotalMilliseconds;
+                }
+
+                var dto = await http.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto);
+                if (dto!.Status == "active")
+                {
+                    activeAt = clock.Elapsed.TotalMilliseconds;
+                }
+
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"reservation {i} not active: {dto.Status}\n{server.Log}");
             }
 
-            static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-            output.WriteLine($"request → pod created: median {Median(toPod):0} ms (max {toPod.Max():0}); pod Running → active: median {Median(toActive):0} ms (max {toActive.Max():0}); n = 10");
-            Assert.True(Median(toPod) + Median(toActive) < 2000, "our own time per reservation should be well under 2 s even on a loaded CI machine");
+            toPod.Add(podAt);
+            toActive.Add(activeAt - runningAt);
+            (await http.DeleteAsync(Routes.Reservation(created.Id))).EnsureSuccessStatusCode();
+            await WaitAsync(() => Task.FromResult(AllObjects(cluster, created.Id).Count == 0), "objects deleted after cancel");
         }
-        finally
+
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        output.WriteLine($"request → pod created: median {Median(toPod):0} ms (max {toPod.Max():0}); pod Running → active: median {Median(toActive):0} ms (max {toActive.Max():0}); n = 10");
+        Assert.True(Median(toPod) + Median(toActive) < 2000, "our own time per reservation should be well under 2 s even on a loaded CI machine");
+    }
+
+    /// <summary>A fake cluster of 8-GPU h100 nodes with the sshd backend, the real server on it, and a user with a key.</summary>
+    private sealed class Setup : IAsyncDisposable
+    {
+        public required FakeKubernetesServer Cluster { get; init; }
+
+        public required SshdBackend Sshd { get; init; }
+
+        public required ServerProcess Server { get; init; }
+
+        public required string Work { get; init; }
+
+        public required string Token { get; init; }
+
+        public static async Task<Setup> StartAsync(int nodes)
         {
-            Directory.Delete(work, recursive: true);
+            if (SshdBackend.UnavailableReason is { } reason)
+            {
+                Assert.Skip($"Kubernetes end-to-end tests: {reason}.");
+            }
+
+            var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-k8s-").FullName;
+            var cluster = await FakeKubernetesServer.StartAsync();
+            for (var i = 0; i < nodes; i++)
+            {
+                cluster.AddNode($"gpu-{i}", 8, efa: 32);
+            }
+
+            var sshd = new SshdBackend(cluster);
+            var kubeconfig = cluster.WriteKubeconfig(Path.Combine(work, "kubeconfig"));
+            var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig]);
+            var key = Path.Combine(work, "id_ed25519");
+            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
+            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "kube", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
+            return new Setup { Cluster = cluster, Sshd = sshd, Server = server, Work = work, Token = token };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            await Sshd.DisposeAsync();
+            await Cluster.DisposeAsync();
+            Directory.Delete(Work, recursive: true);
         }
     }
 

@@ -86,16 +86,22 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     /// <summary>Header by which a test chooses the caller's IP address (the test server has none of its own).</summary>
     public const string RemoteAddressHeader = "X-Test-Remote-Address";
 
-    /// <summary>Gives every test request a remote address: 127.0.0.1, or the one in <see cref="RemoteAddressHeader"/>.</summary>
+    /// <summary>Gives every test request a remote address: the one in <see cref="RemoteAddressHeader"/>, the one the test set on
+    /// the connection, or 127.0.0.1.</summary>
     private sealed class RemoteAddressFilter : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use((http, nextMiddleware) =>
             {
-                http.Connection.RemoteIpAddress = http.Request.Headers.TryGetValue(RemoteAddressHeader, out var value) && IPAddress.TryParse(value, out var ip)
-                    ? ip
-                    : IPAddress.Loopback;
+                if (http.Request.Headers.TryGetValue(RemoteAddressHeader, out var value) && IPAddress.TryParse(value, out var ip))
+                {
+                    http.Connection.RemoteIpAddress = ip;
+                }
+                else
+                {
+                    http.Connection.RemoteIpAddress ??= IPAddress.Loopback;
+                }
                 return nextMiddleware(http);
             });
             next(app);
