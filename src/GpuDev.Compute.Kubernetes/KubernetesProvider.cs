@@ -106,6 +106,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
 
         var facts = new List<EnvironmentObjects.NodeFacts>();
+        var addresses = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var allocation in spec.Allocations)
         {
             var node = await OrNullAsync(() => _client.CoreV1.ReadNodeAsync(allocation.Node, cancellationToken: cancellationToken));
@@ -115,16 +116,26 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             }
 
             facts.Add(FactsOf(node));
+            if (AddressOf(node) is { } address)
+            {
+                addresses[allocation.Node] = address;
+            }
         }
 
         var hostKey = await EnsureSecretAsync(spec, cancellationToken);
         await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedConfigMapAsync(_objects.Config(spec), Ns, cancellationToken: cancellationToken));
+        var nodePorts = new Dictionary<int, int>();
         for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
             var pod = _objects.Pod(spec, rank, facts[rank], image);
             await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedPodAsync(pod, Ns, cancellationToken: cancellationToken));
             var ssh = _objects.SshService(spec, rank);
-            await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedServiceAsync(ssh, Ns, cancellationToken: cancellationToken));
+            var created = await CreatedOrNullAsync(() => _client.CoreV1.CreateNamespacedServiceAsync(ssh, Ns, cancellationToken: cancellationToken));
+            if (created?.Spec?.Ports?.FirstOrDefault()?.NodePort is { } nodePort)
+            {
+                nodePorts[rank] = nodePort;
+            }
+
             if (spec.Allocations.Count > 1)
             {
                 var headless = _objects.HeadlessService(spec, rank);
@@ -138,7 +149,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
 
         var pods = await WaitForPodsAsync(id, spec.Allocations.Count, cancellationToken);
-        return await StatusAsync(id, spec.Allocations.Count, pods, hostKey, spec.Options.PreserveEntrypoint, cancellationToken);
+        return await StatusAsync(id, spec.Allocations.Count, pods, hostKey, spec.Options.PreserveEntrypoint, cancellationToken, nodePorts, addresses);
     }
 
     public async Task<EnvironmentStatus> GetEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
@@ -383,7 +394,10 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         return list.Any(IsTerminal) || (list.Count >= worldSize && list.All(p => p.Status?.Phase == "Running"));
     }
 
-    private async Task<EnvironmentStatus> StatusAsync(string id, int worldSize, IReadOnlyList<V1Pod> pods, string hostKey, bool preserveEntrypoint, CancellationToken cancellationToken)
+    /// <param name="nodePorts">NodePorts already known (from creating the services), by rank; others are read.</param>
+    /// <param name="addresses">Node addresses already known, by node name; others are read.</param>
+    private async Task<EnvironmentStatus> StatusAsync(string id, int worldSize, IReadOnlyList<V1Pod> pods, string hostKey, bool preserveEntrypoint,
+        CancellationToken cancellationToken, IReadOnlyDictionary<int, int>? nodePorts = null, IReadOnlyDictionary<string, string>? addresses = null)
     {
         if (pods.FirstOrDefault(IsTerminal) is { } ended)
         {
@@ -404,13 +418,18 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         foreach (var pod in pods.OrderBy(RankOf))
         {
             var rank = RankOf(pod);
-            var service = await OrNullAsync(() => _client.CoreV1.ReadNamespacedServiceAsync(K8sNames.SshService(id, rank), Ns, cancellationToken: cancellationToken));
-            if (service?.Spec?.Ports?.FirstOrDefault()?.NodePort is not { } nodePort)
+            if (nodePorts?.GetValueOrDefault(rank) is not { } nodePort || nodePort == 0)
             {
-                return new EnvironmentStatus(EnvironmentState.Starting, null, $"the SSH service of rank {rank} has no NodePort yet");
+                var service = await OrNullAsync(() => _client.CoreV1.ReadNamespacedServiceAsync(K8sNames.SshService(id, rank), Ns, cancellationToken: cancellationToken));
+                if (service?.Spec?.Ports?.FirstOrDefault()?.NodePort is not { } read)
+                {
+                    return new EnvironmentStatus(EnvironmentState.Starting, null, $"the SSH service of rank {rank} has no NodePort yet");
+                }
+
+                nodePort = read;
             }
 
-            var host = await NodeAddressAsync(pod.Spec.NodeName, pod, cancellationToken);
+            var host = addresses?.GetValueOrDefault(pod.Spec.NodeName) ?? await NodeAddressAsync(pod.Spec.NodeName, pod, cancellationToken);
             if (!preserveEntrypoint && !await SshTools.HandshakeAsync(host, nodePort, hostKey, cancellationToken))
             {
                 return new EnvironmentStatus(EnvironmentState.Starting, null, $"rank {rank}: sshd at {host}:{nodePort} does not answer yet");
@@ -425,10 +444,12 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
     private async Task<string> NodeAddressAsync(string nodeName, V1Pod pod, CancellationToken cancellationToken)
     {
         var node = await OrNullAsync(() => _client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: cancellationToken));
-        return node?.Status?.Addresses?.FirstOrDefault(a => a.Type == _options.NodeAddressType)?.Address
+        return (node is null ? null : AddressOf(node))
             ?? pod.Status?.HostIP
             ?? throw new InvalidOperationException($"node {nodeName} has no {_options.NodeAddressType} address");
     }
+
+    private string? AddressOf(V1Node node) => node.Status?.Addresses?.FirstOrDefault(a => a.Type == _options.NodeAddressType)?.Address;
 
     private Task<IReadOnlyList<V1Pod>> EnvironmentPodsAsync(string id, CancellationToken cancellationToken) =>
         _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"{K8sNames.OfReservation(id)},{K8sNames.Role}={K8sNames.EnvironmentRole}", cancellationToken: cancellationToken)
@@ -523,6 +544,20 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             return await call();
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The object as created, or null when it was already there (a repeated call).</summary>
+    internal static async Task<T?> CreatedOrNullAsync<T>(Func<Task<T>> create)
+        where T : class
+    {
+        try
+        {
+            return await create();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
         {
             return null;
         }

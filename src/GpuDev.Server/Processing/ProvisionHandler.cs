@@ -110,7 +110,11 @@ internal sealed partial class ProvisionHandler(
         {
             crash.Reach(Faults.CrashSteps.AfterActive);
             await audit.TransitionedAsync(AuditTrail.Job, transition);
-            await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
+            if (reservation.Jupyter)
+            {
+                await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
+            }
+
             LogActive(logger, reservation.Id, ssh.Port);
             return;
         }
