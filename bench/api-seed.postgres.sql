@@ -6,7 +6,7 @@
 BEGIN;
 WITH n(i) AS (SELECT generate_series(1, 99))
 INSERT INTO users (id, name, github_user, is_admin, token_hash, created_at)
-SELECT 'u' || lpad(i::text, 31, '0'), 'user' || lpad(i::text, 2, '0'), NULL, false, 'seed-token-hash-' || i, {{NOW_MS}} - 90 * 86400000 FROM n;
+SELECT 'u' || lpad(i::text, 31, '0'), 'user' || lpad(i::text, 2, '0'), NULL, false, 'seed-token-hash-' || i, {{NOW_MS}} - 90 * 86400000::bigint FROM n;
 
 WITH n(i) AS (SELECT generate_series(1, {{COUNT}}))
 INSERT INTO reservations (id, seq, user_id, name, gpu_type, gpu_count, hours, node_count, jupyter, distributed, status, status_reason,
@@ -17,10 +17,10 @@ SELECT lpad(to_hex(i), 32, '0'), i,
     'job-' || i, CASE i % 3 WHEN 0 THEN 'h100' WHEN 1 THEN 'h200' ELSE 'b200' END,
     CASE i % 4 WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 4 ELSE 8 END, 4, 1, false, false,
     CASE WHEN i % 10 < 7 THEN 'expired' WHEN i % 10 < 9 THEN 'cancelled' ELSE 'failed' END, 'seeded',
-    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000,
-    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000 + 60000,
-    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000 + 60000 + 4 * 3600000,
-    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000 + 60000 + 4 * 3600000
+    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000::bigint,
+    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000::bigint + 60000,
+    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000::bigint + 60000 + 4 * 3600000,
+    {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000::bigint + 60000 + 4 * 3600000
 FROM n;
 
 WITH n(i) AS (SELECT generate_series(1, 10))

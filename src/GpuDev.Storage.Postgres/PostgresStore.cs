@@ -266,10 +266,14 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
 
             // A full id is a primary-key lookup, a shorter prefix a key range on ix_reservations_id_c; a plain
             // left(r.id, ...) = prefix made PostgreSQL scan every reservation of the user (or the whole table).
-            where.Add(query.IdPrefix.Length == 32 ? "r.id = @prefix::text" : PrefixCondition("r.id", "prefix", query.IdPrefix, parameters));
             if (query.IdPrefix.Length == 32)
             {
+                where.Add("r.id = @prefix::text");
                 parameters.Add(("prefix", query.IdPrefix));
+            }
+            else
+            {
+                where.Add(PrefixCondition("r.id", "prefix", query.IdPrefix, parameters));
             }
         }
 

@@ -68,6 +68,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var deletes = await audit.QueryAsync(new AuditQuery(Action: "DELETE"), CancellationToken.None);
         var recent = await audit.QueryAsync(new AuditQuery(Since: t0.AddHours(-1)), CancellationToken.None);
         var limited = await audit.QueryAsync(new AuditQuery(Limit: 2), CancellationToken.None);
+        var nul = await audit.QueryAsync(new AuditQuery(Target: "abcd\0"), CancellationToken.None);
         var purged = await audit.PurgeAsync(t0.AddDays(-90), CancellationToken.None);
         var left = await audit.QueryAsync(new AuditQuery(), CancellationToken.None);
 
@@ -79,6 +80,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal([401, 200], deletes.Select(e => e.Outcome));
         Assert.Equal(["system:lifecycle", "anonymous"], recent.Select(e => e.Actor));
         Assert.Equal(all.Take(2).Select(e => e.Id), limited.Select(e => e.Id));
+        Assert.Empty(nul);
         Assert.Equal(1, purged);
         Assert.Equal(3, left.Count);
     }
@@ -106,12 +108,17 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var notMine = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: other.Id), CancellationToken.None);
         var anyOwner = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: other.Id[..5]), CancellationToken.None);
         var longer = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: mine.Id + "0"), CancellationToken.None);
+        var withNul = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: mine.Id[..4] + "\0"), CancellationToken.None);
+        var emptyPrefix = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: ""), CancellationToken.None);
 
         Assert.Equal([mine.Id], byFullId.Select(r => r.Id));
         Assert.Equal([mine.Id], byPrefix.Select(r => r.Id));
         Assert.Empty(notMine);
         Assert.Contains(other.Id, anyOwner.Select(r => r.Id));
         Assert.Empty(longer);
+        Assert.Empty(withNul);
+        Assert.Null(await _store.GetReservationAsync(mine.Id[..4] + "\0", CancellationToken.None));
+        Assert.Equal([mine.Id], emptyPrefix.Select(r => r.Id));
     }
 
     [Fact]
