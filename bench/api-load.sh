@@ -51,14 +51,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The server's own options; the PostgreSQL store's connection setting is GPUDEV_STORAGE__POSTGRES__CONNECTIONSTRING
-# (Storage:Postgres:ConnectionString) unless that store names it otherwise.
-server_args=(--data-dir "$work/data" --local-gpus h100:8 --store "$store")
-if [ "$store" = postgres ]; then export GPUDEV_STORAGE__PROVIDER=postgres GPUDEV_STORAGE__POSTGRES__CONNECTIONSTRING="$postgres"; fi
+# The server's own options; with --store postgres the connection string goes in --postgres (Storage:Postgres), for
+# `user add` (which creates the schema) as for `run`.
+store_args=(--store "$store")
+if [ "$store" = postgres ]; then store_args+=(--postgres "$postgres"); fi
+server_args=(--data-dir "$work/data" --local-gpus h100:8 "${store_args[@]}")
 export Logging__LogLevel__Default=Warning
 
 echo "seeding $count reservations ($store) ..." >&2
-token=$(bin/gpu-dev-server user add bench --data-dir "$work/data")
+token=$(bin/gpu-dev-server user add bench --data-dir "$work/data" "${store_args[@]}")
 now_ms=$(date +%s%3N)
 sql() {
   if [ "$store" = sqlite ]; then sqlite3 -batch "$work/data/gpu-dev.db" "$@"; else psql -q -X -v ON_ERROR_STOP=1 -At "$(pg_url)" -c "$@"; fi

@@ -148,5 +148,23 @@ internal static class PostgresSchema
             owner text NOT NULL,
             expires_at bigint NOT NULL);
         """,
+        // The audit trail (SQLite migration 8). Targets are reservation ids or disk names, filtered by prefix: that index
+        // and the id-prefix one use the "C" collation so a prefix is a key range whatever the database's default collation.
+        """
+        CREATE TABLE audit_log (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at bigint NOT NULL,
+            actor text NOT NULL,
+            action text NOT NULL,
+            target text,
+            outcome integer NOT NULL,
+            detail text,
+            remote_address text);
+        CREATE INDEX ix_audit_at ON audit_log(at);
+        CREATE INDEX ix_audit_actor ON audit_log(actor, at);
+        CREATE INDEX ix_audit_target ON audit_log(target COLLATE "C", at);
+        CREATE INDEX IF NOT EXISTS ix_reservations_user_status ON reservations(user_id, status);
+        CREATE INDEX IF NOT EXISTS ix_reservations_id_c ON reservations(id COLLATE "C");
+        """,
     ];
 }

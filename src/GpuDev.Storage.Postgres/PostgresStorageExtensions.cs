@@ -1,3 +1,4 @@
+using GpuDev.Core.Audit;
 using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
@@ -18,6 +19,8 @@ public static class PostgresStorageExtensions
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<PostgresStore>());
         services.AddSingleton<IWorkerLeases>(sp => sp.GetRequiredService<PostgresStore>());
         services.AddSingleton<IDiskStore>(sp => sp.GetRequiredService<PostgresStore>());
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<PostgresStore>());
+        services.AddSingleton<IReservationStatistics>(sp => sp.GetRequiredService<PostgresStore>());
         return services;
     }
 

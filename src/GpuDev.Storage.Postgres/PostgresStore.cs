@@ -259,8 +259,22 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
 
         if (query.IdPrefix is not null)
         {
-            where.Add("left(r.id, length(@prefix::text)) = @prefix::text");
-            parameters.Add(("prefix", query.IdPrefix));
+            if (HasNul(query.IdPrefix))
+            {
+                return []; // text cannot hold NUL, so no id matches (SQLite answers the same)
+            }
+
+            // A full id is a primary-key lookup, a shorter prefix a key range on ix_reservations_id_c; a plain
+            // left(r.id, ...) = prefix made PostgreSQL scan every reservation of the user (or the whole table).
+            if (query.IdPrefix.Length == 32)
+            {
+                where.Add("r.id = @prefix::text");
+                parameters.Add(("prefix", query.IdPrefix));
+            }
+            else
+            {
+                where.Add(PrefixCondition("r.id", "prefix", query.IdPrefix, parameters));
+            }
         }
 
         var sql = $"{SelectReservation} {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY r.seq;";
@@ -274,12 +288,7 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
             }
         }
 
-        for (var i = 0; i < reservations.Count; i++)
-        {
-            reservations[i] = await WithDetailsAsync(connection, null, reservations[i], cancellationToken);
-        }
-
-        return reservations;
+        return reservations.Count == 0 ? reservations : await WithDetailsAsync(connection, null, reservations, cancellationToken);
     }
 
     public async Task<bool> TransitionAsync(ReservationTransition transition, CancellationToken cancellationToken)
@@ -546,76 +555,110 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
+    /// <summary>One reservation with its details, in one round trip (the reservation and its four detail queries as one batch).</summary>
     private static async Task<Reservation?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string id, CancellationToken cancellationToken)
     {
-        Reservation reservation;
-        await using (var command = Command(connection, transaction, $"{SelectReservation} WHERE r.id = @id;", ("id", id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        if (HasNul(id))
         {
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return null;
-            }
-
-            reservation = ReadReservation(reader);
+            return null;
         }
 
-        return await WithDetailsAsync(connection, transaction, reservation, cancellationToken);
+        await using var batch = DetailBatch(connection, transaction, [id]);
+        batch.BatchCommands.Insert(0, new NpgsqlBatchCommand($"{SelectReservation} WHERE r.id = $1;") { Parameters = { new NpgsqlParameter { Value = id } } });
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var reservation = ReadReservation(reader);
+        await reader.NextResultAsync(cancellationToken);
+        return (await ReadDetailsAsync(reader, [reservation], cancellationToken))[0];
     }
 
-    private static async Task<Reservation> WithDetailsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Reservation reservation, CancellationToken cancellationToken)
+    /// <summary>Adds history, nodes, added users and warnings to many reservations: one round trip of four queries
+    /// (<c>reservation_id = ANY(ids)</c>), not four queries per reservation.</summary>
+    private static async Task<List<Reservation>> WithDetailsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<Reservation> reservations, CancellationToken cancellationToken)
     {
-        var history = new List<HistoryEntry>();
-        await using (var command = Command(connection, transaction,
-            "SELECT at, from_status, to_status, reason FROM reservation_history WHERE reservation_id = @id ORDER BY id;", ("id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await using var batch = DetailBatch(connection, transaction, [.. reservations.Select(r => r.Id)]);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return await ReadDetailsAsync(reader, reservations, cancellationToken);
+    }
+
+    private static NpgsqlBatch DetailBatch(NpgsqlConnection connection, NpgsqlTransaction? transaction, string[] ids)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var sql in DetailQueries)
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                history.Add(new HistoryEntry(FromMs(reader.GetInt64(0)), reader.IsDBNull(1) ? null : ParseStatus(reader.GetString(1)),
-                    ParseStatus(reader.GetString(2)), reader.GetString(3)));
-            }
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter<string[]> { TypedValue = ids } } });
         }
 
-        var allocations = new List<NodeAllocation>();
-        await using (var command = Command(connection, transaction,
-            "SELECT rank, node, gpu_indices, ssh_host, ssh_port, ssh_user, ssh_host_key FROM reservation_nodes WHERE reservation_id = @id ORDER BY rank;", ("id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        return batch;
+    }
+
+    /// <summary>History, nodes, added users and warnings of the reservations in <c>$1</c> (a text array), in the order
+    /// <see cref="ReadDetailsAsync"/> reads them.</summary>
+    private static readonly string[] DetailQueries =
+    [
+        "SELECT reservation_id, at, from_status, to_status, reason FROM reservation_history WHERE reservation_id = ANY($1) ORDER BY id;",
+        "SELECT reservation_id, rank, node, gpu_indices, ssh_host, ssh_port, ssh_user, ssh_host_key FROM reservation_nodes WHERE reservation_id = ANY($1) ORDER BY reservation_id, rank;",
+        "SELECT reservation_id, github_user FROM reservation_users WHERE reservation_id = ANY($1) ORDER BY reservation_id, added_at, github_user COLLATE \"C\";",
+        "SELECT reservation_id, minutes_before, at, message, delivered_at FROM reservation_warnings WHERE reservation_id = ANY($1) ORDER BY reservation_id, at, minutes_before DESC;",
+    ];
+
+    /// <summary>Reads the four result sets of <see cref="DetailQueries"/>, the reader standing at the first.</summary>
+    private static async Task<List<Reservation>> ReadDetailsAsync(NpgsqlDataReader reader, IReadOnlyList<Reservation> reservations, CancellationToken cancellationToken)
+    {
+        var history = new Dictionary<string, List<HistoryEntry>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var indices = reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-                allocations.Add(new NodeAllocation(reader.GetInt32(0), reader.GetString(1), indices)
-                {
-                    Ssh = reader.IsDBNull(3) ? null : new SshEndpoint(reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)),
-                });
-            }
+            Add(history, reader.GetString(0), new HistoryEntry(FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : ParseStatus(reader.GetString(2)),
+                ParseStatus(reader.GetString(3)), reader.GetString(4)));
         }
 
-        var addedUsers = new List<string>();
-        await using (var command = Command(connection, transaction,
-            "SELECT github_user FROM reservation_users WHERE reservation_id = @id ORDER BY added_at, github_user COLLATE \"C\";", ("id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await reader.NextResultAsync(cancellationToken);
+        var allocations = new Dictionary<string, List<NodeAllocation>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var indices = reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+            Add(allocations, reader.GetString(0), new NodeAllocation(reader.GetInt32(1), reader.GetString(2), indices)
             {
-                addedUsers.Add(reader.GetString(0));
-            }
+                Ssh = reader.IsDBNull(4) ? null : new SshEndpoint(reader.GetString(4), reader.GetInt32(5), reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7)),
+            });
         }
 
-        var warnings = new List<ExpiryWarning>();
-        await using (var command = Command(connection, transaction,
-            "SELECT minutes_before, at, message, delivered_at FROM reservation_warnings WHERE reservation_id = @id ORDER BY at, minutes_before DESC;", ("id", reservation.Id)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        await reader.NextResultAsync(cancellationToken);
+        var addedUsers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                warnings.Add(new ExpiryWarning(reader.GetInt32(0), FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : FromMs(reader.GetInt64(3))));
-            }
+            Add(addedUsers, reader.GetString(0), reader.GetString(1));
         }
 
-        return reservation with { History = history, Allocations = allocations, AddedUsers = addedUsers, Warnings = warnings };
+        await reader.NextResultAsync(cancellationToken);
+        var warnings = new Dictionary<string, List<ExpiryWarning>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            Add(warnings, reader.GetString(0), new ExpiryWarning(reader.GetInt32(1), FromMs(reader.GetInt64(2)), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : FromMs(reader.GetInt64(4))));
+        }
+
+        return [.. reservations.Select(r => r with
+        {
+            History = history.GetValueOrDefault(r.Id) ?? [],
+            Allocations = allocations.GetValueOrDefault(r.Id) ?? [],
+            AddedUsers = addedUsers.GetValueOrDefault(r.Id) ?? [],
+            Warnings = warnings.GetValueOrDefault(r.Id) ?? [],
+        })];
+
+        static void Add<T>(Dictionary<string, List<T>> map, string id, T item)
+        {
+            if (!map.TryGetValue(id, out var list))
+            {
+                map[id] = list = [];
+            }
+
+            list.Add(item);
+        }
     }
 
     private static Reservation ReadReservation(NpgsqlDataReader r) => new()
@@ -675,6 +718,30 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
     {
         await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="value"/> holds a NUL, which PostgreSQL text cannot (such a value matches nothing stored).</summary>
+    private static bool HasNul(string? value) => value?.Contains('\0', StringComparison.Ordinal) == true;
+
+    /// <summary>"<paramref name="column"/> starts with <paramref name="prefix"/>" as a key range under the "C" collation
+    /// (byte order, as SQLite's binary collation), so an index on <c>(column COLLATE "C")</c> serves it whatever the
+    /// database's default collation; <c>starts_with</c> keeps the result exact at the range's edges.</summary>
+    private static string PrefixCondition(string column, string name, string prefix, List<(string, object?)> parameters)
+    {
+        parameters.Add((name, prefix));
+        if (prefix.Length == 0)
+        {
+            return "true";
+        }
+
+        var last = prefix[^1];
+        if (char.IsSurrogate(last) || last >= '\uD7FF')
+        {
+            return $"starts_with({column}, @{name}::text)";
+        }
+
+        parameters.Add(($"{name}End", prefix[..^1] + (char)(last + 1)));
+        return $"{column} COLLATE \"C\" >= @{name}::text AND {column} COLLATE \"C\" < @{name}End::text AND starts_with({column}, @{name}::text)";
     }
 
     private static long? ToMs(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();

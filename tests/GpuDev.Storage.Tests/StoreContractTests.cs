@@ -68,6 +68,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var deletes = await audit.QueryAsync(new AuditQuery(Action: "DELETE"), CancellationToken.None);
         var recent = await audit.QueryAsync(new AuditQuery(Since: t0.AddHours(-1)), CancellationToken.None);
         var limited = await audit.QueryAsync(new AuditQuery(Limit: 2), CancellationToken.None);
+        var nul = await audit.QueryAsync(new AuditQuery(Target: "abcd\0"), CancellationToken.None);
         var purged = await audit.PurgeAsync(t0.AddDays(-90), CancellationToken.None);
         var left = await audit.QueryAsync(new AuditQuery(), CancellationToken.None);
 
@@ -79,6 +80,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal([401, 200], deletes.Select(e => e.Outcome));
         Assert.Equal(["system:lifecycle", "anonymous"], recent.Select(e => e.Actor));
         Assert.Equal(all.Take(2).Select(e => e.Id), limited.Select(e => e.Id));
+        Assert.Empty(nul);
         Assert.Equal(1, purged);
         Assert.Equal(3, left.Count);
     }
@@ -106,12 +108,56 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var notMine = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: other.Id), CancellationToken.None);
         var anyOwner = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: other.Id[..5]), CancellationToken.None);
         var longer = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: mine.Id + "0"), CancellationToken.None);
+        var withNul = await _store.ListReservationsAsync(new ReservationQuery(IdPrefix: mine.Id[..4] + "\0"), CancellationToken.None);
+        var emptyPrefix = await _store.ListReservationsAsync(new ReservationQuery(mine.UserId, IdPrefix: ""), CancellationToken.None);
 
         Assert.Equal([mine.Id], byFullId.Select(r => r.Id));
         Assert.Equal([mine.Id], byPrefix.Select(r => r.Id));
         Assert.Empty(notMine);
         Assert.Contains(other.Id, anyOwner.Select(r => r.Id));
         Assert.Empty(longer);
+        Assert.Empty(withNul);
+        Assert.Null(await _store.GetReservationAsync(mine.Id[..4] + "\0", CancellationToken.None));
+        Assert.Equal([mine.Id], emptyPrefix.Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task List_ManyReservations_EachGetsItsOwnDetails()
+    {
+        var first = await NewReservationAsync();
+        var second = await NewReservationAsync();
+        var untouched = await NewReservationAsync();
+        await _store.TransitionAsync(ToPreparing(first, 0, 1), CancellationToken.None);
+        await _store.TransitionAsync(ToPreparing(second, 2), CancellationToken.None);
+        foreach (var r in new[] { first, second })
+        {
+            await _store.TransitionAsync(new ReservationTransition(r.Id, ReservationStatus.Preparing, ReservationStatus.Active, "ready", Time.GetUtcNow())
+            {
+                StartedAt = Time.GetUtcNow(), ExpiresAt = Time.GetUtcNow().AddHours(1), NodeEndpoints = [new SshEndpoint("node-0", 2200, "dev", null)],
+            }, CancellationToken.None);
+        }
+
+        await _store.EditActiveAsync(new ReservationEdit(first.Id) { AddUsers = ["carol", "Bob"], At = Time.GetUtcNow() }, CancellationToken.None);
+        await _store.EditActiveAsync(new ReservationEdit(second.Id) { AddUsers = ["dave"], At = Time.GetUtcNow() }, CancellationToken.None);
+        await _store.RecordWarningsAsync(second.Id, [30, 15], 15, "ends in 15 minutes", Time.GetUtcNow(), new JobRequest(JobKind.Teardown, second.Id, Time.GetUtcNow()), CancellationToken.None);
+
+        var listed = await _store.ListReservationsAsync(new ReservationQuery(first.UserId), CancellationToken.None);
+
+        Assert.Equal([first.Id, second.Id, untouched.Id], listed.Select(r => r.Id));
+        Assert.Equal([3, 3, 1], listed.Select(r => r.History.Count));
+        Assert.Equal([[0, 1], [2], []], listed.Select(r => r.Allocations.SelectMany(a => a.GpuIndices)));
+        Assert.Equal(["Bob", "carol"], listed[0].AddedUsers.Order(StringComparer.Ordinal));
+        Assert.Equal(["dave"], listed[1].AddedUsers);
+        Assert.Equal([0, 2, 0], listed.Select(r => r.Warnings.Count));
+        Assert.Equal(2200, listed[1].Allocations.Single().Ssh!.Port);
+        foreach (var r in listed)
+        {
+            var single = (await _store.GetReservationAsync(r.Id, CancellationToken.None))!;
+            Assert.Equal(single.History, r.History);
+            Assert.Equal(single.AddedUsers, r.AddedUsers);
+            Assert.Equal(single.Warnings, r.Warnings);
+            Assert.Equal(single.Allocations.Select(a => (a.Rank, a.Node, a.Ssh)), r.Allocations.Select(a => (a.Rank, a.Node, a.Ssh)));
+        }
     }
 
     [Fact]
