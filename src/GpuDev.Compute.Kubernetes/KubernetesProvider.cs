@@ -166,7 +166,8 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
         var worldSize = int.TryParse(Value(secret.Metadata.Annotations, WorldSizeAnnotation), CultureInfo.InvariantCulture, out var n) ? n : 1;
         var hostKey = Text(secret, "ssh_host_ed25519_key.pub").Trim();
-        var preserve = pods.FirstOrDefault()?.Spec?.Containers?.FirstOrDefault()?.Command is null && pods.Count > 0;
+        // --preserve-entrypoint pods keep the image's command: no sshd of ours to shake hands with.
+        var preserve = pods.Count > 0 && pods[0].Spec?.Containers?.FirstOrDefault()?.Command is null;
         return await StatusAsync(id, worldSize, pods, hostKey, preserve, cancellationToken);
     }
 
@@ -451,9 +452,9 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
     private string? AddressOf(V1Node node) => node.Status?.Addresses?.FirstOrDefault(a => a.Type == _options.NodeAddressType)?.Address;
 
-    private Task<IReadOnlyList<V1Pod>> EnvironmentPodsAsync(string id, CancellationToken cancellationToken) =>
-        _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"{K8sNames.OfReservation(id)},{K8sNames.Role}={K8sNames.EnvironmentRole}", cancellationToken: cancellationToken)
-            .ContinueWith(t => (IReadOnlyList<V1Pod>)[.. t.Result.Items], cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    private async Task<IReadOnlyList<V1Pod>> EnvironmentPodsAsync(string id, CancellationToken cancellationToken) =>
+        [.. (await _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"{K8sNames.OfReservation(id)},{K8sNames.Role}={K8sNames.EnvironmentRole}",
+            cancellationToken: cancellationToken)).Items];
 
     private async Task PatchConfigAsync(string reservationId, Dictionary<string, string?> data, CancellationToken cancellationToken)
     {
