@@ -166,5 +166,11 @@ internal static class PostgresSchema
         CREATE INDEX IF NOT EXISTS ix_reservations_user_status ON reservations(user_id, status);
         CREATE INDEX IF NOT EXISTS ix_reservations_id_c ON reservations(id COLLATE "C");
         """,
+
+        // Who is restoring a disk, so a replica starting up ends only restores cut short by a process that is gone.
+        """
+        ALTER TABLE disks ADD COLUMN restore_owner text;
+        ALTER TABLE disks ADD COLUMN restore_started_at bigint;
+        """,
     ];
 }

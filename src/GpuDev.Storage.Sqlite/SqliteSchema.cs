@@ -159,5 +159,9 @@ internal static class SqliteSchema
         CREATE INDEX ix_audit_target ON audit_log(target, at);
         CREATE INDEX ix_reservations_user_status ON reservations(user_id, status);
         """,
+        """
+        ALTER TABLE disks ADD COLUMN restore_owner TEXT;
+        ALTER TABLE disks ADD COLUMN restore_started_at INTEGER;
+        """,
     ];
 }

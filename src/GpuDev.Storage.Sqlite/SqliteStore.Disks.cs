@@ -133,18 +133,34 @@ public sealed partial class SqliteStore : IDiskStore
         await ExecuteAsync(connection, null, "DELETE FROM disk_snapshots WHERE id = $id;", cancellationToken, ("$id", snapshotId));
     }
 
-    public async Task<bool> BeginRestoreAsync(string diskId, CancellationToken cancellationToken)
+    public async Task<bool> BeginRestoreAsync(string diskId, string owner, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return await ExecuteAsync(connection, null, "UPDATE disks SET status = 'backing-up' WHERE id = $id AND status = 'available';",
-            cancellationToken, ("$id", diskId)) == 1;
+        return await ExecuteAsync(connection, null,
+            "UPDATE disks SET status = 'backing-up', restore_owner = $owner, restore_started_at = $at WHERE id = $id AND status = 'available';",
+            cancellationToken, ("$id", diskId), ("$owner", owner), ("$at", ToMs(at))) == 1;
+    }
+
+    public async Task<IReadOnlyList<DiskRestore>> ListRestoresAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT id, restore_owner, restore_started_at FROM disks WHERE status = 'backing-up' AND attached_reservation IS NULL AND deleted_at IS NULL ORDER BY id;");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var restores = new List<DiskRestore>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            restores.Add(new DiskRestore(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : FromMs(reader.GetInt64(2))));
+        }
+
+        return restores;
     }
 
     public async Task EndRestoreAsync(string diskId, long sizeBytes, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, null,
-            "UPDATE disks SET status = 'available', size_bytes = $size WHERE id = $id AND status = 'backing-up' AND attached_reservation IS NULL;",
+            "UPDATE disks SET status = 'available', size_bytes = $size, restore_owner = NULL, restore_started_at = NULL WHERE id = $id AND status = 'backing-up' AND attached_reservation IS NULL;",
             cancellationToken, ("$id", diskId), ("$size", sizeBytes));
     }
 

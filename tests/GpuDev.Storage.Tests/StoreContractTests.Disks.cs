@@ -119,13 +119,16 @@ public abstract partial class StoreContractTests
         var alice = await UserAsync();
         var disk = (await _disks.CreateDiskAsync(alice.Id, "work", Time.GetUtcNow(), CancellationToken.None))!;
 
-        Assert.True(await _disks.BeginRestoreAsync(disk.Id, CancellationToken.None));
-        Assert.False(await _disks.BeginRestoreAsync(disk.Id, CancellationToken.None));
+        Assert.True(await _disks.BeginRestoreAsync(disk.Id, "host-a:42:x", Time.GetUtcNow(), CancellationToken.None));
+        Assert.False(await _disks.BeginRestoreAsync(disk.Id, "host-b:7:y", Time.GetUtcNow(), CancellationToken.None));
+        var underWay = Assert.Single(await _disks.ListRestoresAsync(CancellationToken.None));
         await Assert.ThrowsAsync<DiskInUseException>(() => NewReservationOnDiskAsync(alice, disk));
         await _disks.EndRestoreAsync(disk.Id, 99, CancellationToken.None);
 
         var stored = (await _disks.GetDiskAsync(disk.Id, CancellationToken.None))!;
         Assert.Equal((DiskStatus.Available, 99L), (stored.Status, stored.SizeBytes));
+        Assert.Equal(new DiskRestore(disk.Id, "host-a:42:x", Time.GetUtcNow()), underWay);
+        Assert.Empty(await _disks.ListRestoresAsync(CancellationToken.None));
     }
 
     [Fact]

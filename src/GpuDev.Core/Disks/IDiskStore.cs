@@ -29,11 +29,16 @@ public interface IDiskStore
 
     Task DeleteSnapshotRecordAsync(string snapshotId, CancellationToken cancellationToken);
 
-    /// <summary>available → backing-up while its content is replaced (restore); false when it is not available.</summary>
-    Task<bool> BeginRestoreAsync(string diskId, CancellationToken cancellationToken);
+    /// <summary>available → backing-up while its content is replaced (restore) by <paramref name="owner"/> (the server
+    /// process doing it); false when it is not available.</summary>
+    Task<bool> BeginRestoreAsync(string diskId, string owner, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>backing-up (restore, no reservation) → available.</summary>
     Task EndRestoreAsync(string diskId, long sizeBytes, CancellationToken cancellationToken);
+
+    /// <summary>Restores under way: disks backing-up without a reservation, with who started them and when (owner and
+    /// time are null for restores begun before they were recorded).</summary>
+    Task<IReadOnlyList<DiskRestore>> ListRestoresAsync(CancellationToken cancellationToken);
 
     /// <summary>Brings a deleted, not yet purged disk back; false when a live disk has its name (or it is not deleted).</summary>
     Task<bool> UndeleteDiskAsync(string diskId, CancellationToken cancellationToken);

@@ -133,7 +133,8 @@ public static partial class DisksApi
     }
 
     internal static async Task<Results<Ok<DiskDto>, ProblemHttpResult>> RestoreAsync(
-        CurrentUser caller, string name, RestoreDiskRequest body, IDiskStore disks, IDiskProvider provider, IOptions<DiskOptions> options, CancellationToken cancellationToken)
+        CurrentUser caller, string name, RestoreDiskRequest body, IDiskStore disks, IDiskProvider provider, IOptions<DiskOptions> options, TimeProvider timeProvider,
+        CancellationToken cancellationToken)
     {
         if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: false, cancellationToken) is not { } disk)
         {
@@ -148,7 +149,7 @@ public static partial class DisksApi
                 body.SnapshotId is null ? $"Disk {disk.Name} has no snapshot yet." : $"Disk {disk.Name} has no snapshot {Truncate(body.SnapshotId)}; see gpu-dev disk snapshots {disk.Name}.");
         }
 
-        if (!await disks.BeginRestoreAsync(disk.Id, cancellationToken))
+        if (!await disks.BeginRestoreAsync(disk.Id, Processing.LeaseOwners.ThisProcess, timeProvider.GetUtcNow(), cancellationToken))
         {
             return InUse(disk);
         }

@@ -19,6 +19,9 @@ internal sealed partial class StartupService(
     TimeProvider timeProvider,
     ILogger<StartupService> logger) : IHostedService
 {
+    /// <summary>A restore older than this is taken as cut short even when its owner cannot be checked (another host).</summary>
+    internal static readonly TimeSpan RestoreCutShortAfter = TimeSpan.FromHours(1);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
@@ -36,10 +39,19 @@ internal sealed partial class StartupService(
             await queue.RetryAsync(job.Id, timeProvider.GetUtcNow(), $"released: worker {job.LeaseOwner} is gone", cancellationToken);
         }
 
-        // A restore cut short by a crash: the provider rolled its files back or forward when it started; the disk is usable again.
-        foreach (var disk in (await disks.ListDisksAsync(null, includeDeleted: false, cancellationToken)).Where(d => d is { Status: DiskStatus.BackingUp, AttachedReservationId: null }))
+        // A restore cut short by a crash: the provider rolled its files back or forward when it started; the disk is usable
+        // again. A restore another replica is doing now (its process is alive, or on another host and younger than
+        // RestoreCutShortAfter) is left alone.
+        foreach (var restore in await disks.ListRestoresAsync(cancellationToken))
         {
-            await disks.EndRestoreAsync(disk.Id, await diskProvider.UsageAsync(disk.Id, cancellationToken), cancellationToken);
+            if (restore.Owner is not null && !LeaseOwners.IsDeadOnThisHost(restore.Owner)
+                && restore.StartedAt is { } started && timeProvider.GetUtcNow() - started < RestoreCutShortAfter)
+            {
+                LogRestoreUnderWay(logger, restore.DiskId, restore.Owner);
+                continue;
+            }
+
+            await disks.EndRestoreAsync(restore.DiskId, await diskProvider.UsageAsync(restore.DiskId, cancellationToken), cancellationToken);
         }
 
         var pendingTeardowns = jobs.Where(j => j.Kind == JobKind.Teardown).Select(j => j.ReservationId).ToHashSet();
@@ -55,6 +67,9 @@ internal sealed partial class StartupService(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Disk {DiskId}: a restore by {Owner} is under way; left to it")]
+    private static partial void LogRestoreUnderWay(ILogger logger, string diskId, string owner);
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Node {Node}: {GpuCount} x {GpuType}{Simulated}")]
     private static partial void LogNode(ILogger logger, string node, int gpuCount, string gpuType, string simulated);

@@ -15,6 +15,9 @@ internal static class LeaseOwners
 
     public static string ForThisProcess() => $"{s_host.Value}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
+    /// <summary>This process, for work it does outside the job queue (a disk restore in a request).</summary>
+    public static string ThisProcess { get; } = ForThisProcess();
+
     public static bool IsDeadOnThisHost(string owner)
     {
         var parts = owner.Split(':');
