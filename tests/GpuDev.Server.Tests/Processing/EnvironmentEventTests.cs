@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using GpuDev.Contracts;
+using GpuDev.Core.Audit;
 using GpuDev.Core.Compute;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GpuDev.Server.Tests.Processing;
 
@@ -27,6 +29,8 @@ public sealed class EnvironmentEventTests
         var failed = await ServerFixture.WaitForStatusAsync(client, active.Id, "failed");
 
         Assert.Equal("pod gpudev-x-0 was evicted: The node was low on resource: memory.", failed.History[^1].Reason);
+        var audit = await server.Services.GetRequiredService<IAuditLog>().QueryAsync(new AuditQuery(Actor: "system:provider-events"), CancellationToken.None);
+        Assert.Equal(active.Id, Assert.Single(audit).Target);
         await WaitAsync(() => server.Provider.Removed.Contains(active.Id) && !server.Provider.Environments.ContainsKey(active.Id));
         var again = await ActiveAsync(server, client, new() { GpuType = "h100", GpuCount = 8, Hours = 1 });
         Assert.Equal("active", again.Status);
@@ -51,6 +55,23 @@ public sealed class EnvironmentEventTests
         var dto = (await client.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto))!;
         Assert.Equal("preparing", dto.Status);
         Assert.Equal(("preparing", "preparing"), (dto.History[^1].From, dto.History[^1].To));
+    }
+
+    [Fact]
+    public async Task StartingWithAMessage_IsNotedInHistory()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        server.Provider.NextStatus = new EnvironmentStatus(EnvironmentState.Starting, null, "building the image: STEP 2/3: RUN pip install transformers");
+        var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 },
+            GpuDevJsonContext.Default.CreateReservationRequest, TestContext.Current.CancellationToken);
+        var created = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto, TestContext.Current.CancellationToken))!;
+
+        await WaitAsync(async () => (await client.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto))!
+            .History.Any(h => h.Reason.StartsWith("building the image", StringComparison.Ordinal)));
+        var dto = (await client.GetFromJsonAsync(Routes.Reservation(created.Id), GpuDevJsonContext.Default.ReservationDto))!;
+        Assert.Equal("preparing", dto.Status);
+        Assert.Single(dto.History, h => h.Reason == "building the image: STEP 2/3: RUN pip install transformers");
     }
 
     [Fact]
