@@ -75,7 +75,7 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         ApiVersion = "v1",
         Kind = "ConfigMap",
         Metadata = Meta(K8sNames.Config(spec.ReservationId), spec, K8sNames.EnvironmentRole),
-        Data = new Dictionary<string, string> { [EntryScript.FileName] = EntryScript.Text },
+        Data = new Dictionary<string, string> { [EnvironmentContract.EntryFile] = EntryScript.Text },
     };
 
     public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image)
@@ -137,8 +137,8 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         {
             Mount("/home/dev", "home"),
             Mount("/dev/shm", "dshm"),
-            Mount(EntryScript.KeysPath, "keys", readOnly: true),
-            Mount(EntryScript.ConfigPath, "config", readOnly: true),
+            Mount(EnvironmentContract.KeysPath, "keys", readOnly: true),
+            Mount(EnvironmentContract.ConfigPath, "config", readOnly: true),
             Mount("/shared", "shared", subPath: options.SharedClaim is { Length: > 0 } ? id : null),
         };
         var volumes = new List<V1Volume>
@@ -168,7 +168,7 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         var initContainers = new List<V1Container>();
         if (options.StaticSshdImage is { Length: > 0 } sshdImage && !spec.Options.PreserveEntrypoint)
         {
-            mounts.Add(Mount(EntryScript.ToolsPath, "tools", readOnly: true));
+            mounts.Add(Mount(K8sNames.ToolsPath, "tools", readOnly: true));
             volumes.Add(new V1Volume { Name = "tools", EmptyDir = new V1EmptyDirVolumeSource() });
             initContainers.Add(new V1Container
             {
@@ -183,7 +183,7 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         {
             Name = "dev",
             Image = image,
-            Command = spec.Options.PreserveEntrypoint ? null : ["/bin/sh", $"{EntryScript.ConfigPath}/{EntryScript.FileName}"],
+            Command = spec.Options.PreserveEntrypoint ? null : ["/bin/sh", $"{EnvironmentContract.ConfigPath}/{EnvironmentContract.EntryFile}"],
             Env = env,
             Ports =
             [

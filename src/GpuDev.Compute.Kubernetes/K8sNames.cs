@@ -6,6 +6,9 @@ namespace GpuDev.Compute.Kubernetes;
 /// to repeat (409 means it is already there) and everything of a reservation is found by one label selector.</summary>
 internal static partial class K8sNames
 {
+    /// <summary>Where the static sshd of <c>Kubernetes:StaticSshdImage</c> is put for images without one.</summary>
+    public const string ToolsPath = "/gpu-dev/bin";
+
     public const string ManagedBy = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "gpu-dev";
     public const string Reservation = "gpu-dev.io/reservation";
