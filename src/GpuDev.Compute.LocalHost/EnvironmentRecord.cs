@@ -1,28 +1,28 @@
-using System.Text.Json.Serialization;
-
 namespace GpuDev.Compute.LocalHost;
 
-/// <summary>What the provider keeps about one environment in <c>&lt;StateDir&gt;/envs/&lt;id&gt;/env.json</c>.
-/// <paramref name="Port"/> is rank 0's sshd port; <paramref name="NodePorts"/> (multinode only, null for one node) holds
-/// every rank's port in rank order, <c>NodePorts[0] == Port</c>. <paramref name="DiskId"/>: the named disk that is rank 0's
-/// home (null: a temporary home); kept so that a restarted provider still finds (and, on removal, detaches) it.</summary>
+/// <summary>What the provider keeps about one environment in <c>&lt;StateDir&gt;/envs/&lt;id&gt;/env.json</c>, written before any
+/// container is created. <paramref name="Ports"/>: every rank's published sshd port, in rank order; <paramref name="JupyterPort"/>:
+/// rank 0's published Jupyter port; <paramref name="UidBase"/>: the host uid of container root (the owner's range);
+/// <paramref name="DiskId"/>: the named disk that is rank 0's home (null: a temporary home).</summary>
 internal sealed record EnvironmentRecord(
-    string ReservationId, string Owner, int Port, string User, DateTimeOffset CreatedAt, IReadOnlyList<int>? NodePorts = null, string? DiskId = null)
+    string ReservationId,
+    string Owner,
+    IReadOnlyList<int> Ports,
+    int JupyterPort,
+    long UidBase,
+    string Image,
+    DateTimeOffset CreatedAt,
+    string? DiskId = null)
 {
-    [JsonIgnore]
-    public int NodeCount => NodePorts?.Count ?? 1;
+    public int NodeCount => Ports.Count;
 
-    public int PortOf(int rank) => rank == 0 ? Port : NodePorts![rank];
+    /// <summary>The host uid of the container's <c>dev</c>.</summary>
+    public long DevUid => UidBase + GpuDev.Core.Compute.EnvironmentContract.DevUid;
 
     public EnvironmentRecord WithPort(int rank, int port)
     {
-        if (NodePorts is null)
-        {
-            return this with { Port = port };
-        }
-
-        var ports = NodePorts.ToArray();
+        var ports = Ports.ToArray();
         ports[rank] = port;
-        return this with { Port = ports[0], NodePorts = ports };
+        return this with { Ports = ports };
     }
 }

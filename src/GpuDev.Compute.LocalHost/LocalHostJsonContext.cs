@@ -4,5 +4,4 @@ namespace GpuDev.Compute.LocalHost;
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(EnvironmentRecord))]
-[JsonSerializable(typeof(JupyterRecord))]
 internal sealed partial class LocalHostJsonContext : JsonSerializerContext;

@@ -1,23 +1,22 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using GpuDev.Compute.LocalHost.Disks;
 using GpuDev.Core.Compute;
-using GpuDev.Core.Reservations;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Compute.LocalHost;
 
-/// <summary>Runs each reservation on this machine: its own OS user, home, host key and <c>sshd</c>, sessions in a
-/// bubblewrap sandbox when available. A multinode reservation gets one such node per rank (same OS user; own home, host
-/// key, sshd port, GPUs and host name <c>&lt;12 hex&gt;-&lt;rank&gt;</c>), a shared <c>/etc/hosts</c>, <c>/shared</c> and a
-/// key pair for passwordless SSH between its nodes. A single-node reservation with a named disk
-/// (<see cref="EnvironmentSpec.DiskId"/>) gets the disk's data directory as its home instead of a temporary one: attached
-/// (given to the reservation's uid) on creation, detached (root-owned again, never deleted) on removal.</summary>
+/// <summary>Runs each rank of a reservation as a podman container on this machine, running the shared
+/// <see cref="EnvironmentContract"/> (user <c>dev</c> with sudo, sshd inside with gpu-dev's host key, the contract's variables
+/// and mounts). Containers run under podman's conmon, so they outlive ssh sessions and restarts of this server; they are found
+/// again by their labels. Each reservation has its own podman network (isolated from the others): ranks resolve each other as
+/// <c>&lt;id12&gt;-&lt;rank&gt;</c> and port 29500 is private to it. As root, container root is the owner's uid range
+/// (<see cref="OwnerRanges"/>), never host root; run by an ordinary user, rootless podman maps that user to <c>dev</c>.</summary>
 /// <param name="disks">The disk store shared with <see cref="LocalHostDiskProvider"/>; null: one over <c>&lt;StateDir&gt;/disks</c>.</param>
 internal sealed partial class LocalHostProvider(
     IOptions<LocalHostOptions> options,
@@ -27,31 +26,41 @@ internal sealed partial class LocalHostProvider(
     LocalDisks? disks = null) : IComputeProvider
 {
     private const string DefaultSimulatedSpec = "h100:8";
-    private const int MasterPort = 29500;
     private const int MaxPortAttempts = 4;
 
-    private static readonly string s_startDetached = "exec \"$0\" -D -e -f \"$1\" 2>>\"$2\" </dev/null >/dev/null";
-
     private readonly LocalHostOptions _options = options.Value;
-    private readonly bool _isRoot = Environment.IsPrivilegedProcess;
+    private readonly bool _rootless = !Environment.IsPrivilegedProcess;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Podman _podman = new(options.Value);
+    private NetworkIsolation? _isolation;
     private IReadOnlyList<ComputeNode>? _nodes;
-    private (SandboxMode Mode, bool UnsharePid, string? Error)? _sandbox;
-    private bool? _unshareUts;
-    private bool _warnedNotRoot;
     private LocalDisks? _disks = disks;
+    private OwnerRanges? _ranges;
 
     private string StateDir => _options.StateDir ?? LocalPaths.DefaultStateDir(context.DataDir);
 
-    /// <summary>Tag in the GECOS field of users this StateDir created, so a restart can find them.</summary>
-    private string StateKey => LocalPaths.ShortHash(Path.GetFullPath(StateDir));
+    internal string StateDirForTests => StateDir;
+
+    /// <summary>The label value that marks this server's containers and networks (a hash of its StateDir).</summary>
+    private string Instance => LocalPaths.ShortHash(Path.GetFullPath(StateDir));
 
     private LocalDisks Disks => LazyInitializer.EnsureInitialized(ref _disks, () => LocalDisks.ForStateDir(StateDir, timeProvider, logger));
+
+    private OwnerRanges Ranges => LazyInitializer.EnsureInitialized(ref _ranges, () => new OwnerRanges(StateDir, _options.UidBase));
+
+    private NetworkIsolation Isolation => LazyInitializer.EnsureInitialized(ref _isolation, () => new NetworkIsolation(_podman, _options));
+
+    private IPAddress PublishAddress => LocalHostOptionsValidator.PublishAddressOf(_options) ?? IPAddress.Loopback;
+
+    /// <summary>Where the provider itself reaches published ports (the publish address, or loopback for "every address").</summary>
+    private string ProbeHost => PublishAddress.Equals(IPAddress.Any) ? "127.0.0.1" : PublishAddress.Equals(IPAddress.IPv6Any) ? "::1" : PublishAddress.ToString();
 
     public string Name => "local";
 
     public bool SupportsCustomImages => false;
 
+    /// <summary>The nodes (declared, discovered with nvidia-smi, or one simulated h100:8), after checking once that podman can run
+    /// the image here; throws <see cref="OptionsValidationException"/> with what is missing otherwise, so start-up stops.</summary>
     public async Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken)
     {
         if (_nodes is not null)
@@ -86,6 +95,13 @@ internal sealed partial class LocalHostProvider(
             Log.GpusSimulatedByDefault(logger, DefaultSimulatedSpec);
         }
 
+        var problems = await new PodmanCheck(_podman, _options, _rootless).RunAsync(realGpus: nodes.Any(n => !n.Simulated && n.GpuCount > 0), cancellationToken).ConfigureAwait(false);
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(LocalHostOptions.SectionName, typeof(LocalHostOptions), problems);
+        }
+
+        Log.PodmanReady(logger, _podman.Runtime is { Length: > 0 } r ? r : "podman's default", _rootless ? "rootless" : "as root, container root mapped to per-owner uid ranges", _options.Image);
         _nodes = nodes;
         return nodes;
     }
@@ -130,43 +146,28 @@ internal sealed partial class LocalHostProvider(
             layout = layout with { DiskHome = store.DataDir(diskId) };
         }
 
+        // Checked before anything exists, so a bad variable fails the reservation instead of leaving half an environment.
+        _ = EnvironmentContract.Variables(spec, 0, layout.Hostname(0));
+
         var started = timeProvider.GetTimestamp();
-        var sandbox = await GetSandboxAsync(cancellationToken).ConfigureAwait(false);
-        if (sandbox.Error is not null)
-        {
-            return new EnvironmentStatus(EnvironmentState.Failed, null, sandbox.Error);
-        }
-
-        var multinode = spec.Allocations.Count > 1;
-        var unshareUts = multinode && sandbox.Mode == SandboxMode.Bubblewrap && await GetUnshareUtsAsync(sandbox.UnsharePid, cancellationToken).ConfigureAwait(false);
-
-        // Without a sandbox the host names resolve only through ~/.ssh/config, so the master is addressed by IP.
-        var masterAddress = multinode && sandbox.Mode == SandboxMode.Bubblewrap ? layout.Hostname : "127.0.0.1";
-        var sharedDir = !multinode ? null : sandbox.Mode == SandboxMode.Bubblewrap ? "/shared" : layout.Shared;
-        var environments = spec.Allocations.Select(a => BuildSessionEnvironment(spec, a.Rank, masterAddress, sharedDir)).ToList();
-
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         EnvironmentRecord record;
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var existing = ReadRecord(layout);
             if (existing is not null && existing.NodeCount != spec.Allocations.Count)
             {
-                return new EnvironmentStatus(
-                    EnvironmentState.Failed,
-                    null,
+                return new EnvironmentStatus(EnvironmentState.Failed, null,
                     $"the environment exists with {existing.NodeCount} node(s) but the reservation has {spec.Allocations.Count}");
             }
 
             if (existing is not null && existing.DiskId != spec.DiskId)
             {
-                return new EnvironmentStatus(
-                    EnvironmentState.Failed,
-                    null,
+                return new EnvironmentStatus(EnvironmentState.Failed, null,
                     $"the environment exists with {DescribeHome(existing.DiskId)} but the reservation has {DescribeHome(spec.DiskId)}");
             }
 
-            record = await CreateAsync(spec, layout, environments, sandbox, unshareUts, cancellationToken).ConfigureAwait(false);
+            record = await CreateAsync(spec, layout, existing, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -176,15 +177,7 @@ internal sealed partial class LocalHostProvider(
         var status = await WaitReadyAsync(layout, record, cancellationToken).ConfigureAwait(false);
         if (status.State == EnvironmentState.Ready)
         {
-            var elapsed = (long)timeProvider.GetElapsedTime(started).TotalMilliseconds;
-            if (multinode)
-            {
-                Log.ReadyMultinode(logger, spec.ReservationId, record.NodeCount, string.Join(',', record.NodePorts!), elapsed);
-            }
-            else
-            {
-                Log.Ready(logger, spec.ReservationId, record.Port, elapsed);
-            }
+            Log.Ready(logger, spec.ReservationId, string.Join(',', record.Ports), (long)timeProvider.GetElapsedTime(started).TotalMilliseconds);
         }
         else if (status.State == EnvironmentState.Failed)
         {
@@ -203,8 +196,7 @@ internal sealed partial class LocalHostProvider(
             return new EnvironmentStatus(EnvironmentState.Absent, null);
         }
 
-        var record = ReadRecord(layout);
-        if (record is null)
+        if (ReadRecord(layout) is not { } record)
         {
             return new EnvironmentStatus(EnvironmentState.Failed, null, "the environment is incomplete (creation was interrupted)");
         }
@@ -212,13 +204,12 @@ internal sealed partial class LocalHostProvider(
         var ready = true;
         for (var rank = 0; rank < record.NodeCount; rank++)
         {
-            var node = layout.ForRank(rank);
-            if (ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath).Count == 0)
+            if (await ContainerProblemAsync(layout, record, rank, cancellationToken).ConfigureAwait(false) is { } problem)
             {
-                return Status(EnvironmentState.Failed, layout, record, SshdNotRunning(node, record));
+                return Status(EnvironmentState.Failed, layout, record, problem);
             }
 
-            ready = ready && await HandshakeAsync(node, record.PortOf(rank), cancellationToken).ConfigureAwait(false);
+            ready = ready && await HandshakeAsync(layout, record, rank, cancellationToken).ConfigureAwait(false);
         }
 
         return Status(ready ? EnvironmentState.Ready : EnvironmentState.Starting, layout, record, null);
@@ -231,65 +222,33 @@ internal sealed partial class LocalHostProvider(
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var killed = 0;
-            var diskId = ReadRecord(layout)?.DiskId;
-            var account = _isRoot ? await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false) : null;
-            var deadline = timeProvider.GetTimestamp();
-            var jupyter = ReadJupyter(layout);
-            while (true)
+            var record = ReadRecord(layout);
+
+            // Every container of the reservation, found by label (also those a crash left before the record was written).
+            var containers = await _podman.RunCheckedAsync(
+                ["ps", "-a", "--filter", "label=" + EnvironmentLayout.ReservationLabel + "=" + reservationId, "--format", "{{.Names}}"], cancellationToken).ConfigureAwait(false);
+            var names = containers.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            if (names.Count > 0)
             {
-                var snapshot = ProcessTable.Snapshot();
-                var roots = ProcessTable.FindSshdUnder(layout.EnvDir, _options.SshdPath);
-                var victims = ProcessTable.WithDescendants(snapshot, roots);
-
-                // Jupyter is no descendant of sshd (without root it is not told apart by its uid either).
-                if (jupyter is not null)
-                {
-                    victims.UnionWith(JupyterProcesses(jupyter));
-                }
-
-                if (account is { } a)
-                {
-                    // Every process of the reservation's uid, and everything they started (bwrap children keep the uid).
-                    victims.UnionWith(ProcessTable.WithDescendants(snapshot, snapshot.Where(e => e.Uid == a.Uid).Select(e => e.Pid)));
-                }
-
-                victims.RemoveWhere(pid => snapshot.Any(e => e.Pid == pid && e.State is 'Z' or 'X'));
-                victims.Remove(Environment.ProcessId);
-                if (victims.Count == 0)
-                {
-                    break;
-                }
-
-                if (timeProvider.GetElapsedTime(deadline) > _options.StopTimeout)
-                {
-                    throw new InvalidOperationException($"Processes of environment {reservationId} survived SIGKILL: {string.Join(',', victims)}");
-                }
-
-                killed += victims.Count;
-                await ProcessRunner.RunAsync("kill", ["-KILL", .. victims.Select(p => p.ToString(CultureInfo.InvariantCulture))], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-                if (account is { } owner)
-                {
-                    await ProcessRunner.RunAsync("pkill", ["-KILL", "-u", owner.Uid.ToString(CultureInfo.InvariantCulture)], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-                }
-
-                await Task.Delay(_options.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+                await RemoveContainersAsync(names, cancellationToken).ConfigureAwait(false);
             }
 
-            if (diskId is not null)
+            var network = await _podman.RunAsync(["network", "rm", "--force", layout.Network], cancellationToken).ConfigureAwait(false);
+            if (!network.Succeeded && !Podman.IsNoSuch(network))
+            {
+                throw new InvalidOperationException(network.Describe("podman network rm") + Podman.Detail(network));
+            }
+
+            if (!_rootless)
+            {
+                await Isolation.RemoveAsync(reservationId, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (record?.DiskId is { } diskId)
             {
                 // Nothing of the environment runs any more: the disk goes back to root (its data is never deleted here).
                 // Before the record goes, so that a Remove repeated after a crash detaches it again.
                 await DetachDiskAsync(layout, diskId, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (account is not null)
-            {
-                var del = await ProcessRunner.RunAsync("userdel", [layout.UserName], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-                if (!del.Succeeded && del.ExitCode != 6)
-                {
-                    throw new InvalidOperationException(del.Describe("userdel " + layout.UserName));
-                }
             }
 
             if (Directory.Exists(layout.EnvDir))
@@ -297,11 +256,32 @@ internal sealed partial class LocalHostProvider(
                 Directory.Delete(layout.EnvDir, recursive: true);
             }
 
-            Log.Removed(logger, reservationId, killed);
+            Log.Removed(logger, reservationId, names.Count);
         }
         finally
         {
             _lock.Release();
+        }
+    }
+
+    /// <summary>Kills and removes the containers. podman 4.3 sometimes fails to unmount a container's /dev/shm at once ("device or
+    /// resource busy") right after killing it; the removal is tried again a few times before it counts as failed.</summary>
+    private async Task RemoveContainersAsync(IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await _podman.RunAsync(["rm", "--force", "--ignore", "--time", "0", .. names], cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return;
+            }
+
+            if (attempt >= 10)
+            {
+                throw new InvalidOperationException(result.Describe("podman rm") + Podman.Detail(result));
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -321,346 +301,256 @@ internal sealed partial class LocalHostProvider(
             }
         }
 
-        if (_isRoot)
+        // Containers and networks whose directory is gone (a crash half-way through creation or removal).
+        var filter = EnvironmentLayout.InstanceLabel + "=" + Instance;
+        var networks = await _podman.NetworkNamesAsync(filter, cancellationToken).ConfigureAwait(false);
+        foreach (var id in (await _podman.ContainerLabelValuesAsync(filter, EnvironmentLayout.ReservationLabel, cancellationToken).ConfigureAwait(false))
+            .Concat(networks.Select(n => n.StartsWith("gpudev-", StringComparison.Ordinal) ? n["gpudev-".Length..] : n)))
         {
-            // Users whose environment directory is gone (a crash half-way through creation or removal).
-            var passwd = await ProcessRunner.RunAsync("getent", ["passwd"], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-            var tag = "gpu-dev " + StateKey + " ";
-            foreach (var line in passwd.StdOut.Split('\n'))
+            if (IdPattern().IsMatch(id))
             {
-                var fields = line.Split(':');
-                if (fields.Length >= 7 && fields[4].StartsWith(tag, StringComparison.Ordinal) && IdPattern().IsMatch(fields[4][tag.Length..]))
-                {
-                    ids.Add(fields[4][tag.Length..]);
-                }
+                ids.Add(id);
             }
         }
 
         return [.. ids];
     }
 
-    private async Task<EnvironmentRecord> CreateAsync(
-        EnvironmentSpec spec,
-        EnvironmentLayout layout,
-        List<List<KeyValuePair<string, string>>> environments,
-        (SandboxMode Mode, bool UnsharePid, string? Error) sandbox,
-        bool unshareUts,
-        CancellationToken cancellationToken)
+    /// <summary>Everything of the environment, step by step, each step safe to repeat: the record (ports, uid range), keys and
+    /// configuration, homes, the network, then each rank's container (created, or started again when it stopped).</summary>
+    private async Task<EnvironmentRecord> CreateAsync(EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord? record, CancellationToken cancellationToken)
     {
-        var nodeCount = spec.Allocations.Count;
-        var multinode = nodeCount > 1;
-        var nodes = Enumerable.Range(0, nodeCount).Select(layout.ForRank).ToList();
-        Directory.CreateDirectory(StateDir);
-        SetMode(StateDir, "711");
-        Directory.CreateDirectory(Path.Combine(StateDir, "envs"));
-        SetMode(Path.Combine(StateDir, "envs"), "711");
+        var multinode = spec.Allocations.Count > 1;
+        EnsureDir(StateDir, "711");
+        EnsureDir(Path.Combine(StateDir, "envs"), "711");
         var isNew = !Directory.Exists(layout.EnvDir);
-        Directory.CreateDirectory(layout.EnvDir);
-        SetMode(layout.EnvDir, "711");
-        foreach (var node in nodes.Skip(1))
-        {
-            Directory.CreateDirectory(node.NodeDir);
-            SetMode(node.NodeDir, "711");
-        }
-
-        var user = _isRoot ? layout.UserName : Environment.UserName;
-        var record = ReadRecord(layout);
+        EnsureDir(layout.EnvDir, "711");
         if (record is null)
         {
+            var uidBase = _rootless ? 0 : await Ranges.BaseOfAsync(spec.Owner, cancellationToken).ConfigureAwait(false);
             var ports = new List<int>();
-            for (var rank = 0; rank < nodeCount; rank++)
+            for (var rank = 0; rank <= spec.Allocations.Count; rank++)
             {
                 ports.Add(ChoosePort(layout.ReservationId, ports));
             }
 
-            record = new EnvironmentRecord(spec.ReservationId, spec.Owner, ports[0], user, timeProvider.GetUtcNow(), multinode ? ports : null, spec.DiskId);
+            record = new EnvironmentRecord(
+                spec.ReservationId, spec.Owner, ports[..^1], ports[^1], uidBase, ImageOf(spec), timeProvider.GetUtcNow(), spec.DiskId);
             WriteRecord(layout, record);
         }
 
         if (isNew)
         {
-            Log.Creating(logger, spec.ReservationId, spec.Owner, record.Port, user);
+            Log.Creating(logger, spec.ReservationId, spec.Owner, string.Join(',', record.Ports), record.Image);
         }
 
-        // The OS user (one for every rank), its group (shared by the owner's environments, for /shared-personal), a home per rank
-        // (with a disk, rank 0's stays empty: it is only the passwd home outside the sandbox; sessions get the disk).
-        foreach (var node in nodes)
+        var owner = _rootless ? null : record.DevUid.ToString(CultureInfo.InvariantCulture) + ":" + record.DevUid.ToString(CultureInfo.InvariantCulture);
+        var containerRoot = _rootless ? null : record.UidBase.ToString(CultureInfo.InvariantCulture) + ":" + record.UidBase.ToString(CultureInfo.InvariantCulture);
+
+        await WriteKeysAsync(spec, layout, containerRoot, cancellationToken).ConfigureAwait(false);
+        EnsureDir(layout.ConfigDir, "755");
+        FileWrites.WriteIfChanged(Path.Combine(layout.ConfigDir, EnvironmentContract.EntryFile), EntryScript.Text, "755");
+
+        // The directories the container's dev owns: its temporary homes, /shared, the owner's /shared-personal and /ccache.
+        List<string> owned = [layout.SharedPersonal(spec.Owner), layout.Ccache(spec.Owner)];
+        EnsureDir(Path.Combine(StateDir, "shared-personal"), "711");
+        EnsureDir(Path.Combine(StateDir, "ccache"), "711");
+        for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
-            Directory.CreateDirectory(node.NodeHome);
+            if (layout.Home(rank) == layout.TempHome(rank))
+            {
+                owned.Add(layout.TempHome(rank));
+            }
         }
 
-        var sharedPersonal = layout.SharedPersonal(spec.Owner);
-        Directory.CreateDirectory(sharedPersonal);
-        Directory.CreateDirectory(layout.Ccache);
         if (multinode)
         {
-            Directory.CreateDirectory(layout.Shared);
+            owned.Add(layout.Shared);
         }
 
-        if (spec is { RecreateEnv: true, DiskId: { } recreateDiskId })
+        foreach (var dir in owned)
         {
-            // Before the disk is attached (and before sshd starts), so no process of the reservation's user runs yet.
-            await RecreateEnvOnceAsync(layout, recreateDiskId, cancellationToken).ConfigureAwait(false);
+            EnsureDir(dir, "700");
         }
 
-        if (_isRoot)
+        if (owner is not null)
         {
-            var group = EnvironmentLayout.OwnerGroup(spec.Owner);
-            await RunCheckedAsync("groupadd", ["-f", group], cancellationToken).ConfigureAwait(false);
-            var account = await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false);
-            var comment = "gpu-dev " + StateKey + " " + spec.ReservationId;
-            if (account is null)
-            {
-                await RunCheckedAsync("useradd", ["-M", "-g", group, "-p", "*", "-s", "/bin/bash", "-d", layout.PasswdHome, "-c", comment, layout.UserName], cancellationToken).ConfigureAwait(false);
-                account = await LookupUserAsync(layout.UserName, cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"useradd did not create {layout.UserName}");
-            }
-            else if (account.Value.Comment != comment)
-            {
-                throw new InvalidOperationException($"OS user {layout.UserName} already exists for something else ({account.Value.Comment}).");
-            }
-
-            var owner = account.Value.Uid.ToString(CultureInfo.InvariantCulture) + ":" + account.Value.Gid.ToString(CultureInfo.InvariantCulture);
-            List<string> owned = [.. nodes.Select(n => n.NodeHome)];
-            if (multinode)
-            {
-                owned.Add(layout.Shared);
-            }
-
             await RunCheckedAsync("chown", [owner, .. owned], cancellationToken).ConfigureAwait(false);
-            await RunCheckedAsync("chown", ["root:" + group, sharedPersonal], cancellationToken).ConfigureAwait(false);
-            SetMode(sharedPersonal, "2770");
-            SetMode(Path.Combine(StateDir, "shared-personal"), "711");
-            if (multinode)
-            {
-                await EnsureNodeKeyAsync(layout, owner, cancellationToken).ConfigureAwait(false);
-            }
-
             if (spec.DiskId is { } diskId)
             {
-                await AttachDiskAsync(layout, diskId, account.Value.Uid, account.Value.Gid, cancellationToken).ConfigureAwait(false);
+                await AttachDiskAsync(layout, diskId, (int)record.DevUid, cancellationToken).ConfigureAwait(false);
             }
         }
-        else
+
+        if (!await _podman.NetworkExistsAsync(layout.Network, cancellationToken).ConfigureAwait(false))
         {
-            if (!_warnedNotRoot)
+            var created = await _podman.RunAsync(
+                ["network", "create", "--label", EnvironmentLayout.ReservationLabel + "=" + spec.ReservationId,
+                 "--label", EnvironmentLayout.InstanceLabel + "=" + Instance, layout.Network], cancellationToken).ConfigureAwait(false);
+            if (!created.Succeeded && !await _podman.NetworkExistsAsync(layout.Network, cancellationToken).ConfigureAwait(false))
             {
-                _warnedNotRoot = true;
-                Log.NotRoot(logger, user);
-            }
-
-            if (multinode)
-            {
-                await EnsureNodeKeyAsync(layout, null, cancellationToken).ConfigureAwait(false);
+                throw new InvalidOperationException(created.Describe("podman network create") + Podman.Detail(created));
             }
         }
 
-        foreach (var node in nodes)
+        if (!_rootless)
         {
-            SetMode(node.NodeHome, "700");
+            await Isolation.IsolateAsync(spec.ReservationId, layout.Network, cancellationToken).ConfigureAwait(false);
         }
 
-        if (multinode)
+        for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
-            SetMode(layout.Shared, "700");
-        }
-
-        SetMode(layout.Ccache, "1777");
-
-        // Host keys, authorized keys, sshd_config and the ForceCommand scripts (all root-owned, not writable by the user).
-        foreach (var node in nodes)
-        {
-            if (!File.Exists(node.HostKey) || !File.Exists(node.HostKeyPub))
-            {
-                File.Delete(node.HostKey);
-                File.Delete(node.HostKeyPub);
-                var comment = "gpu-dev-" + spec.ReservationId + (multinode ? "-" + node.Rank.ToString(CultureInfo.InvariantCulture) : string.Empty);
-                await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", comment, "-f", node.HostKey], cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        var authorized = spec.AuthorizedKeys.Select(k => k.Trim()).ToList();
-        if (multinode)
-        {
-            authorized.Add((await File.ReadAllTextAsync(layout.NodeKeyPub, cancellationToken).ConfigureAwait(false)).Trim());
-            WriteFileIfChanged(layout.HostsFile, SessionFiles.HostsFile([.. nodes.Select(n => n.Hostname)]), "644");
-        }
-
-        WriteFileIfChanged(layout.AuthorizedKeys, string.Concat(authorized.Select(k => k + "\n")), "644");
-        foreach (var node in nodes)
-        {
-            var nodeSandbox = multinode ? new NodeSandbox(node.Hostname, unshareUts, layout.HostsFile, layout.Shared) : null;
-            IReadOnlyList<string>? bwrap = sandbox.Mode == SandboxMode.Bubblewrap
-                ? SessionFiles.BubblewrapCommand(
-                    _options.BwrapPath, node, sharedPersonal, [context.DataDir, StateDir], spec.Allocations[node.Rank].GpuIndices, sandbox.UnsharePid, nodeSandbox)
-                : null;
-            WriteFileIfChanged(node.EnterScript, SessionFiles.EnterScript(bwrap, node.Home), "755");
-        }
-
-        foreach (var node in nodes)
-        {
-            record = await StartNodeAsync(node, record, user, environments[node.Rank], cancellationToken).ConfigureAwait(false);
-        }
-
-        if (multinode)
-        {
-            // After the sshd start: a port taken by someone else changes the rank's port, and so the client config.
-            await InstallSshClientAsync(layout, nodes, record, user, cancellationToken).ConfigureAwait(false);
+            record = await StartRankAsync(spec, layout, record, rank, cancellationToken).ConfigureAwait(false);
         }
 
         return record;
     }
 
-    /// <summary>Writes the rank's sshd_config and starts its sshd (another port when its port is taken), or reloads it.</summary>
-    private async Task<EnvironmentRecord> StartNodeAsync(
-        EnvironmentLayout node,
-        EnvironmentRecord record,
-        string user,
-        List<KeyValuePair<string, string>> environment,
-        CancellationToken cancellationToken)
+    /// <summary>The rank's container running: created and started, started again when it stopped, left alone when it runs (then
+    /// told to sync, e.g. for new keys). A port taken meanwhile by someone else: another port, a new container.</summary>
+    private async Task<EnvironmentRecord> StartRankAsync(EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord record, int rank, CancellationToken cancellationToken)
     {
+        var name = layout.Container(rank);
         for (var attempt = 1; ; attempt++)
         {
-            var port = record.PortOf(node.Rank);
-            var configChanged = WriteFileIfChanged(node.SshdConfig, SessionFiles.SshdConfig(node, port, user, environment), "644");
-            var running = ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath);
-            if (running.Count > 0 && !configChanged)
+            var state = await _podman.StateAsync(name, cancellationToken).ConfigureAwait(false);
+            ProcessResult result;
+            if (state is { Status: "running" })
+            {
+                await SyncAsync(name, cancellationToken).ConfigureAwait(false);
+                return record;
+            }
+            else if (state is not null)
+            {
+                result = await _podman.RunAsync(["start", name], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var args = ContainerArgs.Run(spec, layout, record, rank, _podman.RunFlags, PublishAddress, HostResources(), Instance, _rootless, RealGpus(spec));
+                result = await _podman.RunAsync(args, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (result.Succeeded)
             {
                 return record;
             }
 
-            if (running.Count > 0)
+            if (!IsPortTaken(result) || attempt >= MaxPortAttempts)
             {
-                // Keys or variables changed: reload (existing sessions keep running).
-                await ProcessRunner.RunAsync("kill", ["-HUP", running[0].ToString(CultureInfo.InvariantCulture)], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-                return record;
+                throw new InvalidOperationException(result.Describe($"starting container {name}") + Podman.Detail(result));
             }
 
-            if (await StartSshdAsync(node, cancellationToken).ConfigureAwait(false) || attempt >= MaxPortAttempts)
+            // The port was free when chosen; someone took it since. The container keeps its port for life: make a new one.
+            Log.PortTaken(logger, spec.ReservationId, record.Ports[rank]);
+            await _podman.RunAsync(["rm", "--force", "--ignore", "--time", "0", name], cancellationToken).ConfigureAwait(false);
+            var taken = record.Ports.Append(record.JupyterPort).ToList();
+            record = record.WithPort(rank, ChoosePort(spec.ReservationId, taken));
+            if (rank == 0)
             {
-                Log.SshdStarted(logger, record.ReservationId, port);
-                return record;
+                record = record with { JupyterPort = ChoosePort(spec.ReservationId, [.. taken, record.Ports[0]]) };
             }
 
-            Log.PortTaken(logger, record.ReservationId, port);
-            var taken = Enumerable.Range(0, record.NodeCount).Select(record.PortOf).ToList();
-            record = record.WithPort(node.Rank, ChoosePort(node.ReservationId, taken));
-            WriteRecord(node, record);
+            WriteRecord(layout, record);
         }
     }
 
-    /// <summary>The reservation's key pair for SSH between its nodes, readable only by its uid (<paramref name="owner"/>).</summary>
-    private async Task EnsureNodeKeyAsync(EnvironmentLayout layout, string? owner, CancellationToken cancellationToken)
+    /// <summary>Host key (one for every rank), authorized keys, Jupyter token and, multinode, the key, known hosts and ssh
+    /// configuration the ranks use between themselves; owned by container root (mode 600), mounted read-only.</summary>
+    private async Task WriteKeysAsync(EnvironmentSpec spec, EnvironmentLayout layout, string? containerRoot, CancellationToken cancellationToken)
     {
-        if (!File.Exists(layout.NodeKey) || !File.Exists(layout.NodeKeyPub))
+        EnsureDir(layout.KeysDir, "700");
+        var hostKey = Path.Combine(layout.KeysDir, EnvironmentContract.HostKeyFile);
+        var written = new List<string>();
+        if (!File.Exists(hostKey) || !File.Exists(hostKey + ".pub"))
         {
-            File.Delete(layout.NodeKey);
-            File.Delete(layout.NodeKeyPub);
-            await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-nodes-" + layout.ReservationId, "-f", layout.NodeKey], cancellationToken).ConfigureAwait(false);
+            File.Delete(hostKey);
+            File.Delete(hostKey + ".pub");
+            await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-" + spec.ReservationId, "-f", hostKey], cancellationToken).ConfigureAwait(false);
+            written.AddRange([hostKey, hostKey + ".pub"]);
         }
 
-        if (owner is not null)
+        var authorized = spec.AuthorizedKeys.Select(k => k.Trim()).ToList();
+        if (spec.Allocations.Count > 1)
         {
-            await RunCheckedAsync("chown", [owner, layout.NodeKey], cancellationToken).ConfigureAwait(false);
+            var nodeKey = Path.Combine(layout.KeysDir, EnvironmentContract.NodeKeyFile);
+            if (!File.Exists(nodeKey) || !File.Exists(nodeKey + ".pub"))
+            {
+                File.Delete(nodeKey);
+                File.Delete(nodeKey + ".pub");
+                await RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", string.Empty, "-C", "gpu-dev-nodes-" + spec.ReservationId, "-f", nodeKey], cancellationToken).ConfigureAwait(false);
+                written.AddRange([nodeKey, nodeKey + ".pub"]);
+            }
+
+            authorized.Add((await File.ReadAllTextAsync(nodeKey + ".pub", cancellationToken).ConfigureAwait(false)).Trim());
+            var pattern = spec.ReservationId[..12] + "-*";
+            var hostPublic = ReadPublicKey(hostKey + ".pub") ?? throw new InvalidOperationException("The environment has no host key.");
+            if (WriteKey(layout, EnvironmentContract.KnownHostsFile, $"{pattern} {hostPublic}\n"))
+            {
+                written.Add(Path.Combine(layout.KeysDir, EnvironmentContract.KnownHostsFile));
+            }
+
+            var config = $"Host {pattern}\n  User {EnvironmentContract.User}\n  IdentityFile /etc/gpu-dev/{EnvironmentContract.NodeKeyFile}\n" +
+                         "  UserKnownHostsFile /etc/gpu-dev/known_hosts\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n";
+            if (WriteKey(layout, EnvironmentContract.SshConfigFile, config))
+            {
+                written.Add(Path.Combine(layout.KeysDir, EnvironmentContract.SshConfigFile));
+            }
         }
 
-        SetMode(layout.NodeKey, "600");
-        SetMode(layout.NodeKeyPub, "644");
+        var tokenFile = Path.Combine(layout.KeysDir, EnvironmentContract.JupyterTokenFile);
+        if (!File.Exists(tokenFile) && WriteKey(layout, EnvironmentContract.JupyterTokenFile, RandomNumberGenerator.GetHexString(32, lowercase: true)))
+        {
+            written.Add(tokenFile);
+        }
+
+        if (WriteKey(layout, EnvironmentContract.AuthorizedKeysFile, string.Concat(authorized.Select(k => k + "\n"))))
+        {
+            written.Add(Path.Combine(layout.KeysDir, EnvironmentContract.AuthorizedKeysFile));
+        }
+
+        foreach (var file in written)
+        {
+            FileWrites.SetMode(file, "600");
+        }
+
+        if (containerRoot is not null)
+        {
+            // Container root reads them: owned by its host uid, like the directory.
+            await RunCheckedAsync("chown", ["-R", containerRoot, layout.KeysDir], cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Writes the reservation's ssh client config and known hosts and copies them, with the node key, into every rank's
-    /// <c>~/.ssh</c> as the reservation's user (never as root into a directory the user controls). A rank whose stamp
-    /// matches is left alone, so edits survive a repeated Ensure.</summary>
-    private async Task InstallSshClientAsync(EnvironmentLayout layout, List<EnvironmentLayout> nodes, EnvironmentRecord record, string user, CancellationToken cancellationToken)
+    private static bool WriteKey(EnvironmentLayout layout, string name, string content) =>
+        FileWrites.WriteIfChanged(Path.Combine(layout.KeysDir, name), content, "600");
+
+    /// <summary>Runs the entry's <c>sync</c> in a running container (keys, warnings, Jupyter); false when it could not.</summary>
+    private async Task<bool> SyncAsync(string container, CancellationToken cancellationToken)
     {
-        var config = SessionFiles.SshClientConfig(layout.ReservationId, [.. nodes.Select(n => (n.Hostname, record.PortOf(n.Rank)))], user);
-        var knownHosts = SessionFiles.SshKnownHosts([.. nodes.Select(n => (n.Hostname, ReadHostKey(n) ?? throw new InvalidOperationException($"No host key for node {n.Rank}.")))]);
-        WriteFileIfChanged(layout.SshClientConfig, config, "644");
-        WriteFileIfChanged(layout.SshKnownHosts, knownHosts, "644");
-        var stamp = LocalPaths.ShortHash(config + "\0" + knownHosts + "\0" + await File.ReadAllTextAsync(layout.NodeKeyPub, cancellationToken).ConfigureAwait(false));
-        foreach (var node in nodes)
-        {
-            if (File.Exists(node.SshClientStamp) && (await File.ReadAllTextAsync(node.SshClientStamp, cancellationToken).ConfigureAwait(false)).Trim() == stamp)
-            {
-                continue;
-            }
-
-            List<string> script =
-            [
-                "/bin/sh", "-c", SessionFiles.InstallSshClientScript, "sh", node.Home,
-                layout.NodeKey, SessionFiles.NodeKeyName,
-                layout.NodeKeyPub, SessionFiles.NodeKeyName + ".pub",
-                layout.SshClientConfig, "config",
-                layout.SshKnownHosts, SessionFiles.NodeKnownHostsName,
-            ];
-            var result = _isRoot
-                ? await ProcessRunner.RunAsync("runuser", ["-u", user, "--", .. script], _options.CommandTimeout, cancellationToken).ConfigureAwait(false)
-                : await ProcessRunner.RunAsync(script[0], script.Skip(1), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
-            {
-                throw new InvalidOperationException(result.Describe($"installing ~/.ssh for node {node.Rank.ToString(CultureInfo.InvariantCulture)}") + " " + result.StdErr.Trim());
-            }
-
-            WriteFileIfChanged(node.SshClientStamp, stamp + "\n", "644");
-        }
+        var result = await _podman.RunAsync(["exec", container, "/bin/sh", EnvironmentContract.ConfigPath + "/" + EnvironmentContract.EntryFile, "sync"], cancellationToken).ConfigureAwait(false);
+        return result.Succeeded;
     }
 
-    /// <summary>Starts sshd detached (own session, reparented to init); false when it could not bind its port.</summary>
-    private async Task<bool> StartSshdAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
+    /// <summary>Why the rank's container cannot serve (gone, or exited with its log tail); null while it runs.</summary>
+    private async Task<string?> ContainerProblemAsync(EnvironmentLayout layout, EnvironmentRecord record, int rank, CancellationToken cancellationToken)
     {
-        if (_isRoot && !Directory.Exists("/run/sshd"))
+        var name = layout.Container(rank);
+        var state = await _podman.StateAsync(name, cancellationToken).ConfigureAwait(false);
+        var node = record.NodeCount > 1 ? $"the container of node {rank.ToString(CultureInfo.InvariantCulture)}" : "the container";
+        return state switch
         {
-            Directory.CreateDirectory("/run/sshd");
-            SetMode("/run/sshd", "755");
-        }
-
-        var logOffset = File.Exists(layout.LogFile) ? new FileInfo(layout.LogFile).Length : 0;
-        File.Delete(layout.PidFile);
-        await RunCheckedAsync("setsid", ["-f", "/bin/sh", "-c", s_startDetached, _options.SshdPath, layout.SshdConfig, layout.LogFile], cancellationToken).ConfigureAwait(false);
-
-        // sshd writes its pid file once it listens; it exits at once when the port is taken.
-        var start = timeProvider.GetTimestamp();
-        while (timeProvider.GetElapsedTime(start) < _options.ReadyTimeout)
-        {
-            if (File.Exists(layout.PidFile))
-            {
-                return true;
-            }
-
-            var log = ReadLogFrom(layout.LogFile, logOffset);
-            if (log.Contains("Address already in use", StringComparison.Ordinal) || log.Contains("Cannot bind any address", StringComparison.Ordinal))
-            {
-                await StopSshdAsync(layout, cancellationToken).ConfigureAwait(false);
-                return false;
-            }
-
-            if (ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath).Count == 0 && timeProvider.GetElapsedTime(start) > TimeSpan.FromSeconds(1))
-            {
-                return true; // Exited for another reason: reported as Failed with the log tail.
-            }
-
-            await Task.Delay(_options.PollInterval / 3, timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-
-        return true;
+            null => $"{node} ({name}) does not exist",
+            { Status: "running" } => null,
+            { Status: "created" or "initialized" or "configured" } => null,
+            var (status, code) => $"{node} {status} (exit code {code.ToString(CultureInfo.InvariantCulture)}): {await _podman.LogTailAsync(name, cancellationToken).ConfigureAwait(false)}",
+        };
     }
 
-    private async Task StopSshdAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
-    {
-        var pids = ProcessTable.FindSshd(layout.SshdConfig, _options.SshdPath);
-        if (pids.Count > 0)
-        {
-            await ProcessRunner.RunAsync("kill", ["-KILL", .. pids.Select(p => p.ToString(CultureInfo.InvariantCulture))], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Waits until every rank's sshd passed a handshake (Ready), one has died (Failed) or the time is up (Starting).</summary>
+    /// <summary>Waits until every rank passed a handshake (Ready), one container has died (Failed) or the time is up (Starting).</summary>
     private async Task<EnvironmentStatus> WaitReadyAsync(EnvironmentLayout layout, EnvironmentRecord record, CancellationToken cancellationToken)
     {
         var start = timeProvider.GetTimestamp();
-        var sawNoSshd = new int[record.NodeCount];
         var ready = new bool[record.NodeCount];
-        while (true)
+        for (var round = 0; ; round++)
         {
             for (var rank = 0; rank < record.NodeCount; rank++)
             {
@@ -669,18 +559,10 @@ internal sealed partial class LocalHostProvider(
                     continue;
                 }
 
-                var node = layout.ForRank(rank);
-                if (ProcessTable.FindSshd(node.SshdConfig, _options.SshdPath).Count == 0)
+                ready[rank] = await HandshakeAsync(layout, record, rank, cancellationToken).ConfigureAwait(false);
+                if (!ready[rank] && round % 4 == 3 && await ContainerProblemAsync(layout, record, rank, cancellationToken).ConfigureAwait(false) is { } problem)
                 {
-                    // Allow for the moment between setsid and exec.
-                    if (++sawNoSshd[rank] >= 3)
-                    {
-                        return Status(EnvironmentState.Failed, layout, record, SshdNotRunning(node, record));
-                    }
-                }
-                else
-                {
-                    ready[rank] = await HandshakeAsync(node, record.PortOf(rank), cancellationToken).ConfigureAwait(false);
+                    return Status(EnvironmentState.Failed, layout, record, problem);
                 }
             }
 
@@ -692,10 +574,7 @@ internal sealed partial class LocalHostProvider(
             if (timeProvider.GetElapsedTime(start) >= _options.ReadyTimeout)
             {
                 var waiting = string.Join(',', Enumerable.Range(0, record.NodeCount).Where(r => !ready[r]));
-                return Status(
-                    EnvironmentState.Starting,
-                    layout,
-                    record,
+                return Status(EnvironmentState.Starting, layout, record,
                     record.NodeCount > 1 ? $"sshd of node(s) {waiting} has not answered an SSH handshake yet" : "sshd has not answered an SSH handshake yet");
             }
 
@@ -706,24 +585,21 @@ internal sealed partial class LocalHostProvider(
     /// <summary>The status with rank 0's endpoint and, multinode, every rank's endpoint.</summary>
     private EnvironmentStatus Status(EnvironmentState state, EnvironmentLayout layout, EnvironmentRecord record, string? message)
     {
-        var endpoints = Enumerable.Range(0, record.NodeCount).Select(rank => Endpoint(layout.ForRank(rank), record)).ToList();
-        return new EnvironmentStatus(state, endpoints[0], message) { NodeEndpoints = record.NodePorts is null ? null : endpoints };
+        var hostKey = ReadPublicKey(Path.Combine(layout.KeysDir, EnvironmentContract.HostKeyPubFile));
+        var endpoints = record.Ports.Select(port => new Core.Reservations.SshEndpoint(_options.SshHost, port, EnvironmentContract.User, hostKey)).ToList();
+        return new EnvironmentStatus(state, endpoints[0], message) { NodeEndpoints = record.NodeCount > 1 ? endpoints : null };
     }
 
-    private static string SshdNotRunning(EnvironmentLayout node, EnvironmentRecord record) =>
-        (record.NodeCount > 1 ? $"sshd of node {node.Rank.ToString(CultureInfo.InvariantCulture)} is not running: " : "sshd is not running: ") + LogTail(node);
-
-    /// <summary>A real SSH key exchange with the environment's sshd, checking that it presents the environment's host key.</summary>
-    private async Task<bool> HandshakeAsync(EnvironmentLayout layout, int port, CancellationToken cancellationToken)
+    /// <summary>A real SSH key exchange through the rank's published port, checking that it presents the environment's host key.</summary>
+    private async Task<bool> HandshakeAsync(EnvironmentLayout layout, EnvironmentRecord record, int rank, CancellationToken cancellationToken)
     {
-        var hostKey = ReadHostKey(layout);
-        if (hostKey is null)
+        if (ReadPublicKey(Path.Combine(layout.KeysDir, EnvironmentContract.HostKeyPubFile)) is not { } hostKey)
         {
             return false;
         }
 
         var scan = await ProcessRunner.RunAsync(
-            "ssh-keyscan", ["-T", "2", "-p", port.ToString(CultureInfo.InvariantCulture), "-t", "ed25519", "127.0.0.1"],
+            "ssh-keyscan", ["-T", "2", "-p", record.Ports[rank].ToString(CultureInfo.InvariantCulture), "-t", "ed25519", ProbeHost],
             _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         foreach (var line in scan.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -737,21 +613,38 @@ internal sealed partial class LocalHostProvider(
         return false;
     }
 
-    private SshEndpoint Endpoint(EnvironmentLayout node, EnvironmentRecord record) =>
-        new(_options.SshHost, record.PortOf(node.Rank), record.User, ReadHostKey(node));
-
-    private static string? ReadHostKey(EnvironmentLayout layout)
+    private HostResources HostResources()
     {
+        var nodes = _nodes ?? [];
+        var memory = 8L << 30;
         try
         {
-            var fields = File.ReadAllText(layout.HostKeyPub).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return fields.Length >= 2 ? fields[0] + " " + fields[1] : null;
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            var fields = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields is { Length: >= 2 } && long.TryParse(fields[1], CultureInfo.InvariantCulture, out var kib))
+            {
+                memory = kib * 1024;
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
-            return null;
+            // Keep the default.
         }
+
+        return new HostResources(
+            Environment.ProcessorCount * _options.ResourceShare, (long)(memory * _options.ResourceShare), nodes.Sum(n => n.GpuCount), Math.Max(nodes.Count, 1));
     }
+
+    /// <summary>Whether the reservation's GPUs are real devices (passed through CDI) rather than simulated.</summary>
+    private bool RealGpus(EnvironmentSpec spec) =>
+        _nodes?.Any(n => !n.Simulated && n.GpuCount > 0 && spec.Allocations.Any(a => a.Node == n.Name)) == true;
+
+    private string ImageOf(EnvironmentSpec spec) => spec.Options.DockerImage is { Length: > 0 } image ? image : _options.Image;
+
+    private static bool IsPortTaken(ProcessResult result) =>
+        result.StdErr.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+        || result.StdErr.Contains("port is already allocated", StringComparison.OrdinalIgnoreCase)
+        || result.StdErr.Contains("bind", StringComparison.OrdinalIgnoreCase) && result.StdErr.Contains("in use", StringComparison.OrdinalIgnoreCase);
 
     private int ChoosePort(string reservationId, IEnumerable<int> exclude)
     {
@@ -760,24 +653,16 @@ internal sealed partial class LocalHostProvider(
             throw new InvalidOperationException($"Invalid LocalHost:PortRange '{_options.PortRange}'.");
         }
 
-        var used = new HashSet<int>();
+        var used = new HashSet<int>(exclude);
         var envs = Path.Combine(StateDir, "envs");
         foreach (var dir in Directory.Exists(envs) ? Directory.EnumerateDirectories(envs) : [])
         {
-            var otherLayout = new EnvironmentLayout(StateDir, Path.GetFileName(dir));
-            if (Path.GetFileName(dir) != reservationId && ReadRecord(otherLayout) is { } other)
+            if (Path.GetFileName(dir) != reservationId && ReadRecord(new EnvironmentLayout(StateDir, Path.GetFileName(dir))) is { } other)
             {
-                used.Add(other.Port);
-                used.UnionWith(other.NodePorts ?? []);
-            }
-
-            if (ReadJupyter(otherLayout) is { } jupyter)
-            {
-                used.Add(jupyter.Port);
+                used.UnionWith(other.Ports);
+                used.Add(other.JupyterPort);
             }
         }
-
-        used.UnionWith(exclude);
 
         // Start at a random offset so that several servers (or test runs) on one host rarely race for a port.
         var offset = Random.Shared.Next(range.Count);
@@ -793,176 +678,40 @@ internal sealed partial class LocalHostProvider(
         throw new InvalidOperationException($"No free port in LocalHost:PortRange {_options.PortRange}.");
     }
 
-    private static bool IsBindable(int port)
+    private bool IsBindable(int port)
     {
-        foreach (var address in new[] { IPAddress.Any, IPAddress.Loopback })
+        try
         {
-            try
-            {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                socket.Bind(new IPEndPoint(address, port));
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
+            using var socket = new Socket(PublishAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(PublishAddress, port));
+            return true;
         }
-
-        return true;
-    }
-
-    private async Task<(SandboxMode Mode, bool UnsharePid, string? Error)> GetSandboxAsync(CancellationToken cancellationToken)
-    {
-        if (_sandbox is { } known)
-        {
-            return known;
-        }
-
-        var choice = Enum.Parse<LocalHostOptionsValidator.SandboxChoice>(_options.Sandbox, ignoreCase: true);
-        (SandboxMode, bool, string?) result;
-        if (choice == LocalHostOptionsValidator.SandboxChoice.None)
-        {
-            result = (SandboxMode.None, false, null);
-            Log.SandboxChosen(logger, "none", "configured; sessions see the host file system and HOME is the environment's home directory");
-        }
-        else if (await ProbeBubblewrapAsync(unsharePid: true, cancellationToken).ConfigureAwait(false))
-        {
-            result = (SandboxMode.Bubblewrap, true, null);
-            Log.SandboxChosen(logger, "bubblewrap", "with a PID namespace");
-        }
-        else if (await ProbeBubblewrapAsync(unsharePid: false, cancellationToken).ConfigureAwait(false))
-        {
-            result = (SandboxMode.Bubblewrap, false, null);
-            Log.SandboxChosen(logger, "bubblewrap", "without a PID namespace (--unshare-pid does not work here)");
-        }
-        else if (choice == LocalHostOptionsValidator.SandboxChoice.Bubblewrap)
-        {
-            result = (SandboxMode.None, false, $"LocalHost:Sandbox is bubblewrap but {_options.BwrapPath} does not work for an unprivileged user on this host");
-        }
-        else
-        {
-            result = (SandboxMode.None, false, null);
-            Log.SandboxChosen(logger, "none", "bubblewrap is missing or does not work for an unprivileged user");
-        }
-
-        _sandbox = result;
-        return result;
-    }
-
-    /// <summary>Whether bubblewrap can give a rank its own host name (<c>--unshare-uts --hostname</c>) here.</summary>
-    private async Task<bool> GetUnshareUtsAsync(bool unsharePid, CancellationToken cancellationToken)
-    {
-        _unshareUts ??= await ProbeBubblewrapAsync(unsharePid, cancellationToken, ["--unshare-uts", "--hostname", "gpu-dev-probe"]).ConfigureAwait(false);
-        return _unshareUts.Value;
-    }
-
-    /// <summary>Runs a tiny sandbox as an unprivileged user (nobody when we are root), as sessions will.</summary>
-    private async Task<bool> ProbeBubblewrapAsync(bool unsharePid, CancellationToken cancellationToken, IReadOnlyList<string>? extra = null)
-    {
-        if (!File.Exists(_options.BwrapPath))
+        catch (SocketException)
         {
             return false;
         }
-
-        List<string> bwrap = [_options.BwrapPath, "--die-with-parent", .. extra ?? []];
-        bwrap.AddRange(unsharePid ? ["--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc"] : ["--ro-bind", "/", "/"]);
-        bwrap.AddRange(["--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"]);
-        var result = _isRoot && ProcessRunner.FindOnPath("runuser") is { } runuser
-            ? await ProcessRunner.RunAsync(runuser, ["-u", "nobody", "--", .. bwrap], _options.CommandTimeout, cancellationToken).ConfigureAwait(false)
-            : await ProcessRunner.RunAsync(bwrap[0], bwrap.Skip(1), _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-        return result.Succeeded;
     }
 
-    /// <summary>The variables of rank <paramref name="rank"/>'s sessions: its GPUs, the torch.distributed rendezvous, the user's own.</summary>
-    private static List<KeyValuePair<string, string>> BuildSessionEnvironment(EnvironmentSpec spec, int rank, string masterAddress, string? sharedDir)
+    /// <summary>Gives the disk to the container's dev (recursively; skipped when this environment already did: the stamp is written
+    /// only after a complete attach).</summary>
+    private async Task AttachDiskAsync(EnvironmentLayout layout, string diskId, int uid, CancellationToken cancellationToken)
     {
-        var gpus = spec.Allocations[rank].GpuIndices;
-        var visible = gpus.Count > 0 ? string.Join(',', gpus.Select(i => i.ToString(CultureInfo.InvariantCulture))) : null;
-        var rankText = rank.ToString(CultureInfo.InvariantCulture);
-        var worldSize = spec.Allocations.Count.ToString(CultureInfo.InvariantCulture);
-        List<KeyValuePair<string, string>> vars =
-        [
-            new("CUDA_VISIBLE_DEVICES", visible ?? string.Empty),
-            new("NVIDIA_VISIBLE_DEVICES", visible ?? "none"),
-            new("RANK", rankText),
-            new("WORLD_SIZE", worldSize),
-            new("MASTER_ADDR", masterAddress),
-            new("MASTER_PORT", MasterPort.ToString(CultureInfo.InvariantCulture)),
-            new("GPU_DEV_NODE_RANK", rankText),
-            new("GPU_DEV_NUM_NODES", worldSize),
-            new("GPU_DEV_RESERVATION_ID", spec.ReservationId),
-            new("GPU_DEV_GPU_TYPE", spec.GpuType),
-            new("CCACHE_DIR", "/ccache"),
-            new("CCACHE_UMASK", "002"),
-        ];
-        if (sharedDir is not null)
-        {
-            // Multinode: the directory shared by the nodes (/shared in the sandbox, the host path without one).
-            vars.Add(new("GPU_DEV_SHARED_DIR", sharedDir));
-        }
-
-        var reserved = vars.Select(v => v.Key).ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, value) in spec.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
-        {
-            if (!EnvNamePattern().IsMatch(name) || !SafeEnvValuePattern().IsMatch(value))
-            {
-                throw new ArgumentException($"Environment variable '{name}' has an unsupported name or value (no quotes, backslashes or control characters).", nameof(spec));
-            }
-
-            if (!reserved.Contains(name))
-            {
-                vars.Add(new(name, value));
-            }
-        }
-
-        foreach (var (name, value) in vars)
-        {
-            if (!SafeEnvValuePattern().IsMatch(value))
-            {
-                throw new ArgumentException($"Environment variable '{name}' has an unsupported value.", nameof(spec));
-            }
-        }
-
-        return vars;
-    }
-
-    /// <summary>Gives the disk to the reservation's uid (recursively; skipped when this environment already attached it to
-    /// that uid: the stamp is written only after a complete attach).</summary>
-    private async Task AttachDiskAsync(EnvironmentLayout layout, string diskId, int uid, int gid, CancellationToken cancellationToken)
-    {
-        var stamp = diskId + " " + uid.ToString(CultureInfo.InvariantCulture) + ":" + gid.ToString(CultureInfo.InvariantCulture) + "\n";
+        var stamp = diskId + " " + uid.ToString(CultureInfo.InvariantCulture) + ":" + uid.ToString(CultureInfo.InvariantCulture) + "\n";
         if (File.Exists(layout.DiskAttachedStamp) && File.ReadAllText(layout.DiskAttachedStamp) == stamp)
         {
             return;
         }
 
         var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
-        await store.AttachAsync(diskId, uid, gid, cancellationToken).ConfigureAwait(false);
-        WriteFileIfChanged(layout.DiskAttachedStamp, stamp, "600");
+        await store.AttachAsync(diskId, uid, uid, cancellationToken).ConfigureAwait(false);
+        FileWrites.WriteIfChanged(layout.DiskAttachedStamp, stamp, "600");
     }
 
-    /// <summary>For <see cref="EnvironmentSpec.RecreateEnv"/>: moves the disk's shell dotfiles into a backup folder and puts
-    /// fresh ones from /etc/skel, once per reservation (the stamp is written only after the store has done it; a crash in
-    /// between redoes it, which only moves the fresh dotfiles into a second backup folder).</summary>
-    private async Task RecreateEnvOnceAsync(EnvironmentLayout layout, string diskId, CancellationToken cancellationToken)
-    {
-        var stamp = diskId + "\n";
-        if (File.Exists(layout.EnvRecreatedStamp) && File.ReadAllText(layout.EnvRecreatedStamp) == stamp)
-        {
-            return;
-        }
-
-        var store = await Disks.GetAsync(cancellationToken).ConfigureAwait(false);
-        await store.RecreateDotfilesAsync(diskId, cancellationToken).ConfigureAwait(false);
-        WriteFileIfChanged(layout.EnvRecreatedStamp, stamp, "600");
-    }
-
-    /// <summary>Gives the disk back to root (not root ourselves: nothing to give back). A missing disk is only logged, so
-    /// that removal still completes.</summary>
+    /// <summary>Gives the disk back to root (rootless: nothing to give back). A missing disk is only logged, so removal completes.</summary>
     private async Task DetachDiskAsync(EnvironmentLayout layout, string diskId, CancellationToken cancellationToken)
     {
-        File.Delete(layout.DiskAttachedStamp);
-        if (!_isRoot || !LocalDiskStore.IsValidDiskId(diskId))
+        FileWrites.DeleteIfPresent(layout.DiskAttachedStamp);
+        if (_rootless || !LocalDiskStore.IsValidDiskId(diskId))
         {
             return;
         }
@@ -1002,13 +751,10 @@ internal sealed partial class LocalHostProvider(
         }
     }
 
-    private async Task<(int Uid, int Gid, string Comment)?> LookupUserAsync(string name, CancellationToken cancellationToken)
+    private static void EnsureDir(string path, string mode)
     {
-        var result = await ProcessRunner.RunAsync("getent", ["passwd", name], _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
-        var fields = result.StdOut.Trim().Split(':');
-        return result.Succeeded && fields.Length >= 7
-            ? (int.Parse(fields[2], CultureInfo.InvariantCulture), int.Parse(fields[3], CultureInfo.InvariantCulture), fields[4])
-            : null;
+        Directory.CreateDirectory(path);
+        FileWrites.SetMode(path, mode);
     }
 
     private async Task RunCheckedAsync(string fileName, IEnumerable<string> arguments, CancellationToken cancellationToken)
@@ -1033,65 +779,21 @@ internal sealed partial class LocalHostProvider(
     }
 
     private static void WriteRecord(EnvironmentLayout layout, EnvironmentRecord record) =>
-        WriteFileIfChanged(layout.RecordFile, JsonSerializer.Serialize(record, LocalHostJsonContext.Default.EnvironmentRecord), "600");
+        FileWrites.WriteIfChanged(layout.RecordFile, JsonSerializer.Serialize(record, LocalHostJsonContext.Default.EnvironmentRecord), "600");
 
-    /// <summary>Writes atomically (temp file and rename) when the content differs; true when it wrote.</summary>
-    private static bool WriteFileIfChanged(string path, string content, string mode)
-    {
-        if (File.Exists(path) && File.ReadAllText(path) == content)
-        {
-            return false;
-        }
-
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        SetMode(temp, mode);
-        File.Move(temp, path, overwrite: true);
-        return true;
-    }
-
-    private static void SetMode(string path, string octal)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("The local-host provider runs on Linux.");
-        }
-
-        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(octal, 8));
-    }
-
-    private static string LogTail(EnvironmentLayout layout)
-    {
-        var text = ReadLogFrom(layout.LogFile, 0);
-        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return lines.Length == 0 ? "no sshd log" : string.Join(" | ", lines.TakeLast(3));
-    }
-
-    private static string ReadLogFrom(string path, long offset)
+    private static string? ReadPublicKey(string path)
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            if (offset > 0 && offset <= stream.Length)
-            {
-                stream.Seek(offset, SeekOrigin.Begin);
-            }
-
-            using var reader = new StreamReader(stream);
-            return reader.ReadToEnd();
+            var fields = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return fields.Length >= 2 ? fields[0] + " " + fields[1] : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return string.Empty;
+            return null;
         }
     }
 
     [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$", RegexOptions.CultureInvariant)]
-    private static partial Regex EnvNamePattern();
-
-    [GeneratedRegex("^[^\"\\\\\\x00-\\x1f\\x7f]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex SafeEnvValuePattern();
 }

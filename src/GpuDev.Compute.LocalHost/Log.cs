@@ -18,39 +18,29 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "nvidia-smi failed ({Reason}); falling back to one simulated {Spec} node")]
     public static partial void NvidiaSmiFailed(ILogger logger, string reason, string spec);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning,
-        Message = "The server is not running as root: environments are not isolated by uid; every session runs as {User}")]
-    public static partial void NotRoot(ILogger logger, string user);
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Environments are podman containers (runtime {Runtime}, {Mode}); image {Image}")]
+    public static partial void PodmanReady(ILogger logger, string runtime, string mode, string image);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Sandbox: {Mode} ({Reason})")]
-    public static partial void SandboxChosen(ILogger logger, string mode, string reason);
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Creating environment {ReservationId} for {Owner} on port(s) {Ports} from {Image}")]
+    public static partial void Creating(ILogger logger, string reservationId, string owner, string ports, string image);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Creating environment {ReservationId} for {Owner} on port {Port} as {User}")]
-    public static partial void Creating(ILogger logger, string reservationId, string owner, int port, string user);
-
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Started sshd for {ReservationId} on port {Port}")]
-    public static partial void SshdStarted(ILogger logger, string reservationId, int port);
-
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Environment {ReservationId} is ready on port {Port} after {ElapsedMs} ms")]
-    public static partial void Ready(ILogger logger, string reservationId, int port, long elapsedMs);
-
-    [LoggerMessage(EventId = 2015, Level = LogLevel.Information, Message = "Environment {ReservationId} ({Nodes} nodes) is ready on ports {Ports} after {ElapsedMs} ms")]
-    public static partial void ReadyMultinode(ILogger logger, string reservationId, int nodes, string ports, long elapsedMs);
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Environment {ReservationId} is ready on port(s) {Ports} after {ElapsedMs} ms")]
+    public static partial void Ready(ILogger logger, string reservationId, string ports, long elapsedMs);
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Environment {ReservationId} failed: {Reason}")]
     public static partial void Failed(ILogger logger, string reservationId, string reason);
 
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "sshd for {ReservationId} could not use port {Port}; trying another port")]
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "The port {Port} of {ReservationId} was taken meanwhile; trying another port")]
     public static partial void PortTaken(ILogger logger, string reservationId, int port);
 
-    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Removed environment {ReservationId} ({Killed} process(es) killed)")]
-    public static partial void Removed(ILogger logger, string reservationId, int killed);
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Removed environment {ReservationId} ({Containers} container(s))")]
+    public static partial void Removed(ILogger logger, string reservationId, int containers);
 
     [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Removing environment {ReservationId}: {Problem}")]
     public static partial void RemoveProblem(ILogger logger, string reservationId, string problem);
 
-    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Expiry warning {FileName} delivered to {ReservationId}: {Homes} home(s), {Terminals} terminal(s)")]
-    public static partial void WarningDelivered(ILogger logger, string reservationId, string fileName, int homes, int terminals);
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Expiry warning {FileName} delivered to {ReservationId} ({Nodes} node(s) at once)")]
+    public static partial void WarningDelivered(ILogger logger, string reservationId, string fileName, int nodes);
 
     [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Expiry warning for {ReservationId}: {Problem}")]
     public static partial void WarningProblem(ILogger logger, string reservationId, string problem);
@@ -58,11 +48,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Expiry warnings cleared for {ReservationId}")]
     public static partial void WarningsCleared(ILogger logger, string reservationId);
 
-    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Jupyter {Kind} of {ReservationId} answers on port {Port} after {ElapsedMs} ms (pid {Pid})")]
-    public static partial void JupyterStarted(ILogger logger, string reservationId, string kind, int port, long elapsedMs, int pid);
+    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Jupyter {Kind} of {ReservationId} answers on port {Port} after {ElapsedMs} ms")]
+    public static partial void JupyterStarted(ILogger logger, string reservationId, string kind, int port, long elapsedMs);
 
-    [LoggerMessage(EventId = 2041, Level = LogLevel.Information, Message = "Jupyter of {ReservationId} stopped ({Killed} process(es) killed)")]
-    public static partial void JupyterStopped(ILogger logger, string reservationId, int killed);
+    [LoggerMessage(EventId = 2041, Level = LogLevel.Information, Message = "Jupyter of {ReservationId} stopped")]
+    public static partial void JupyterStopped(ILogger logger, string reservationId);
 
     [LoggerMessage(EventId = 2042, Level = LogLevel.Warning, Message = "Jupyter of {ReservationId} failed to start: {Reason}")]
     public static partial void JupyterFailed(ILogger logger, string reservationId, string reason);

@@ -38,18 +38,17 @@ internal sealed class LocalHostFixture : IAsyncDisposable
 
     public string OtherKey => Path.Combine(ClientDir, "other_ed25519");
 
-    /// <summary>Skips the test unless we are root and sshd is installed; then makes the directories and client keys.</summary>
+    /// <summary>Skips the test unless we are root (CI is); fails when podman or the default image is missing (CI installs and
+    /// builds them: .ci/run, images/devbox/build.sh); then makes the directories and client keys.</summary>
     public static async Task<LocalHostFixture> CreateAsync()
     {
         if (!Environment.IsPrivilegedProcess)
         {
-            Assert.Skip("The local-host provider tests need root (useradd, per-reservation sshd).");
+            Assert.Skip("The local-host provider tests need root (per-owner uid ranges for the containers).");
         }
 
-        if (!File.Exists("/usr/sbin/sshd"))
-        {
-            Assert.Skip("The local-host provider tests need OpenSSH's sshd at /usr/sbin/sshd.");
-        }
+        var image = await ProcessRunner.RunAsync("podman", ["image", "exists", LocalHostOptions.DevboxImage], s_sshTimeout, CancellationToken.None);
+        Assert.True(image.Succeeded, $"The local-host provider tests need podman and the image {LocalHostOptions.DevboxImage}: apt-get install podman runc, then images/devbox/build.sh ({image.Describe("podman image exists")}).");
 
         Directory.CreateDirectory(TestRoot);
         if (!OperatingSystem.IsWindows())
@@ -75,7 +74,7 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         {
             StateDir = StateDir,
             Gpus = "h100:4",
-            ReadyTimeout = TimeSpan.FromSeconds(20),
+            ReadyTimeout = TimeSpan.FromSeconds(30),
         };
         configure?.Invoke(options);
         var provider = new LocalHostProvider(Options.Create(options), new LocalHostContext(DataDir), TimeProvider.System, NullLogger<LocalHostProvider>.Instance, Disks);
@@ -153,8 +152,11 @@ internal sealed class LocalHostFixture : IAsyncDisposable
 
     private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
+    /// <summary>Removes every environment the test's providers hold, then checks that no container or network of them is left
+    /// (a leak fails the test).</summary>
     public async ValueTask DisposeAsync()
     {
+        var problems = new List<string>();
         foreach (var provider in _providers)
         {
             try
@@ -164,9 +166,20 @@ internal sealed class LocalHostFixture : IAsyncDisposable
                     await provider.RemoveEnvironmentAsync(id, CancellationToken.None);
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
             {
-                Console.Error.WriteLine("cleanup: " + ex.Message);
+                problems.Add("cleanup: " + ex.Message);
+            }
+        }
+
+        foreach (var stateDir in _providers.Select(p => p.StateDirForTests).Distinct())
+        {
+            var label = "label=gpu-dev.io/instance=" + LocalPaths.ShortHash(Path.GetFullPath(stateDir));
+            var containers = await ProcessRunner.RunAsync("podman", ["ps", "-a", "--filter", label, "--format", "{{.Names}}"], s_sshTimeout, CancellationToken.None);
+            var networks = await ProcessRunner.RunAsync("podman", ["network", "ls", "--filter", label, "--format", "{{.Name}}"], s_sshTimeout, CancellationToken.None);
+            if ((containers.StdOut + networks.StdOut).Trim() is { Length: > 0 } left)
+            {
+                problems.Add("left behind: " + left.ReplaceLineEndings(" "));
             }
         }
 
@@ -174,6 +187,8 @@ internal sealed class LocalHostFixture : IAsyncDisposable
         {
             Directory.Delete(Root, recursive: true);
         }
+
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
     }
 }
 

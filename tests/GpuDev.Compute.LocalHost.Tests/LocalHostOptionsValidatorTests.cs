@@ -17,7 +17,10 @@ public sealed class LocalHostOptionsValidatorTests
         {
             Gpus = "h100",
             PortRange = "40000-30000",
-            Sandbox = "docker",
+            Runtime = "Run C!",
+            SshHost = "gpu.example.com",
+            Image = "Bad Image",
+            UidBase = 0,
             StateDir = "relative/dir",
             ReadyTimeout = TimeSpan.Zero,
         };
@@ -25,6 +28,19 @@ public sealed class LocalHostOptionsValidatorTests
         var result = new LocalHostOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
-        Assert.Equal(5, result.Failures!.Count());
+        Assert.Equal(8, result.Failures!.Count());
+        Assert.Contains(result.Failures!, f => f.Contains("LocalHost:PublishAddress", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", null, "127.0.0.1")]
+    [InlineData("localhost", null, "127.0.0.1")]
+    [InlineData("gpu.example.com", "0.0.0.0", "0.0.0.0")]
+    [InlineData("gpu.example.com", null, null)]
+    public void PublishAddress_FromSshHostOrSetting(string sshHost, string? publish, string? expected)
+    {
+        var address = LocalHostOptionsValidator.PublishAddressOf(new LocalHostOptions { SshHost = sshHost, PublishAddress = publish });
+
+        Assert.Equal(expected, address?.ToString());
     }
 }

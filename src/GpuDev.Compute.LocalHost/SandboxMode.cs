@@ -1,7 +1,0 @@
-namespace GpuDev.Compute.LocalHost;
-
-internal enum SandboxMode
-{
-    None,
-    Bubblewrap,
-}
