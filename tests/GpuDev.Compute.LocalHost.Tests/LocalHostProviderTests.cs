@@ -184,8 +184,9 @@ public sealed class LocalHostProviderTests
     [Fact]
     public async Task DiscoverNodes_NoPodman_StopsNamingThePackage()
     {
-        await using var fx = await LocalHostFixture.CreateAsync();
-        var provider = fx.CreateProvider(o => o.PodmanPath = "/nonexistent/podman");
+        var provider = new LocalHostProvider(
+            Microsoft.Extensions.Options.Options.Create(new LocalHostOptions { StateDir = "/var/lib/gpu-dev-tests/none", Gpus = "h100:1", PodmanPath = "/nonexistent/podman" }),
+            new LocalHostContext("/nonexistent"), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<LocalHostProvider>.Instance);
 
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.DiscoverNodesAsync(Ct));
 

@@ -151,7 +151,7 @@ public static class EntryScript
             [ -f "$run/warned-$n" ] && continue
             as_dev /bin/sh -c 'cat "$1" > "$2.tmp" && mv -f "$2.tmp" "$2"' sh "$f" "$home/$n"
             for t in /dev/pts/[0-9]*; do
-              [ -c "$t" ] && timeout 2 sh -c '{ printf "\r\n\007"; sed "s/\$/\r/" "$1"; } > "$2"' sh "$f" "$t" 2>/dev/null
+              [ -c "$t" ] && timeout 2 sh -c '{ printf "\r\n\007"; sed "1s/^/*** gpu-dev: /; \$s/\$/ ***/; s/\$/\r/" "$1"; } > "$2"' sh "$f" "$t" 2>/dev/null
             done
             : > "$run/warned-$n"
           done

@@ -40,7 +40,7 @@ public static partial class EnvironmentContract
     public const string KnownHostsFile = "known_hosts";
     public const string SshConfigFile = "ssh_config";
 
-    /// <summary>Set to <c>1</c> for <c>--recreate-env</c>: once per reservation, the home's shell dotfiles move into
+    /// <summary>Set to <c>1</c> for <c>--recreate-env</c> on a named disk: once per reservation, the home's shell dotfiles move into
     /// <c>.gpu-dev-env-backup-&lt;time&gt;/</c> and fresh ones come from <c>/etc/skel</c>.</summary>
     public const string RecreateEnvVariable = "GPU_DEV_RECREATE_ENV";
 
@@ -76,7 +76,7 @@ public static partial class EnvironmentContract
             vars.Add(new("GPU_DEV_SHARED_DIR", "/shared"));
         }
 
-        if (spec.RecreateEnv)
+        if (spec is { RecreateEnv: true, DiskId: not null })
         {
             vars.Add(new(RecreateEnvVariable, "1"));
         }
