@@ -291,7 +291,8 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
         var host = await NodeAddressAsync(nodeName, pod, cancellationToken);
         var token = Text(secret, EnvironmentContract.JupyterTokenFile);
-        return new JupyterEndpoint($"http://{host}:{port}/lab?token={token}", token);
+        // The root redirects to Lab or Notebook, whichever the image has.
+        return new JupyterEndpoint($"http://{host}:{port}/?token={token}", token);
     }
 
     /// <summary>Removes the ConfigMap key (the entry stops the server) and the Service.</summary>
