@@ -10,9 +10,9 @@ namespace GpuDev.Compute.Kubernetes;
 /// Service; a Secret with keys; a ConfigMap with the entry script and expiry warnings; a NodePort Service for Jupyter.</summary>
 internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog catalog)
 {
-    public const int SshPort = 22;
-    public const int MasterPort = 29500;
-    public const int JupyterPort = 8888;
+    public const int SshPort = EnvironmentContract.SshPort;
+    public const int MasterPort = EnvironmentContract.MasterPort;
+    public const int JupyterPort = EnvironmentContract.JupyterPort;
 
     /// <summary>What the provider knows of a node when it builds a pod for it.</summary>
     public sealed record NodeFacts(string Name, double Cpu, double MemoryBytes, int Gpus, int Efa);
@@ -45,16 +45,18 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
     {
         var data = new Dictionary<string, string>
         {
-            ["authorized_keys"] = AuthorizedKeys(spec, rankKey),
-            ["ssh_host_ed25519_key"] = hostKey.PrivateKey,
-            ["ssh_host_ed25519_key.pub"] = hostKey.PublicKey + "\n",
-            ["jupyter_token"] = jupyterToken,
+            [EnvironmentContract.AuthorizedKeysFile] = AuthorizedKeys(spec, rankKey),
+            [EnvironmentContract.HostKeyFile] = hostKey.PrivateKey,
+            [EnvironmentContract.HostKeyPubFile] = hostKey.PublicKey + "\n",
+            [EnvironmentContract.JupyterTokenFile] = jupyterToken,
         };
         if (rankKey is not null)
         {
-            data["id_ed25519"] = rankKey.PrivateKey;
-            data["id_ed25519.pub"] = rankKey.PublicKey + "\n";
-            data["known_hosts"] = $"*-headless,*-headless.* {hostKey.PublicKey}\n";
+            // Every rank has the same host key, so one known_hosts line covers all headless names.
+            data[EnvironmentContract.NodeKeyFile] = rankKey.PrivateKey;
+            data[NodeKeyPubKey] = rankKey.PublicKey + "\n";
+            data[EnvironmentContract.KnownHostsFile] = $"{HeadlessHostPatterns.Replace(' ', ',')} {hostKey.PublicKey}\n";
+            data[EnvironmentContract.SshConfigFile] = SshClientConfig;
         }
 
         return new V1Secret
@@ -67,15 +69,55 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         };
     }
 
+    /// <summary>Secret key of the ranks' public key (read back to rebuild <see cref="EnvironmentContract.AuthorizedKeysFile"/>).</summary>
+    public const string NodeKeyPubKey = "node_key.pub";
+
+    /// <summary>The names ranks reach each other by: <c>&lt;pod&gt;-headless</c> and its qualified forms.</summary>
+    public const string HeadlessHostPatterns = "*-headless *-headless.*";
+
+    /// <summary>The ssh client configuration between ranks (installed as <c>/etc/ssh/ssh_config.d/gpu-dev.conf</c>).</summary>
+    public const string SshClientConfig =
+        "Host " + HeadlessHostPatterns + "\n" +
+        "    User dev\n" +
+        "    IdentityFile /etc/gpu-dev/node_key\n" +
+        "    UserKnownHostsFile /etc/gpu-dev/known_hosts\n" +
+        "    StrictHostKeyChecking yes\n";
+
     public static string AuthorizedKeys(EnvironmentSpec spec, HostKeyPair? rankKey) =>
         string.Concat(spec.AuthorizedKeys.Select(k => k.Trim() + "\n")) + (rankKey is null ? "" : rankKey.PublicKey + "\n");
 
-    public V1ConfigMap Config(EnvironmentSpec spec) => new()
+    /// <summary>The entry script, and <see cref="EnvironmentContract.JupyterFile"/> while Jupyter is wanted; expiry warnings are
+    /// added as keys later.</summary>
+    public V1ConfigMap Config(EnvironmentSpec spec)
+    {
+        var data = new Dictionary<string, string> { [EnvironmentContract.EntryFile] = EntryScript.Text };
+        if (spec.Jupyter)
+        {
+            data[EnvironmentContract.JupyterFile] = "1\n";
+        }
+
+        return new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = Meta(K8sNames.Config(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+            Data = data,
+        };
+    }
+
+    /// <summary>The claim behind <c>/shared</c> of a multinode reservation when <see cref="KubernetesOptions.SharedClaim"/> is not set:
+    /// ReadWriteMany, removed with the reservation.</summary>
+    public V1PersistentVolumeClaim SharedClaim(EnvironmentSpec spec) => new()
     {
         ApiVersion = "v1",
-        Kind = "ConfigMap",
-        Metadata = Meta(K8sNames.Config(spec.ReservationId), spec, K8sNames.EnvironmentRole),
-        Data = new Dictionary<string, string> { [EnvironmentContract.EntryFile] = EntryScript.Text },
+        Kind = "PersistentVolumeClaim",
+        Metadata = Meta(K8sNames.SharedClaim(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteMany"],
+            StorageClassName = options.SharedStorageClass,
+            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(options.SharedSize) } },
+        },
     };
 
     public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image)
@@ -103,20 +145,9 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
             limits[K8sNames.Efa] = new(node.Efa.ToString(CultureInfo.InvariantCulture));
         }
 
-        var env = new List<V1EnvVar>
-        {
-            Env("GPU_DEV_RESERVATION", id),
-            Env("CUDA_VISIBLE_DEVICES", string.Join(',', Enumerable.Range(0, gpus))),
-            Env("RANK", rank.ToString(CultureInfo.InvariantCulture)),
-            Env("NODE_RANK", rank.ToString(CultureInfo.InvariantCulture)),
-            Env("WORLD_SIZE", spec.Allocations.Count.ToString(CultureInfo.InvariantCulture)),
-            Env("LOCAL_WORLD_SIZE", gpus.ToString(CultureInfo.InvariantCulture)),
-            Env("MASTER_ADDR", multinode ? $"{K8sNames.Headless(id, 0)}.{options.Namespace}.svc.cluster.local" : "localhost"),
-            Env("MASTER_PORT", MasterPort.ToString(CultureInfo.InvariantCulture)),
-            Env("NCCL_SOCKET_IFNAME", "eth0"),
-            Env("CCACHE_DIR", "/ccache"),
-            Env("GPUDEV_JUPYTER", spec.Jupyter ? "1" : "0"),
-        };
+        var masterAddress = multinode ? $"{K8sNames.Headless(id, 0)}.{options.Namespace}.svc.cluster.local" : "localhost";
+        var env = EnvironmentContract.Variables(spec, rank, masterAddress).Select(v => Env(v.Key, v.Value)).ToList();
+        env.Add(Env("NCCL_SOCKET_IFNAME", "eth0"));
         if (limits.ContainsKey(K8sNames.Efa))
         {
             env.Add(Env("FI_PROVIDER", "efa"));
@@ -128,19 +159,18 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
             env.Add(Env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"));
         }
 
-        foreach (var (key, value) in spec.Environment)
-        {
-            env.Add(Env(key, value));
-        }
-
         var mounts = new List<V1VolumeMount>
         {
             Mount("/home/dev", "home"),
             Mount("/dev/shm", "dshm"),
             Mount(EnvironmentContract.KeysPath, "keys", readOnly: true),
             Mount(EnvironmentContract.ConfigPath, "config", readOnly: true),
-            Mount("/shared", "shared", subPath: options.SharedClaim is { Length: > 0 } ? id : null),
         };
+        if (multinode)
+        {
+            mounts.Add(Mount("/shared", "shared", subPath: options.SharedClaim is { Length: > 0 } ? id : null));
+        }
+
         var volumes = new List<V1Volume>
         {
             spec.DiskId is { } diskId
@@ -149,10 +179,13 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
             new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity(options.ShmSize) } },
             new V1Volume { Name = "keys", Secret = new V1SecretVolumeSource { SecretName = K8sNames.Secret(id), DefaultMode = 256 } },
             new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = K8sNames.Config(id), DefaultMode = 365 } },
-            options.SharedClaim is { Length: > 0 } shared
-                ? new V1Volume { Name = "shared", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = shared } }
-                : new V1Volume { Name = "shared", EmptyDir = new V1EmptyDirVolumeSource() },
         };
+        if (multinode)
+        {
+            var sharedClaim = options.SharedClaim is { Length: > 0 } shared ? shared : K8sNames.SharedClaim(id);
+            volumes.Add(new V1Volume { Name = "shared", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = sharedClaim } });
+        }
+
         if (options.SharedPersonalClaim is { Length: > 0 } personal)
         {
             mounts.Add(Mount("/shared-personal", "shared-personal", subPath: spec.Owner));

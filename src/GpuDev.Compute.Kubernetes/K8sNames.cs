@@ -23,6 +23,7 @@ internal static partial class K8sNames
 
     public const string EnvironmentRole = "environment";
     public const string BuildRole = "build";
+    public const string ListerRole = "disk-list";
 
     public static string ManagedSelector => $"{ManagedBy}={ManagedByValue}";
 
@@ -42,6 +43,12 @@ internal static partial class K8sNames
     public static string Secret(string id) => $"{Base(id)}-keys";
 
     public static string Config(string id) => $"{Base(id)}-config";
+
+    /// <summary>The per-reservation ReadWriteMany claim behind <c>/shared</c> (multinode, without <c>Kubernetes:SharedClaim</c>).</summary>
+    public static string SharedClaim(string id) => $"{Base(id)}-shared";
+
+    /// <summary>The short-lived pod (and its claim from the snapshot) that lists a snapshot's files.</summary>
+    public static string SnapshotLister(string snapshotId) => $"gpudev-snap-{Checked(snapshotId)}-list";
 
     public static string Build(string id) => $"{Base(id)}-build";
 

@@ -1,14 +1,20 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
 using System.Text.Json;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Disks;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Compute.Kubernetes;
 
 /// <summary>Named disks as PersistentVolumeClaims of a configurable storage class (EBS gp3 in the seed); snapshots as CSI
-/// VolumeSnapshots; a restore replaces the claim with one made from the snapshot. Names come from ids only.</summary>
+/// VolumeSnapshots; a restore replaces the claim with one made from the snapshot. A snapshot's files are listed by a
+/// short-lived pod (<see cref="KubernetesOptions.ToolsImage"/>) over a claim made from it, which reports through its log.
+/// Names come from ids only.</summary>
 public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<KubernetesOptions> options, TimeProvider time) : IDiskProvider
 {
     private const string SnapshotGroup = "snapshot.storage.k8s.io";
@@ -16,6 +22,12 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
     private const string SnapshotPlural = "volumesnapshots";
     private static readonly TimeSpan s_snapshotWait = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The lister's last line: a log without it was cut short.</summary>
+    private const string ListDone = "gpu-dev-list-done";
+
+    /// <summary>One line per regular file, <c>&lt;size&gt; ./&lt;path&gt;</c>, with busybox or GNU tools.</summary>
+    private const string ListScript = "cd /data && find . -xdev -type f -exec stat -c '%s %n' {} + && echo " + ListDone;
 
     private string Ns => options.Value.Namespace;
 
@@ -58,7 +70,7 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
                 if (status.TryGetProperty("readyToUse", out var ready) && ready.ValueKind == JsonValueKind.True)
                 {
                     var size = status.TryGetProperty("restoreSize", out var restore) && Quantities.TryParseBytes(restore.GetString(), out var bytes) ? bytes : 0;
-                    return new DiskSnapshot(snapshotId, diskId, time.GetUtcNow(), size, 0, reservationId);
+                    return new DiskSnapshot(snapshotId, diskId, time.GetUtcNow(), size, await FileCountAsync(diskId, snapshotId, cancellationToken), reservationId);
                 }
             }
 
@@ -78,8 +90,127 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
         return claim is null ? 0 : (long)Quantities.Of(claim.Status?.Capacity ?? claim.Spec?.Resources?.Requests, "storage");
     }
 
-    public Task<IReadOnlyList<(string Path, long Size)>> ListContentAsync(string diskId, string snapshotId, CancellationToken cancellationToken) =>
-        throw new EnvironmentUnavailableException("listing a snapshot's files needs a pod that mounts it, which the kubernetes provider does not start yet; restore the snapshot and look inside a reservation instead");
+    /// <summary>A claim made from the snapshot, mounted read-only by a pod that lists it and ends; both are deleted after.</summary>
+    public async Task<IReadOnlyList<(string Path, long Size)>> ListContentAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        var name = K8sNames.SnapshotLister(snapshotId);
+        try
+        {
+            await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(ListerClaim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+            await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPodAsync(ListerPod(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+            var deadline = time.GetUtcNow() + options.Value.ListWait;
+            V1Pod pod;
+            while (!KubernetesProvider.IsTerminal(pod = await client.CoreV1.ReadNamespacedPodAsync(name, Ns, cancellationToken: cancellationToken)))
+            {
+                if (time.GetUtcNow() > deadline)
+                {
+                    throw new TimeoutException($"listing snapshot {snapshotId} took over {options.Value.ListWait.TotalMinutes:0} minutes ({KubernetesProvider.DescribeWaiting(pod)})");
+                }
+
+                await Task.Delay(s_poll, time, cancellationToken);
+            }
+
+            var log = await LogAsync(name, cancellationToken);
+            if (pod.Status?.Phase != "Succeeded" || !log.TrimEnd().EndsWith(ListDone, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"listing snapshot {snapshotId} failed: {KubernetesProvider.DescribeEnded(pod)}");
+            }
+
+            return ParseListing(log);
+        }
+        finally
+        {
+            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPodAsync(name, Ns, gracePeriodSeconds: 0, cancellationToken: CancellationToken.None));
+            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    internal static List<(string Path, long Size)> ParseListing(string log)
+    {
+        var files = new List<(string Path, long Size)>();
+        foreach (var line in log.Split('\n'))
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && long.TryParse(line.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var size) && line[(space + 1)..].StartsWith("./", StringComparison.Ordinal))
+            {
+                files.Add((line[(space + 3)..], size));
+            }
+        }
+
+        return [.. files.OrderBy(f => f.Path, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The snapshot's file count, or 0 when it cannot be listed (the snapshot itself is good either way).</summary>
+    private async Task<int> FileCountAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await ListContentAsync(diskId, snapshotId, cancellationToken)).Count;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpOperationException)
+        {
+            return 0;
+        }
+    }
+
+    private async Task<string> LogAsync(string pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod, Ns, cancellationToken: cancellationToken);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            return await reader.ReadToEndAsync(cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        {
+            return "";
+        }
+    }
+
+    private V1PersistentVolumeClaim ListerClaim(string diskId, string snapshotId)
+    {
+        var claim = Claim(diskId, snapshotId);
+        claim.Metadata.Name = K8sNames.SnapshotLister(snapshotId);
+        claim.Metadata.Labels[K8sNames.Role] = K8sNames.ListerRole;
+        return claim;
+    }
+
+    private V1Pod ListerPod(string diskId, string snapshotId)
+    {
+        var name = K8sNames.SnapshotLister(snapshotId);
+        var labels = DiskLabels(diskId);
+        labels[K8sNames.Role] = K8sNames.ListerRole;
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns, Labels = labels },
+            Spec = new V1PodSpec
+            {
+                RestartPolicy = "Never",
+                Tolerations = [new V1Toleration { Key = K8sNames.Gpu, OperatorProperty = "Exists", Effect = "NoSchedule" }],
+                Containers =
+                [
+                    new V1Container
+                    {
+                        Name = "list",
+                        Image = options.Value.ToolsImage,
+                        Command = ["/bin/sh", "-c", ListScript],
+                        VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data", ReadOnlyProperty = true }],
+                        Resources = new V1ResourceRequirements
+                        {
+                            Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("64Mi") },
+                            Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("256Mi") },
+                        },
+                        TerminationMessagePolicy = "FallbackToLogsOnError",
+                    },
+                ],
+                Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = name, ReadOnlyProperty = true } }],
+                TerminationGracePeriodSeconds = 0,
+                EnableServiceLinks = false,
+            },
+        };
+    }
 
     public async Task PurgeAsync(string diskId, CancellationToken cancellationToken)
     {

@@ -45,8 +45,22 @@ public sealed class KubernetesOptions
     public string? CcacheClaim { get; set; }
 
     /// <summary>ReadWriteMany claim whose sub-directory per reservation is <c>/shared</c> on every node of a multinode
-    /// reservation; empty: an emptyDir per pod (not shared).</summary>
+    /// reservation; empty: a claim per multinode reservation (<c>gpudev-&lt;id&gt;-shared</c>, <see cref="SharedStorageClass"/>,
+    /// <see cref="SharedSize"/>), deleted with it.</summary>
     public string? SharedClaim { get; set; }
+
+    /// <summary>Storage class of the per-reservation <c>/shared</c> claim; it must offer ReadWriteMany (EFS in the seed).</summary>
+    public string SharedStorageClass { get; set; } = "efs-sc";
+
+    /// <summary>Size of the per-reservation <c>/shared</c> claim.</summary>
+    public string SharedSize { get; set; } = "10Gi";
+
+    /// <summary>Image of the short-lived pod that lists a disk snapshot's files (<c>disk list-content</c>, snapshot file
+    /// counts); it needs <c>sh</c>, <c>find</c> and <c>stat</c>.</summary>
+    public string ToolsImage { get; set; } = "busybox:1.37";
+
+    /// <summary>How long listing a snapshot's files may take (claim from the snapshot, pod, listing).</summary>
+    public TimeSpan ListWait { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Registry that images built from <c>--dockerfile</c> are pushed to (e.g. <c>123.dkr.ecr.us-east-1.amazonaws.com/gpu-dev</c>); empty: --dockerfile fails with a clear message.</summary>
     public string? BuildRegistry { get; set; }
@@ -97,7 +111,7 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
             errors.Add($"Kubernetes:Kubeconfig (--kubeconfig) '{options.Kubeconfig}' does not exist.");
         }
 
-        foreach (var (key, value) in new[] { ("DiskSize", options.DiskSize), ("ShmSize", options.ShmSize) })
+        foreach (var (key, value) in new[] { ("DiskSize", options.DiskSize), ("ShmSize", options.ShmSize), ("SharedSize", options.SharedSize) })
         {
             if (!Quantities.TryParseBytes(value, out _))
             {

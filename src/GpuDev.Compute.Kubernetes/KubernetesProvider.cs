@@ -124,6 +124,11 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
         var hostKey = await EnsureSecretAsync(spec, cancellationToken);
         await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedConfigMapAsync(_objects.Config(spec), Ns, cancellationToken: cancellationToken));
+        if (spec.Allocations.Count > 1 && string.IsNullOrEmpty(_options.SharedClaim))
+        {
+            await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(_objects.SharedClaim(spec), Ns, cancellationToken: cancellationToken));
+        }
+
         var nodePorts = new Dictionary<int, int>();
         for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
@@ -165,7 +170,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
 
         var worldSize = int.TryParse(Value(secret.Metadata.Annotations, WorldSizeAnnotation), CultureInfo.InvariantCulture, out var n) ? n : 1;
-        var hostKey = Text(secret, "ssh_host_ed25519_key.pub").Trim();
+        var hostKey = Text(secret, EnvironmentContract.HostKeyPubFile).Trim();
         // --preserve-entrypoint pods keep the image's command: no sshd of ours to shake hands with.
         var preserve = pods.Count > 0 && pods[0].Spec?.Containers?.FirstOrDefault()?.Command is null;
         return await StatusAsync(id, worldSize, pods, hostKey, preserve, cancellationToken);
@@ -201,6 +206,12 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             await IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedSecretAsync(secret.Metadata.Name, Ns, cancellationToken: cancellationToken));
         }
 
+        // The reservation's own /shared claim (named disks carry no reservation label and stay).
+        foreach (var claim in (await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        {
+            await IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(claim.Metadata.Name, Ns, cancellationToken: cancellationToken));
+        }
+
         // A disk claim can be snapshotted or attached elsewhere only once its pod is gone.
         var deadline = _time.GetUtcNow() + s_removeWait;
         while ((await _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Count > 0)
@@ -225,6 +236,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         metas.AddRange((await _client.CoreV1.ListNamespacedSecretAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.CoreV1.ListNamespacedConfigMapAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.BatchV1.ListNamespacedJobAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
+        metas.AddRange((await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         return [.. metas.Select(m => Value(m.Labels, K8sNames.Reservation)).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
@@ -243,29 +255,53 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
     }
 
+    /// <summary>Jupyter is wanted while the ConfigMap has the key <see cref="EnvironmentContract.JupyterFile"/>: the entry starts the
+    /// server from the image when it appears and stops it when it goes (at its next sync, within seconds of the kubelet
+    /// refreshing the mounted ConfigMap). The NodePort Service makes it reachable.</summary>
     public async Task<JupyterEndpoint> StartJupyterAsync(string reservationId, CancellationToken cancellationToken)
     {
         var id = K8sNames.Checked(reservationId);
-        var service = await OrNullAsync(() => _client.CoreV1.ReadNamespacedServiceAsync(K8sNames.JupyterService(id), Ns, cancellationToken: cancellationToken));
         var secret = await OrNullAsync(() => _client.CoreV1.ReadNamespacedSecretAsync(K8sNames.Secret(id), Ns, cancellationToken: cancellationToken));
-        if (service is null || secret is null)
-        {
-            throw new EnvironmentUnavailableException("on Kubernetes, Jupyter starts with the environment: reserve with --jupyter");
-        }
-
         var pod = (await EnvironmentPodsAsync(id, cancellationToken)).FirstOrDefault(p => RankOf(p) == 0);
-        if (pod?.Spec?.NodeName is not { } nodeName || service.Spec?.Ports?.FirstOrDefault()?.NodePort is not { } port)
+        if (secret is null || pod?.Spec?.NodeName is not { } nodeName || IsTerminal(pod))
         {
             throw new EnvironmentUnavailableException("the environment's pod is not running");
         }
 
+        if (pod.Spec.Containers?.FirstOrDefault()?.Command is null)
+        {
+            throw new EnvironmentUnavailableException("with --preserve-entrypoint the image's own command runs, not gpu-dev's entry: start Jupyter yourself");
+        }
+
+        await PatchConfigAsync(id, new Dictionary<string, string?> { [EnvironmentContract.JupyterFile] = "1\n" }, cancellationToken);
+        var spec = new EnvironmentSpec
+        {
+            ReservationId = id,
+            Owner = Value(secret.Metadata.Annotations, K8sNames.Owner) ?? "",
+            AuthorizedKeys = [],
+            Allocations = [],
+            GpuType = "",
+        };
+        var service = await CreatedOrNullAsync(() => _client.CoreV1.CreateNamespacedServiceAsync(_objects.JupyterService(spec), Ns, cancellationToken: cancellationToken))
+            ?? await _client.CoreV1.ReadNamespacedServiceAsync(K8sNames.JupyterService(id), Ns, cancellationToken: cancellationToken);
+        if (service.Spec?.Ports?.FirstOrDefault()?.NodePort is not { } port)
+        {
+            throw new EnvironmentUnavailableException("the Jupyter service has no NodePort");
+        }
+
         var host = await NodeAddressAsync(nodeName, pod, cancellationToken);
-        var token = Text(secret, "jupyter_token");
-        return new JupyterEndpoint($"http://{host}:{port}/lab?token={token}", token);
+        var token = Text(secret, EnvironmentContract.JupyterTokenFile);
+        // The root redirects to Lab or Notebook, whichever the image has.
+        return new JupyterEndpoint($"http://{host}:{port}/?token={token}", token);
     }
 
-    public Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken) =>
-        IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedServiceAsync(K8sNames.JupyterService(K8sNames.Checked(reservationId)), Ns, cancellationToken: cancellationToken));
+    /// <summary>Removes the ConfigMap key (the entry stops the server) and the Service.</summary>
+    public async Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken)
+    {
+        var id = K8sNames.Checked(reservationId);
+        await PatchConfigAsync(id, new Dictionary<string, string?> { [EnvironmentContract.JupyterFile] = null }, cancellationToken);
+        await IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedServiceAsync(K8sNames.JupyterService(id), Ns, cancellationToken: cancellationToken));
+    }
 
     private async Task<string> EnsureSecretAsync(EnvironmentSpec spec, CancellationToken cancellationToken)
     {
@@ -287,15 +323,16 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
 
         // Added users (edit --add-user) change the keys: the entry re-installs them without restarting sshd.
-        var rankPublic = Text(existing, "id_ed25519.pub").Trim();
+        var rankPublic = Text(existing, EnvironmentObjects.NodeKeyPubKey).Trim();
         var wanted = EnvironmentObjects.AuthorizedKeys(spec, rankPublic.Length > 0 ? new HostKeyPair("", rankPublic) : null);
-        if (Text(existing, "authorized_keys") != wanted)
+        if (Text(existing, EnvironmentContract.AuthorizedKeysFile) != wanted)
         {
-            var patch = new V1Patch(new Dictionary<string, object> { ["stringData"] = new Dictionary<string, string> { ["authorized_keys"] = wanted } }, V1Patch.PatchType.MergePatch);
+            var patch = new V1Patch(new Dictionary<string, object> { ["stringData"] = new Dictionary<string, string> { [EnvironmentContract.AuthorizedKeysFile] = wanted } },
+                V1Patch.PatchType.MergePatch);
             await _client.CoreV1.PatchNamespacedSecretAsync(patch, K8sNames.Secret(id), Ns, cancellationToken: cancellationToken);
         }
 
-        return Text(existing, "ssh_host_ed25519_key.pub").Trim();
+        return Text(existing, EnvironmentContract.HostKeyPubFile).Trim();
     }
 
     private async Task<(string? Image, EnvironmentStatus? Pending)> EnsureBuildAsync(EnvironmentSpec spec, CancellationToken cancellationToken)

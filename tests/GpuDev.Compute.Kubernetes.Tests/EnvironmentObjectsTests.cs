@@ -27,6 +27,68 @@ public sealed class EnvironmentObjectsTests
     };
 
     [Fact]
+    public void Pod_EnvIsTheSharedContract_PlusKubernetesExtras_NoJupyterVariable()
+    {
+        var spec = Spec(nodes: 2, disk: null) with { RecreateEnv = true, Environment = new Dictionary<string, string> { ["MY_VAR"] = "x" } };
+
+        var pod = Objects.Pod(spec, 1, s_p5, "img:1");
+
+        var expected = EnvironmentContract.Variables(spec, 1, $"gpudev-{Id}-0-headless.gpu-dev.svc.cluster.local").Select(v => $"{v.Key}={v.Value}").ToList();
+        var env = pod.Spec.Containers.Single().Env.Select(e => $"{e.Name}={e.Value}").ToList();
+        Assert.Equal(expected, env.Take(expected.Count));
+        Assert.Contains("GPU_DEV_RECREATE_ENV=1", env);
+        Assert.Contains("MY_VAR=x", env);
+        Assert.Contains("NCCL_SOCKET_IFNAME=eth0", env);
+        Assert.Contains("FI_PROVIDER=efa", env);
+        Assert.DoesNotContain(env, e => e.StartsWith("GPUDEV_JUPYTER", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Multinode_SharedIsAPerReservationClaim_UnlessSharedClaimIsSet()
+    {
+        var own = Objects.Pod(Spec(nodes: 2), 0, s_p5, "img:1");
+        var claim = Objects.SharedClaim(Spec(nodes: 2));
+        _options.SharedClaim = "team-shared";
+        var configured = Objects.Pod(Spec(nodes: 2), 0, s_p5, "img:1");
+        var single = Objects.Pod(Spec(), 0, s_p5, "img:1");
+
+        Assert.Equal($"gpudev-{Id}-shared", own.Spec.Volumes.Single(v => v.Name == "shared").PersistentVolumeClaim.ClaimName);
+        Assert.Null(own.Spec.Containers.Single().VolumeMounts.Single(m => m.MountPath == "/shared").SubPath);
+        Assert.Equal(["ReadWriteMany"], claim.Spec.AccessModes);
+        Assert.Equal(("efs-sc", "10Gi"), (claim.Spec.StorageClassName, claim.Spec.Resources.Requests["storage"].ToString()));
+        Assert.Equal(Id, claim.Metadata.Labels["gpu-dev.io/reservation"]);
+        Assert.Equal("team-shared", configured.Spec.Volumes.Single(v => v.Name == "shared").PersistentVolumeClaim.ClaimName);
+        Assert.Equal(Id, configured.Spec.Containers.Single().VolumeMounts.Single(m => m.MountPath == "/shared").SubPath);
+        Assert.DoesNotContain(single.Spec.Volumes, v => v.Name == "shared");
+    }
+
+    [Fact]
+    public void Secret_HasTheContractsKeyFiles_MultinodeAddsNodeKeyKnownHostsAndSshConfig()
+    {
+        var hostKey = new HostKeyPair("HOST-PRIVATE", "ssh-ed25519 HOSTPUB");
+        var rankKey = new HostKeyPair("RANK-PRIVATE", "ssh-ed25519 RANKPUB");
+
+        var single = Objects.Secret(Spec(), hostKey, null, "token");
+        var multi = Objects.Secret(Spec(nodes: 2), hostKey, rankKey, "token");
+
+        Assert.Equal(["authorized_keys", "jupyter_token", "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], single.StringData.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["authorized_keys", "jupyter_token", "known_hosts", "node_key", "node_key.pub", "ssh_config", "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"],
+            multi.StringData.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("*-headless,*-headless.* ssh-ed25519 HOSTPUB\n", multi.StringData["known_hosts"]);
+        Assert.Contains("Host *-headless *-headless.*\n", multi.StringData["ssh_config"], StringComparison.Ordinal);
+        Assert.Contains("IdentityFile /etc/gpu-dev/node_key", multi.StringData["ssh_config"], StringComparison.Ordinal);
+        Assert.EndsWith("ssh-ed25519 RANKPUB\n", multi.StringData["authorized_keys"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_HasTheEntryScript_AndTheJupyterKeyOnlyWhenWanted()
+    {
+        Assert.Equal(["entry.sh"], Objects.Config(Spec()).Data.Keys);
+        Assert.Equal(["entry.sh", "jupyter"], Objects.Config(Spec() with { Jupyter = true }).Data.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(EntryScript.Text, Objects.Config(Spec()).Data["entry.sh"]);
+    }
+
+    [Fact]
     public void Pod_AsksForItsGpusAndShareOfTheNode_PinnedToThePlannedNodeAndType()
     {
         var pod = Objects.Pod(Spec(gpusPerNode: 4), 0, s_p5, "img:1");

@@ -6,14 +6,15 @@ using Microsoft.Extensions.Options;
 
 namespace GpuDev.Compute.Kubernetes.Tests;
 
-/// <summary>A fake API server with four 8-GPU h100 nodes (p5.48xlarge, 32 EFA each), a real sshd per running environment
-/// pod, and the provider on the official client pointed at it.</summary>
+/// <summary>A fake API server with four 8-GPU h100 nodes (p5.48xlarge, 32 EFA each) whose kubelet runs pods as podman
+/// containers of the devbox image (or, without podman, a host sshd per environment pod), and the provider on the
+/// official client pointed at it.</summary>
 public sealed class FakeClusterFixture : IAsyncDisposable
 {
-    private FakeClusterFixture(FakeKubernetesServer server, SshdBackend sshd, KubernetesOptions options)
+    private FakeClusterFixture(FakeKubernetesServer server, IPodBackend backend, KubernetesOptions options)
     {
         Server = server;
-        Sshd = sshd;
+        Backend = backend;
         Options = options;
         Client = new k8s.Kubernetes(server.ClientConfiguration);
         Provider = new KubernetesProvider(Client, Microsoft.Extensions.Options.Options.Create(options), GpuCatalog.Default, TimeProvider.System, NullLogger<KubernetesProvider>.Instance);
@@ -22,7 +23,7 @@ public sealed class FakeClusterFixture : IAsyncDisposable
 
     public FakeKubernetesServer Server { get; }
 
-    public SshdBackend Sshd { get; }
+    public IPodBackend Backend { get; }
 
     public KubernetesOptions Options { get; }
 
@@ -34,7 +35,7 @@ public sealed class FakeClusterFixture : IAsyncDisposable
 
     public static async Task<FakeClusterFixture> StartAsync(Action<KubernetesOptions>? configure = null, int nodes = 4)
     {
-        if (SshdBackend.UnavailableReason is { } reason)
+        if (PodBackends.UnavailableReason is { } reason)
         {
             Assert.Skip($"Kubernetes provider tests against the fake cluster: {reason}.");
         }
@@ -46,13 +47,19 @@ public sealed class FakeClusterFixture : IAsyncDisposable
         }
 
         var options = new KubernetesOptions { ReadyWait = TimeSpan.FromSeconds(10) };
+        if (PodBackends.Containers)
+        {
+            options.DefaultImage = PodmanBackend.DefaultImage;
+            options.ToolsImage = PodmanBackend.DefaultImage;
+        }
+
         configure?.Invoke(options);
-        return new FakeClusterFixture(server, new SshdBackend(server), options);
+        return new FakeClusterFixture(server, PodBackends.Start(server), options);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Sshd.DisposeAsync();
+        await Backend.DisposeAsync();
         await Server.DisposeAsync();
         Client.Dispose();
     }

@@ -130,7 +130,7 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         }
 
         Assert.Single(cluster.Server.List("pods", "gpu-dev"));
-        Assert.Equal([$"gpu-dev/gpudev-{other}-0"], cluster.Sshd.Running);
+        Assert.Equal([$"gpu-dev/gpudev-{other}-0"], cluster.Backend.Running);
         Assert.Equal(EnvironmentState.Absent, (await cluster.Provider.GetEnvironmentAsync(id, TestContext.Current.CancellationToken)).State);
         await cluster.Provider.RemoveEnvironmentAsync(id, TestContext.Current.CancellationToken);
     }
@@ -193,7 +193,7 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Jupyter_HasItsNodePortAndToken()
+    public async Task Jupyter_WantedIsAConfigMapKey_HasItsNodePortAndToken()
     {
         await using var cluster = await FakeClusterFixture.StartAsync();
         var id = NewId();
@@ -204,9 +204,11 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         var endpoint = await cluster.Provider.StartJupyterAsync(id, TestContext.Current.CancellationToken);
 
         var port = cluster.Server.Get("services", "gpu-dev", $"gpudev-{id}-jupyter")!["spec"]!["ports"]![0]!["nodePort"]!.GetValue<int>();
-        Assert.Equal($"http://127.0.0.1:{port}/lab?token={endpoint.Token}", endpoint.Url);
+        Assert.Equal($"http://127.0.0.1:{port}/?token={endpoint.Token}", endpoint.Url);
         Assert.Equal(48, endpoint.Token.Length);
-        await Assert.ThrowsAsync<EnvironmentUnavailableException>(() => cluster.Provider.StartJupyterAsync(withoutJupyter, TestContext.Current.CancellationToken));
+        Assert.True(cluster.Server.Get("configmaps", "gpu-dev", $"gpudev-{id}-config")!["data"]!.AsObject().ContainsKey("jupyter"));
+        Assert.False(cluster.Server.Get("configmaps", "gpu-dev", $"gpudev-{withoutJupyter}-config")!["data"]!.AsObject().ContainsKey("jupyter"));
+        Assert.Null(cluster.Server.Get("services", "gpu-dev", $"gpudev-{withoutJupyter}-jupyter"));
     }
 
     [Fact]

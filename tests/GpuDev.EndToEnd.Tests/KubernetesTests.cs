@@ -9,7 +9,8 @@ using GpuDev.Testing.Kubernetes;
 namespace GpuDev.EndToEnd.Tests;
 
 /// <summary>The real binaries with <c>--provider kubernetes</c> against the fake API server (four 8-GPU h100 nodes),
-/// whose kubelet starts a real sshd per environment pod so the server's SSH handshake check runs unchanged.</summary>
+/// whose kubelet runs each environment pod as a podman container of the devbox image with gpu-dev's entry script (or,
+/// without podman, a host sshd per pod, so the server's SSH handshake check still runs unchanged).</summary>
 public sealed class KubernetesTests(ITestOutputHelper output)
 {
     private const string Ns = "gpu-dev";
@@ -34,12 +35,25 @@ public sealed class KubernetesTests(ITestOutputHelper output)
             Assert.Equal("NodePort", service["spec"]!["type"]!.GetValue<string>());
             Assert.Equal(service["spec"]!["ports"]![0]!["nodePort"]!.GetValue<int>(), single.Ssh!.Port);
 
+            if (PodBackends.Containers)
+            {
+                var inside = await SshAsync(setup, single.Ssh, "id -un; sudo -n true && echo sudo-ok; echo $GPU_DEV_IMAGE; echo $RANK/$WORLD_SIZE");
+                Assert.Equal("dev\nsudo-ok\ndevbox\n0/1", inside.Trim());
+            }
+
             var distributed = Parse(E2e.Check(await cli.RunAsync("reserve", "-t", "h100", "-g", "16", "--distributed", "-h", "1", "--no-interactive", "--json")).Stdout);
             Assert.Equal("active", distributed.Status);
             var ranks = Of(cluster, "pods", distributed.Id).OrderBy(p => p["metadata"]!["name"]!.GetValue<string>()).ToList();
             Assert.Equal(["0", "1"], ranks.Select(p => p["metadata"]!["labels"]!["gpu-dev.io/rank"]!.GetValue<string>()));
             Assert.Equal(2, Of(cluster, "services", distributed.Id).Count(s => s["spec"]!["clusterIP"]?.GetValue<string>() == "None"));
             Assert.Equal(3, ranks.Concat(pods).Select(p => p["spec"]!["nodeName"]!.GetValue<string>()).Distinct().Count());
+            if (PodBackends.Containers)
+            {
+                var rank1 = $"gpudev-{distributed.Id}-1";
+                var fromRank0 = await SshAsync(setup, distributed.Ssh,
+                    $"echo $RANK/$WORLD_SIZE; echo shared > /shared/x && ssh -o BatchMode=yes {rank1}-headless 'hostname; echo $RANK; cat /shared/x'");
+                Assert.Equal($"0/2\n{rank1}\n1\nshared", fromRank0.Trim());
+            }
 
             E2e.Check(await cli.RunAsync("cancel", single.Id, "--yes"));
             await WaitAsync(() => Task.FromResult(AllObjects(cluster, single.Id).Count == 0), "the cancelled reservation's objects to be deleted");
@@ -48,7 +62,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
             var failed = await WaitForStatusAsync(cli, distributed.Id, "failed");
             Assert.Contains("evicted: The node was low on resource: memory.", failed.History[^1].Reason, StringComparison.Ordinal);
             await WaitAsync(() => Task.FromResult(AllObjects(cluster, distributed.Id).Count == 0), "the failed reservation's objects to be deleted");
-            Assert.Empty(sshd.Running);
+            await WaitAsync(() => Task.FromResult(sshd.Running.Count == 0), "every pod's container or sshd to be stopped");
         }
         catch (Exception) when (Dump(server))
         {
@@ -113,7 +127,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
     {
         public required FakeKubernetesServer Cluster { get; init; }
 
-        public required SshdBackend Sshd { get; init; }
+        public required IPodBackend Sshd { get; init; }
 
         public required ServerProcess Server { get; init; }
 
@@ -123,7 +137,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
 
         public static async Task<Setup> StartAsync(int nodes)
         {
-            if (SshdBackend.UnavailableReason is { } reason)
+            if (PodBackends.UnavailableReason is { } reason)
             {
                 Assert.Skip($"Kubernetes end-to-end tests: {reason}.");
             }
@@ -135,9 +149,10 @@ public sealed class KubernetesTests(ITestOutputHelper output)
                 cluster.AddNode($"gpu-{i}", 8, efa: 32);
             }
 
-            var sshd = new SshdBackend(cluster);
+            var sshd = PodBackends.Start(cluster);
             var kubeconfig = cluster.WriteKubeconfig(Path.Combine(work, "kubeconfig"));
-            var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig]);
+            var environment = PodBackends.Containers ? new Dictionary<string, string> { ["GPUDEV_KUBERNETES__DEFAULTIMAGE"] = PodmanBackend.DefaultImage } : null;
+            var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig], environment: environment);
             var key = Path.Combine(work, "id_ed25519");
             E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
             var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "kube", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
@@ -151,6 +166,17 @@ public sealed class KubernetesTests(ITestOutputHelper output)
             await Cluster.DisposeAsync();
             Directory.Delete(Work, recursive: true);
         }
+    }
+
+    /// <summary>A non-login <c>ssh</c> as the reservation's user with the test user's key, trusting only the reported host key.</summary>
+    private static async Task<string> SshAsync(Setup setup, SshInfoDto? ssh, string command)
+    {
+        Assert.NotNull(ssh);
+        var knownHosts = Path.Combine(setup.Work, $"known_hosts_{ssh.Port}");
+        await File.WriteAllTextAsync(knownHosts, $"[{ssh.Host}]:{ssh.Port} {ssh.HostKey}\n");
+        return E2e.Check(await Proc.RunAsync("ssh", ["-i", Path.Combine(setup.Work, "id_ed25519"), "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-o", $"UserKnownHostsFile={knownHosts}", "-o", "LogLevel=ERROR",
+            $"{ssh.User}@{ssh.Host}", command])).Stdout;
     }
 
     private bool Dump(ServerProcess server)

@@ -200,6 +200,23 @@ public sealed partial class FakeKubernetesServer
         }
     }
 
+    /// <summary>The pod's (only) container ended, as a kubelet reports it for <c>restartPolicy: Never</c>: phase Succeeded
+    /// (exit 0) or Failed with the exit code and <paramref name="message"/> as the termination message; <paramref name="log"/>
+    /// becomes what <c>GET .../log</c> returns. Nothing happens when the pod is gone or already ended.</summary>
+    public void EndPodContainer(string ns, string name, int exitCode, string? message, string log)
+    {
+        lock (_gate)
+        {
+            if (Find(ResourceInfo.Pods, ns, name) is not { } pod || pod.At("metadata", "deletionTimestamp") is not null)
+            {
+                return;
+            }
+
+            _podLogs[$"{ns}/{name}"] = log;
+            TerminatePodLocked(pod, exitCode == 0 ? "Succeeded" : "Failed", null, exitCode == 0 ? null : message, exitCode, exitCode == 0 ? "Completed" : "Error");
+        }
+    }
+
     /// <summary>Evicts a pod as the kubelet does under node pressure: phase Failed, reason Evicted, a DisruptionTarget condition and an Evicted event.</summary>
     public void EvictPod(string ns, string name, string message = "The node was low on resource: memory.")
     {

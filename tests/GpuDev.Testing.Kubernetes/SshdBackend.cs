@@ -9,7 +9,7 @@ namespace GpuDev.Testing.Kubernetes;
 /// <summary>Makes the fake kubelet "run" gpu-dev environment pods for real where it matters: it starts OpenSSH's sshd
 /// with the host key from the pod's Secret, listening on 127.0.0.1 at the NodePort of the Service that selects the pod,
 /// so the provider's SSH handshake check (ssh-keyscan against node IP and NodePort) runs unchanged. Needs root.</summary>
-public sealed class SshdBackend : IAsyncDisposable
+public sealed class SshdBackend : IPodBackend
 {
     private readonly FakeKubernetesServer _server;
     private readonly string _dir = Path.Combine("/var/lib/gpu-dev-tests", $"k8s-sshd-{Guid.NewGuid():N}"[..24]);
@@ -29,6 +29,8 @@ public sealed class SshdBackend : IAsyncDisposable
         Environment.UserName != "root" ? "the fake cluster's sshd backend needs root (sshd with its own host keys and ports)"
         : !File.Exists("/usr/sbin/sshd") ? "the fake cluster's sshd backend needs OpenSSH's sshd at /usr/sbin/sshd"
         : null;
+
+    public string Name => "sshd";
 
     /// <summary>Pods with a running sshd, by namespace/name.</summary>
     public IReadOnlyCollection<string> Running => [.. _running.Keys];
