@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gpu-dev on this machine, on its embedded defaults (SQLite + local-host provider):
-#   ./quickstart.sh        install what is missing, build, start the server in the background,
+#   ./quickstart.sh        install what is missing (podman, ...), build, start the server in the background,
 #                          register you with your SSH key, and reserve 1 GPU for 1 hour
 #   ./quickstart.sh stop   cancel your reservations and stop the server
 set -euo pipefail
@@ -26,10 +26,12 @@ fi
 # 1. What the product needs from the OS (Debian packages), as root or via sudo.
 SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
 need=()
-[[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+command -v iptables >/dev/null || need+=(iptables)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v newuidmap >/dev/null || need+=(uidmap)
 command -v ssh >/dev/null || need+=(openssh-client)
-command -v bwrap >/dev/null || need+=(bubblewrap)
-command -v pkill >/dev/null || need+=(procps)
 command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
@@ -38,8 +40,9 @@ if ((${#need[@]})); then
 fi
 command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is needed to build gpu-dev; install it and run again" >&2; exit 1; }
 
-# 2. Build ./bin/gpu-dev and ./bin/gpu-dev-server.
+# 2. Build ./bin/gpu-dev and ./bin/gpu-dev-server, and the environment image (cached: built once from Debian packages).
 ./build.sh
+images/devbox/build.sh >/dev/null
 
 # 3. The server, in the background, data in .gpu-dev-run/data, log in .gpu-dev-run/server.log.
 if ! server_pid >/dev/null; then

@@ -53,6 +53,10 @@ public static class EntryScript
           fi
           mkdir -p "$home"
           chown dev:dev "$home" 2>/dev/null || chown dev "$home"
+          # A fresh shared volume (e.g. a new claim) belongs to root: give the directory itself to dev.
+          for d in /shared /shared-personal /ccache; do
+            if [ -d "$d" ] && [ "$(stat -c %u "$d" 2>/dev/null)" = 0 ]; then chown dev:dev "$d" && chmod 775 "$d"; fi
+          done
           if [ -d /etc/skel ] && [ ! -e "$home/.profile" ] && [ ! -e "$home/.bashrc" ] && [ ! -e "$home/.zshrc" ]; then
             as_dev cp -R /etc/skel/. "$home/" 2>/dev/null
           fi
