@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Spine benchmark: time from `gpu-dev reserve` to SSH-ready (local provider), and `gpu-dev list` wall time,
 # against a real gpu-dev-server on a throwaway data dir. Prints a table of medians.
-#   bench/spine.sh [RESERVES=10] [LISTS=20]      (run ./build.sh first; as root for per-reservation uids)
+#   bench/spine.sh [RESERVES=10] [LISTS=20]      (run ./build.sh and images/devbox/build.sh first; as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reserves=${1:-10}
@@ -20,6 +20,7 @@ export GPU_DEV_TOKEN
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+p90() { sort -n | awk '{a[NR]=$1} END {i=int(NR*0.9+0.999); if (i<1) i=1; print a[i]}'; }
 
 : >"$work/reserve.txt"
 for _ in $(seq 1 "$reserves"); do
@@ -37,7 +38,8 @@ for _ in $(seq 1 "$lists"); do
   echo $((end - start)) >>"$work/list.txt"
 done
 
-printf '%-44s %8s %6s\n' "measure" "median" "runs"
-printf '%-44s %6sms %6s\n' "reserve -> active (ssh handshake ok), 1 GPU" "$(median <"$work/reserve.txt")" "$reserves"
-printf '%-44s %6sms %6s\n' "gpu-dev list --all ($reserves reservations)" "$(median <"$work/list.txt")" "$lists"
+printf '%-52s %8s %8s %6s\n' "measure" "median" "p90" "runs"
+printf '%-52s %6sms %6sms %6s\n' "reserve -> active (container + ssh handshake), 1 GPU" "$(median <"$work/reserve.txt")" "$(p90 <"$work/reserve.txt")" "$reserves"
+printf '%-52s %6sms %6sms %6s\n' "gpu-dev list --all ($reserves reservations)" "$(median <"$work/list.txt")" "$(p90 <"$work/list.txt")" "$lists"
+printf 'server: environment ready after (ms, provider only): %s\n' "$(sed -n 's/.*is ready on port(s) [0-9,]* after \([0-9]*\) ms.*/\1/p' "$work/server.log" | tr '\n' ' ')"
 echo "machine: $(nproc) cores, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME")"

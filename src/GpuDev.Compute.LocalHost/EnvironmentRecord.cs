@@ -3,7 +3,8 @@ namespace GpuDev.Compute.LocalHost;
 /// <summary>What the provider keeps about one environment in <c>&lt;StateDir&gt;/envs/&lt;id&gt;/env.json</c>, written before any
 /// container is created. <paramref name="Ports"/>: every rank's published sshd port, in rank order; <paramref name="JupyterPort"/>:
 /// rank 0's published Jupyter port; <paramref name="UidBase"/>: the host uid of container root (the owner's range);
-/// <paramref name="DiskId"/>: the named disk that is rank 0's home (null: a temporary home).</summary>
+/// <paramref name="DiskId"/>: the named disk that is rank 0's home (null: a temporary home); <paramref name="PreserveEntrypoint"/>:
+/// the image's own command runs, so the environment counts as ready once its containers run (SSH is the image's).</summary>
 internal sealed record EnvironmentRecord(
     string ReservationId,
     string Owner,
@@ -12,7 +13,8 @@ internal sealed record EnvironmentRecord(
     long UidBase,
     string Image,
     DateTimeOffset CreatedAt,
-    string? DiskId = null)
+    string? DiskId = null,
+    bool PreserveEntrypoint = false)
 {
     public int NodeCount => Ports.Count;
 

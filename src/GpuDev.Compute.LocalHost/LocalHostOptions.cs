@@ -27,7 +27,7 @@ public sealed class LocalHostOptions
     public string? StateDir { get; set; }
 
     /// <summary>The default image of environments (see <see cref="DevboxImage"/>).</summary>
-    public string Image { get; set; } = DevboxImage;
+    public string DefaultImage { get; set; } = DevboxImage;
 
     public string PodmanPath { get; set; } = "podman";
 
@@ -47,6 +47,9 @@ public sealed class LocalHostOptions
 
     /// <summary>Time limit for each helper process (podman, ssh-keygen, ssh-keyscan, …).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time limit of an image pull (<c>--dockerimage</c>) or build (<c>--dockerfile</c>).</summary>
+    public TimeSpan BuildTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>How long <c>StartJupyterAsync</c> waits for Jupyter to answer HTTP.</summary>
     public TimeSpan JupyterStartTimeout { get; set; } = TimeSpan.FromSeconds(60);

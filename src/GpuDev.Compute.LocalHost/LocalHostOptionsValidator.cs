@@ -41,9 +41,9 @@ internal sealed partial class LocalHostOptionsValidator : IValidateOptions<Local
             errors.Add($"LocalHost:StateDir '{options.StateDir}' must be an absolute path of letters, digits, '.', '_', '-' and '/'.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.Image) || !ImageName().IsMatch(options.Image))
+        if (string.IsNullOrWhiteSpace(options.DefaultImage) || !ImageName().IsMatch(options.DefaultImage))
         {
-            errors.Add($"LocalHost:Image '{options.Image}' is not an image reference (e.g. {LocalHostOptions.DevboxImage}).");
+            errors.Add($"LocalHost:DefaultImage '{options.DefaultImage}' is not an image reference (e.g. {LocalHostOptions.DevboxImage}).");
         }
 
         if (string.IsNullOrWhiteSpace(options.Runtime) || !RuntimeName().IsMatch(options.Runtime))

@@ -33,6 +33,7 @@ internal sealed partial class LocalHostProvider(
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly Podman _podman = new(options.Value);
     private NetworkIsolation? _isolation;
+    private ImagePreparer? _images;
     private IReadOnlyList<ComputeNode>? _nodes;
     private LocalDisks? _disks = disks;
     private OwnerRanges? _ranges;
@@ -48,6 +49,8 @@ internal sealed partial class LocalHostProvider(
 
     private OwnerRanges Ranges => LazyInitializer.EnsureInitialized(ref _ranges, () => new OwnerRanges(StateDir, _options.UidBase));
 
+    private ImagePreparer Images => LazyInitializer.EnsureInitialized(ref _images, () => new ImagePreparer(_podman, _options, context.DataDir, logger));
+
     private NetworkIsolation Isolation => LazyInitializer.EnsureInitialized(ref _isolation, () => new NetworkIsolation(_podman, _options));
 
     private IPAddress PublishAddress => LocalHostOptionsValidator.PublishAddressOf(_options) ?? IPAddress.Loopback;
@@ -57,7 +60,9 @@ internal sealed partial class LocalHostProvider(
 
     public string Name => "local";
 
-    public bool SupportsCustomImages => false;
+    public bool SupportsCustomImages => true;
+
+    public bool SupportsBuildContexts => true;
 
     /// <summary>The nodes (declared, discovered with nvidia-smi, or one simulated h100:8), after checking once that podman can run
     /// the image here; throws <see cref="OptionsValidationException"/> with what is missing otherwise, so start-up stops.</summary>
@@ -101,7 +106,7 @@ internal sealed partial class LocalHostProvider(
             throw new OptionsValidationException(LocalHostOptions.SectionName, typeof(LocalHostOptions), problems);
         }
 
-        Log.PodmanReady(logger, _podman.Runtime is { Length: > 0 } r ? r : "podman's default", _rootless ? "rootless" : "as root, container root mapped to per-owner uid ranges", _options.Image);
+        Log.PodmanReady(logger, _podman.Runtime is { Length: > 0 } r ? r : "podman's default", _rootless ? "rootless" : "as root, container root mapped to per-owner uid ranges", _options.DefaultImage);
         _nodes = nodes;
         return nodes;
     }
@@ -150,6 +155,17 @@ internal sealed partial class LocalHostProvider(
         _ = EnvironmentContract.Variables(spec, 0, layout.Hostname(0));
 
         var started = timeProvider.GetTimestamp();
+        var (image, waiting, failure) = await Images.PrepareAsync(spec, BuildDir(spec.ReservationId), cancellationToken).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return new EnvironmentStatus(EnvironmentState.Failed, null, failure);
+        }
+
+        if (image is null)
+        {
+            return new EnvironmentStatus(EnvironmentState.Starting, null, waiting);
+        }
+
         EnvironmentRecord record;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -167,7 +183,7 @@ internal sealed partial class LocalHostProvider(
                     $"the environment exists with {DescribeHome(existing.DiskId)} but the reservation has {DescribeHome(spec.DiskId)}");
             }
 
-            record = await CreateAsync(spec, layout, existing, cancellationToken).ConfigureAwait(false);
+            record = await CreateAsync(spec, layout, existing, image, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -251,9 +267,13 @@ internal sealed partial class LocalHostProvider(
                 await DetachDiskAsync(layout, diskId, cancellationToken).ConfigureAwait(false);
             }
 
-            if (Directory.Exists(layout.EnvDir))
+            await Images.RemoveAsync(reservationId, cancellationToken).ConfigureAwait(false);
+            foreach (var dir in new[] { BuildDir(reservationId), layout.EnvDir })
             {
-                Directory.Delete(layout.EnvDir, recursive: true);
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
             }
 
             Log.Removed(logger, reservationId, names.Count);
@@ -318,7 +338,7 @@ internal sealed partial class LocalHostProvider(
 
     /// <summary>Everything of the environment, step by step, each step safe to repeat: the record (ports, uid range), keys and
     /// configuration, homes, the network, then each rank's container (created, or started again when it stopped).</summary>
-    private async Task<EnvironmentRecord> CreateAsync(EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord? record, CancellationToken cancellationToken)
+    private async Task<EnvironmentRecord> CreateAsync(EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord? record, string image, CancellationToken cancellationToken)
     {
         var multinode = spec.Allocations.Count > 1;
         EnsureDir(StateDir, "711");
@@ -335,7 +355,7 @@ internal sealed partial class LocalHostProvider(
             }
 
             record = new EnvironmentRecord(
-                spec.ReservationId, spec.Owner, ports[..^1], ports[^1], uidBase, ImageOf(spec), timeProvider.GetUtcNow(), spec.DiskId);
+                spec.ReservationId, spec.Owner, ports[..^1], ports[^1], uidBase, image, timeProvider.GetUtcNow(), spec.DiskId, spec.Options.PreserveEntrypoint);
             WriteRecord(layout, record);
         }
 
@@ -593,6 +613,11 @@ internal sealed partial class LocalHostProvider(
     /// <summary>A real SSH key exchange through the rank's published port, checking that it presents the environment's host key.</summary>
     private async Task<bool> HandshakeAsync(EnvironmentLayout layout, EnvironmentRecord record, int rank, CancellationToken cancellationToken)
     {
+        if (record.PreserveEntrypoint)
+        {
+            return await _podman.StateAsync(layout.Container(rank), cancellationToken).ConfigureAwait(false) is { Status: "running" };
+        }
+
         if (ReadPublicKey(Path.Combine(layout.KeysDir, EnvironmentContract.HostKeyPubFile)) is not { } hostKey)
         {
             return false;
@@ -639,7 +664,9 @@ internal sealed partial class LocalHostProvider(
     private bool RealGpus(EnvironmentSpec spec) =>
         _nodes?.Any(n => !n.Simulated && n.GpuCount > 0 && spec.Allocations.Any(a => a.Node == n.Name)) == true;
 
-    private string ImageOf(EnvironmentSpec spec) => spec.Options.DockerImage is { Length: > 0 } image ? image : _options.Image;
+    /// <summary>Where a <c>--dockerfile</c> build unpacks its context (outside the environment directory, which exists only once
+    /// the environment is created).</summary>
+    private string BuildDir(string reservationId) => Path.Combine(StateDir, "builds", reservationId);
 
     private static bool IsPortTaken(ProcessResult result) =>
         result.StdErr.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
@@ -725,10 +752,6 @@ internal sealed partial class LocalHostProvider(
 
         await store.DetachAsync(diskId, cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>The layout with rank 0's home on the record's disk, if it has one.</summary>
-    private EnvironmentLayout WithDisk(EnvironmentLayout layout, EnvironmentRecord? record) =>
-        record?.DiskId is { } diskId && LocalDiskStore.IsValidDiskId(diskId) ? layout with { DiskHome = Disks.Store.DataDir(diskId) } : layout;
 
     private static string DescribeHome(string? diskId) => diskId is null ? "a temporary home" : "disk " + diskId;
 

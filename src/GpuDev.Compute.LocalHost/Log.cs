@@ -56,4 +56,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2042, Level = LogLevel.Warning, Message = "Jupyter of {ReservationId} failed to start: {Reason}")]
     public static partial void JupyterFailed(ILogger logger, string reservationId, string reason);
+
+    [LoggerMessage(EventId = 2050, Level = LogLevel.Information, Message = "Image {Image} of {ReservationId} is ready ({How})")]
+    public static partial void ImageReady(ILogger logger, string reservationId, string image, string how);
+
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Warning, Message = "Image of {ReservationId} failed: {Reason}")]
+    public static partial void ImageFailed(ILogger logger, string reservationId, string reason);
 }

@@ -42,7 +42,7 @@ internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool 
             problems.Add("NVIDIA GPUs were found but there is no CDI specification for them (/etc/cdi or /var/run/cdi): install the NVIDIA Container Toolkit and run nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml, or declare simulated GPUs with --local-gpus");
         }
 
-        var exists = await podman.RunAsync(["image", "exists", options.Image], cancellationToken).ConfigureAwait(false);
+        var exists = await podman.RunAsync(["image", "exists", options.DefaultImage], cancellationToken).ConfigureAwait(false);
         if (exists.TimedOut || (!exists.Succeeded && exists.ExitCode != 1))
         {
             problems.Add("podman does not work here: " + exists.Describe("podman image exists") + Podman.Detail(exists));
@@ -51,19 +51,19 @@ internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool 
 
         if (!exists.Succeeded)
         {
-            problems.Add(options.Image == LocalHostOptions.DevboxImage
-                ? $"the environment image {options.Image} is missing: build it with images/devbox/build.sh (needs apt-get install mmdebstrap), or choose one with --image"
-                : $"the environment image {options.Image} is missing: podman pull or podman build it first, or choose another with --image");
+            problems.Add(options.DefaultImage == LocalHostOptions.DevboxImage
+                ? $"the environment image {options.DefaultImage} is missing: build it with images/devbox/build.sh (needs apt-get install mmdebstrap), or choose one with --image"
+                : $"the environment image {options.DefaultImage} is missing: podman pull or podman build it first, or choose another with --image");
             return problems;
         }
 
-        var run = await podman.RunAsync(["run", "--rm", "--network", "none", .. podman.RunFlags, "--entrypoint", "/bin/sh", options.Image, "-c", "exit 0"], cancellationToken).ConfigureAwait(false);
+        var run = await podman.RunAsync(["run", "--rm", "--network", "none", .. podman.RunFlags, "--entrypoint", "/bin/sh", options.DefaultImage, "-c", "exit 0"], cancellationToken).ConfigureAwait(false);
         if (!run.Succeeded)
         {
             var reason = run.Describe("podman run") + Podman.Detail(run);
             problems.Add(reason.Contains("cgroup", StringComparison.OrdinalIgnoreCase) && podman.Runtime is not "runc"
                 ? "podman cannot run a container here (" + reason + "): apt-get install runc (crun does not work with cgroup v1/hybrid), or set LocalHost:Runtime"
-                : "podman cannot run a container of " + options.Image + " here: " + reason);
+                : "podman cannot run a container of " + options.DefaultImage + " here: " + reason);
         }
 
         return problems;

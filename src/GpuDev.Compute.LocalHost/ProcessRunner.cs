@@ -65,6 +65,76 @@ internal static class ProcessRunner
         }
     }
 
+    /// <summary>Runs a long program (an image pull or build), handing every line it writes (stdout and stderr) to
+    /// <paramref name="onLine"/> as it comes; the result keeps the last lines as its standard error.</summary>
+    public static async Task<ProcessResult> RunStreamingAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, Action<string> onLine, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var tail = new Queue<string>();
+        void Line(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (tail)
+            {
+                tail.Enqueue(line);
+                if (tail.Count > 20)
+                {
+                    tail.Dequeue();
+                }
+            }
+
+            onLine(line);
+        }
+
+        using var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutCts.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(timeoutCts.Token).ConfigureAwait(false);
+            lock (tail)
+            {
+                return new ProcessResult(process.ExitCode, string.Empty, string.Join('\n', tail), TimedOut: false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Already exited.
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ProcessResult(-1, string.Empty, string.Empty, TimedOut: true);
+        }
+    }
+
     /// <summary>Finds <paramref name="name"/> on PATH.</summary>
     public static string? FindOnPath(string name, string? searchPath = null)
     {

@@ -28,6 +28,10 @@ public sealed record CreateReservationRequest
     /// <summary>Dockerfile contents (not a path).</summary>
     public string? Dockerfile { get; init; }
 
+    /// <summary>With <see cref="Dockerfile"/>: the SHA-256 (64 lowercase hex) of the build context, a gzip-compressed tar
+    /// uploaded first with <c>PUT /api/v1/build-contexts/{sha256}</c>.</summary>
+    public string? BuildContext { get; init; }
+
     public bool PreserveEntrypoint { get; init; }
 
     public Dictionary<string, string>? NodeLabels { get; init; }

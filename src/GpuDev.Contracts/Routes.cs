@@ -20,6 +20,11 @@ public static class Routes
 
     public static string Disk(string name) => $"{Disks}/{Uri.EscapeDataString(name)}";
 
+    public const string BuildContexts = "/api/v1/build-contexts";
+
+    /// <summary>Where a <c>--dockerfile</c> build context (gzip-compressed tar) is uploaded, by its SHA-256.</summary>
+    public static string BuildContext(string sha256) => $"{BuildContexts}/{Uri.EscapeDataString(sha256)}";
+
     /// <summary>Header carrying the client's idempotency key on create.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 }

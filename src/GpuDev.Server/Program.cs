@@ -9,7 +9,7 @@ public partial class Program
         """
         usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local|kubernetes]
                                   [--store sqlite|postgres] [--postgres CONNECTION-STRING]
-                                  [--local-gpus TYPE:COUNT[,TYPE:COUNT...]] [--keys-url URL]
+                                  [--local-gpus TYPE:COUNT[,TYPE:COUNT...]] [--image IMAGE] [--keys-url URL]
                                   [--kubeconfig FILE] [--namespace NS]
                gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]
                                   [--store sqlite|postgres] [--postgres CONNECTION-STRING]

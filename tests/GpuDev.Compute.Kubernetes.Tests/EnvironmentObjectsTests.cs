@@ -29,7 +29,8 @@ public sealed class EnvironmentObjectsTests
     [Fact]
     public void Pod_EnvIsTheSharedContract_PlusKubernetesExtras_NoJupyterVariable()
     {
-        var spec = Spec(nodes: 2, disk: null) with { RecreateEnv = true, Environment = new Dictionary<string, string> { ["MY_VAR"] = "x" } };
+        // --recreate-env acts on a named disk (a multinode reservation has none on the local provider; the contract is the same).
+        var spec = Spec(nodes: 2, disk: "0123456789abcdef0123456789abcdef") with { RecreateEnv = true, Environment = new Dictionary<string, string> { ["MY_VAR"] = "x" } };
 
         var pod = Objects.Pod(spec, 1, s_p5, "img:1");
 

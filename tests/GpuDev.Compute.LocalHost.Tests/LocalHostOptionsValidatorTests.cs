@@ -19,7 +19,7 @@ public sealed class LocalHostOptionsValidatorTests
             PortRange = "40000-30000",
             Runtime = "Run C!",
             SshHost = "gpu.example.com",
-            Image = "Bad Image",
+            DefaultImage = "Bad Image",
             UidBase = 0,
             StateDir = "relative/dir",
             ReadyTimeout = TimeSpan.Zero,

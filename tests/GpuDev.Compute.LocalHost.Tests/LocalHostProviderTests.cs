@@ -174,7 +174,7 @@ public sealed class LocalHostProviderTests
     public async Task DiscoverNodes_ImageMissing_StopsWithOneLineNamingTheBuildScript()
     {
         await using var fx = await LocalHostFixture.CreateAsync();
-        var provider = fx.CreateProvider(o => o.Image = "localhost/gpu-dev/no-such-image:1");
+        var provider = fx.CreateProvider(o => o.DefaultImage = "localhost/gpu-dev/no-such-image:1");
 
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.DiscoverNodesAsync(Ct));
 

@@ -9,13 +9,14 @@ internal static class E2e
 {
     public static async Task<Proc.Result> CheckAsync(Task<Proc.Result> run) => Check(await run);
 
-    public static async Task<(string[] Gpus, string Uid, string Home)> SshProbeAsync(ReservationDto reservation, string key)
+    /// <summary>In the reservation: its host GPU indices, its host name (one container per reservation node), its home.</summary>
+    public static async Task<(string[] Gpus, string Host, string Home)> SshProbeAsync(ReservationDto reservation, string key)
     {
         var ssh = reservation.Ssh!;
         var result = Check(await Proc.RunAsync("ssh",
         [
             "-i", key, "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", $"{ssh.User}@{ssh.Host}", "echo $CUDA_VISIBLE_DEVICES; id -u; echo $HOME",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", $"{ssh.User}@{ssh.Host}", "echo $GPU_DEV_GPUS; hostname; echo $HOME",
         ]));
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         return (lines[0].Split(','), lines[1], lines[2]);
@@ -41,17 +42,13 @@ internal static class E2e
         }
     }
 
-    public static async Task WaitNoProcessesAsync(string uid)
+    /// <summary>Waits until no container of the reservation is left (podman, found by its label).</summary>
+    public static async Task WaitNoContainersAsync(string reservationId)
     {
-        if (Environment.UserName != "root")
-        {
-            return;
-        }
-
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await Proc.RunAsync("pgrep", ["-u", uid])).ExitCode == 0)
+        while ((await Proc.RunAsync("podman", ["ps", "-a", "-q", "--filter", "label=gpu-dev.io/reservation=" + reservationId])).Stdout.Trim().Length > 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"processes of uid {uid} remain after cancel");
+            Assert.True(DateTime.UtcNow < deadline, $"containers of {reservationId} remain after cancel");
             await Task.Delay(100);
         }
     }

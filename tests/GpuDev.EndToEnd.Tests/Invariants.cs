@@ -88,7 +88,7 @@ internal static class Invariants
         return violations;
     }
 
-    /// <summary>What an ended reservation must not leave: its state dir, OS user, processes, listening port.</summary>
+    /// <summary>What an ended reservation must not leave: its state dir, containers, network, listening port.</summary>
     private static async Task<IEnumerable<string>> LeftoversAsync(string id, string envDir, int port)
     {
         var found = new List<string>();
@@ -97,14 +97,14 @@ internal static class Invariants
             found.Add($"{id} ended but {envDir} remains");
         }
 
-        if (Environment.IsPrivilegedProcess && (await Proc.RunAsync("getent", ["passwd", $"gpudev-{id[..12]}"])).ExitCode == 0)
+        if ((await Proc.RunAsync("podman", ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=gpu-dev.io/reservation=" + id])).Stdout.Trim() is { Length: > 0 } containers)
         {
-            found.Add($"{id} ended but OS user gpudev-{id[..12]} remains");
+            found.Add($"{id} ended but containers remain: {containers.ReplaceLineEndings(",")}");
         }
 
-        if ((await Proc.RunAsync("pgrep", ["-f", envDir])).Stdout.Trim() is { Length: > 0 } pids)
+        if ((await Proc.RunAsync("podman", ["network", "exists", "gpudev-" + id])).ExitCode == 0)
         {
-            found.Add($"{id} ended but processes remain: {pids.ReplaceLineEndings(",")}");
+            found.Add($"{id} ended but its network gpudev-{id} remains");
         }
 
         if (port != 0 && await AnswersAsync(port))

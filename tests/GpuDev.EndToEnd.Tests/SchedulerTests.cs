@@ -33,7 +33,8 @@ public sealed class SchedulerTests
             var clock = Stopwatch.StartNew();
             E2e.Check(await cli.RunAsync("cancel", first.Id, "--yes"));
             await WaitForAsync(cli, second.Id, r => r.Status == "active");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"queued reservation took {clock.Elapsed} to become active after the cancel");
+            // Soon, not at its estimated start an hour later; how soon is measured by bench/spine.sh, not asserted across processes.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"queued reservation took {clock.Elapsed} to become active after the cancel");
 
             E2e.Check(await cli.RunAsync("cancel", "--all", "--yes"));
             await server.WaitNoEnvironmentsAsync();

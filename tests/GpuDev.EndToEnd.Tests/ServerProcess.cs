@@ -181,7 +181,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A failed test may leave reservations running: stop their processes and users so nothing outlives the test.</summary>
+    /// <summary>A failed test may leave reservations running: remove their containers and networks so nothing outlives the test.</summary>
     private async Task RemoveLeftoverEnvironmentsAsync()
     {
         var envs = Path.Combine(StateDir, "envs");
@@ -193,13 +193,13 @@ internal sealed class ServerProcess : IAsyncDisposable
         foreach (var env in Directory.EnumerateDirectories(envs))
         {
             var id = Path.GetFileName(env);
-            await Proc.RunAsync("pkill", ["-KILL", "-f", env]);
-            if (Environment.IsPrivilegedProcess && id.Length >= 12)
+            var containers = await Proc.RunAsync("podman", ["ps", "-a", "-q", "--filter", "label=gpu-dev.io/reservation=" + id]);
+            foreach (var container in containers.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                var user = $"gpudev-{id[..12]}";
-                await Proc.RunAsync("pkill", ["-KILL", "-u", user]);
-                await Proc.RunAsync("userdel", [user]);
+                await Proc.RunAsync("podman", ["rm", "--force", "--time", "0", container]);
             }
+
+            await Proc.RunAsync("podman", ["network", "rm", "--force", "gpudev-" + id]);
         }
     }
 

@@ -22,6 +22,8 @@ public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputePr
 
     public bool SupportsCustomImages { get; set; }
 
+    public bool SupportsBuildContexts { get; set; }
+
     /// <summary>What DiscoverNodesAsync returns; change it and <see cref="Raise"/> a NodesChanged event to resize the fleet.</summary>
     public IReadOnlyList<ComputeNode> Nodes { get; set; } = nodes;
 

@@ -155,6 +155,35 @@ internal sealed class GpuDevClient
         return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.ListAuditEntryDto, ct);
     }
 
+    /// <summary>Uploads a <c>--dockerfile</c> build context (gzip-compressed tar) under its SHA-256; the server keeps one copy.</summary>
+    public async Task UploadBuildContextAsync(string sha256, string file, CancellationToken ct)
+    {
+        await using var stream = File.OpenRead(file);
+        using var request = new HttpRequestMessage(HttpMethod.Put, Routes.BuildContext(sha256).TrimStart('/'))
+        {
+            Content = new StreamContent(stream),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/gzip");
+        _debug?.WriteLine($"> PUT {new Uri(ServerUrl, Routes.BuildContext(sha256).TrimStart('/'))} ({stream.Length} bytes)");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Unreachable(ex.InnerException is SocketException se ? se.Message : ex.Message, ex);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw ToException(response.StatusCode, response.ReasonPhrase, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+            }
+        }
+    }
+
     public const string DiskNotFoundHint = "see your disks with `gpu-dev disk list`";
 
     public const string DeletedDiskNotFoundHint = "see your deleted disks with `gpu-dev disk list --all` (they can be undeleted until their snapshots are purged)";

@@ -23,7 +23,7 @@ internal sealed class ReserveCommand : CliCommand
     private readonly Option<bool> _ignoreNoPersist = new("--ignore-no-persist") { Description = "Skip warning when disk is in use" };
     private readonly Option<bool> _recreateEnv = new("--recreate-env") { Description = "Re-create the shell dotfiles (.bashrc, .profile, …) on the --disk disk; needs --disk NAME" };
     private readonly Option<bool> _distributed = new("--distributed", "-d") { Description = "Required for multinode reservations (more GPUs than one node holds; a multiple of GPUs per node)" };
-    private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to custom Dockerfile, max 512 KB, built in the cluster (kubernetes provider)" };
+    private readonly Option<string> _dockerfile = new("--dockerfile") { Description = "Path to a Dockerfile (max 512 KB); its directory is the build context (local provider; Kubernetes builds the Dockerfile alone)" };
     private readonly Option<string> _dockerImage = new("--dockerimage") { Description = "Custom Docker image (kubernetes provider)" };
     private readonly Option<bool> _preserveEntrypoint = new("--preserve-entrypoint") { Description = "Keep the image's ENTRYPOINT/CMD instead of the SSH server (kubernetes provider)" };
     private readonly Option<string[]> _nodeLabel = new("--node-label", "-l") { Description = "Node selector label KEY=VALUE, repeatable (e.g. nsight=true)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
@@ -86,6 +86,8 @@ internal sealed class ReserveCommand : CliCommand
         {
             request = await ResolveDiskAsync(client, request, prompted, cancellationToken).ConfigureAwait(false);
         }
+
+        request = await AttachBuildContextAsync(client, request, parseResult.GetValue(_dockerfile), cancellationToken).ConfigureAwait(false);
 
         ReservationDto reservation;
         try
@@ -152,6 +154,28 @@ internal sealed class ReserveCommand : CliCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>With <c>--dockerfile</c> on a provider that builds from a context (local): packs the Dockerfile's directory and
+    /// uploads it first, so that <c>COPY</c>/<c>ADD</c> find their files.</summary>
+    private async Task<CreateReservationRequest> AttachBuildContextAsync(GpuDevClient client, CreateReservationRequest request, string? dockerfile, CancellationToken cancellationToken)
+    {
+        if (dockerfile is null || request.Dockerfile is null)
+        {
+            return request;
+        }
+
+        var me = await client.GetMeAsync(cancellationToken).ConfigureAwait(false);
+        if (me.Provider != "local")
+        {
+            return request;
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(dockerfile))!;
+        using var packed = await Builds.BuildContextPacker.PackAsync(directory, cancellationToken).ConfigureAwait(false);
+        Services.Console.Error.WriteLine($"Uploading the build context {directory} ({packed.Entries.ToString(CultureInfo.InvariantCulture)} entries, {(packed.Bytes / 1024.0).ToString("0.#", CultureInfo.InvariantCulture)} KiB)...");
+        await client.UploadBuildContextAsync(packed.Sha256, packed.File, cancellationToken).ConfigureAwait(false);
+        return request with { BuildContext = packed.Sha256 };
     }
 
     private CreateReservationRequest BuildRequest(ParseResult parseResult)

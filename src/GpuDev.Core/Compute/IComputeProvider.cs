@@ -10,6 +10,9 @@ public interface IComputeProvider
     /// <summary>Whether the provider can honour custom images (<c>--dockerimage</c>/<c>--dockerfile</c>).</summary>
     bool SupportsCustomImages { get; }
 
+    /// <summary>Whether <c>--dockerfile</c> builds may use an uploaded build context (the files next to the Dockerfile).</summary>
+    bool SupportsBuildContexts => false;
+
     /// <summary>The nodes and GPUs this provider offers now.</summary>
     Task<IReadOnlyList<ComputeNode>> DiscoverNodesAsync(CancellationToken cancellationToken);
 

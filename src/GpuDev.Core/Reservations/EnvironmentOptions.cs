@@ -12,6 +12,10 @@ public sealed record EnvironmentOptions
     /// <summary>Dockerfile text (at most <see cref="ReservationRules.MaxDockerfileBytes"/>), built in the cluster.</summary>
     public string? Dockerfile { get; init; }
 
+    /// <summary>The build context of <see cref="Dockerfile"/>: the SHA-256 of a gzip-compressed tar kept by the server at
+    /// <see cref="BuildContexts.RelativePath"/> under its data directory. Null: the Dockerfile alone.</summary>
+    public string? BuildContext { get; init; }
+
     public bool PreserveEntrypoint { get; init; }
 
     public IReadOnlyDictionary<string, string> NodeLabels { get; init; } = new Dictionary<string, string>();
@@ -19,5 +23,5 @@ public sealed record EnvironmentOptions
     /// <summary>True when <c>nsight=true</c> is among the labels: profiling nodes, SYS_ADMIN and driver capabilities.</summary>
     public bool Nsight => NodeLabels.TryGetValue("nsight", out var value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
 
-    public bool IsDefault => DockerImage is null && Dockerfile is null && !PreserveEntrypoint && NodeLabels.Count == 0;
+    public bool IsDefault => DockerImage is null && Dockerfile is null && BuildContext is null && !PreserveEntrypoint && NodeLabels.Count == 0;
 }

@@ -29,6 +29,9 @@ public sealed record ReservationRequest
     /// <summary>Dockerfile text, when the user gave one.</summary>
     public string? Dockerfile { get; init; }
 
+    /// <summary>The uploaded build context of <see cref="Dockerfile"/> (its SHA-256), if any.</summary>
+    public string? BuildContext { get; init; }
+
     public bool PreserveEntrypoint { get; init; }
 
     public IReadOnlyDictionary<string, string>? NodeLabels { get; init; }

@@ -136,6 +136,12 @@ public static partial class ReservationRules
                 "Docker image must be a reference such as 'pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel' (letters, digits, '.', '_', '-', '/', ':', '@')."));
         }
 
+        if (request.BuildContext is not null && (request.Dockerfile is null || !BuildContexts.IsValidId(request.BuildContext)))
+        {
+            errors.Add(new("invalid-build-context", "buildContext",
+                "A build context goes with --dockerfile and is the SHA-256 (64 lowercase hex characters) of the uploaded context."));
+        }
+
         if (request.PreserveEntrypoint && request.DockerImage is null && request.Dockerfile is null)
         {
             errors.Add(new("conflicting-options", "preserveEntrypoint", "--preserve-entrypoint needs --dockerimage or --dockerfile."));

@@ -71,6 +71,7 @@ internal static class DtoMapping
         Distributed = request.Distributed,
         DockerImage = request.DockerImage,
         Dockerfile = request.Dockerfile,
+        BuildContext = request.BuildContext,
         PreserveEntrypoint = request.PreserveEntrypoint,
         NodeLabels = request.NodeLabels,
     };

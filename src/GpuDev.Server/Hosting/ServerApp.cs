@@ -33,6 +33,7 @@ public static class ServerApp
         ["--store"] = "Storage:Provider",
         ["--postgres"] = "Storage:Postgres",
         ["--local-gpus"] = "LocalHost:Gpus",
+        ["--image"] = "LocalHost:DefaultImage",
         ["--kubeconfig"] = "Kubernetes:Kubeconfig",
         ["--namespace"] = "Kubernetes:Namespace",
         ["--urls"] = "urls",
@@ -186,6 +187,7 @@ public static class ServerApp
         api.MapReservationsApi();
         api.MapFleetApi();
         api.MapDisksApi();
+        api.MapBuildContextsApi();
         api.MapAuditApi();
     }
 

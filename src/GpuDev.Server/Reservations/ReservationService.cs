@@ -25,6 +25,7 @@ internal sealed partial class ReservationService(
     KeyCollector keys,
     IDiskStore disks,
     Faults.CrashPoints crash,
+    Microsoft.Extensions.Options.IOptions<Hosting.ServerOptions> serverOptions,
     ILogger<ReservationService> logger)
 {
     public const int MinPrefixLength = 4;
@@ -50,6 +51,12 @@ internal sealed partial class ReservationService(
         if (NotSupported(request) is { } unsupported)
         {
             return Problems.NotSupported(unsupported);
+        }
+
+        if (request.BuildContext is { } context && !File.Exists(Path.Combine(serverOptions.Value.DataDir, BuildContexts.RelativePath(context))))
+        {
+            return Problems.Validation([new RuleViolation("build-context-missing", "buildContext",
+                $"The build context {context} has not been uploaded: PUT it to {Contracts.Routes.BuildContext(context)} first (gpu-dev reserve --dockerfile does).")]);
         }
 
         if (await NeverFitsAsync(type, gpuCount, nodeCount, request.NodeLabels, cancellationToken) is { } capacity)
@@ -89,6 +96,7 @@ internal sealed partial class ReservationService(
             {
                 DockerImage = request.DockerImage,
                 Dockerfile = request.Dockerfile,
+                BuildContext = request.BuildContext,
                 PreserveEntrypoint = request.PreserveEntrypoint,
                 NodeLabels = request.NodeLabels is { Count: > 0 } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : EnvironmentOptions.None.NodeLabels,
             },
@@ -117,7 +125,9 @@ internal sealed partial class ReservationService(
     private string? NotSupported(ReservationRequest request) => request switch
     {
         { DockerImage: not null } or { Dockerfile: not null } or { PreserveEntrypoint: true } when !provider.SupportsCustomImages =>
-            $"Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by the {provider.Name} provider; the kubernetes provider supports them.",
+            $"Custom images (--dockerimage, --dockerfile, --preserve-entrypoint) are not supported by the {provider.Name} provider.",
+        { BuildContext: not null } when !provider.SupportsBuildContexts =>
+            $"A build context (the files next to the Dockerfile) is not supported by the {provider.Name} provider: it builds the Dockerfile alone.",
         _ => null,
     };
 

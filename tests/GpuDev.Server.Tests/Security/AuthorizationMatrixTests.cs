@@ -51,7 +51,12 @@ public sealed class AuthorizationMatrixTests
         // The owner's disk has no snapshot yet and is not deleted: restore and undelete answer 404 and 409 for the owner.
         ["POST /api/v1/disks/{name}/restore"] = [.. Authenticated(HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
         ["POST /api/v1/disks/{name}/undelete"] = [.. Authenticated(HttpStatusCode.Conflict, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+
+        // Build contexts are content-addressed and write-only: any signed-in user may upload one.
+        ["PUT /api/v1/build-contexts/{sha256}"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
     };
+
+    private static readonly byte[] s_context = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
 
     private static IEnumerable<HttpStatusCode> Authenticated(HttpStatusCode owner, HttpStatusCode added, HttpStatusCode other, HttpStatusCode admin) =>
         [HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, owner, added, other, admin];
@@ -109,7 +114,8 @@ public sealed class AuthorizationMatrixTests
 
         var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
         var path = route.Replace("{id}", created.Id, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal)
-            .Replace("{name}", "d1", StringComparison.Ordinal);
+            .Replace("{name}", "d1", StringComparison.Ordinal)
+            .Replace("{sha256}", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_context)), StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Content = (method, route) switch
         {
@@ -118,6 +124,7 @@ public sealed class AuthorizationMatrixTests
             ("POST", "/api/v1/disks/{name}/restore") => JsonContent.Create(new RestoreDiskRequest(null), GpuDevJsonContext.Default.RestoreDiskRequest),
             ("POST", "/api/v1/disks/{name}/undelete") => null,
             ("POST", _) => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
+            ("PUT", _) => new ByteArrayContent(s_context),
             ("PATCH", _) => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
             _ => null,
         };
