@@ -30,6 +30,8 @@ for _ in $(seq 1 "$reserves"); do
   echo $((end - start)) >>"$work/reserve.txt"
   id=$(sed -n 's/^  "id": "\([0-9a-f]*\)".*/\1/p' <<<"$json" | head -n 1)
   bin/gpu-dev cancel "$id" --yes >/dev/null 2>&1
+  # Measure each reserve on a quiet host: wait until the cancelled one's container is gone.
+  for _ in $(seq 1 100); do [[ -z $(podman ps -aq --filter "label=gpu-dev.io/reservation=$id") ]] && break; sleep 0.1; done
 done
 sleep 1
 : >"$work/list.txt"

@@ -345,6 +345,9 @@ internal sealed partial class LocalHostProvider(
         EnsureDir(Path.Combine(StateDir, "envs"), "711");
         var isNew = !Directory.Exists(layout.EnvDir);
         EnsureDir(layout.EnvDir, "711");
+
+        // The record is written before any container or network exists: without one, there is nothing to look up.
+        var fresh = record is null;
         if (record is null)
         {
             var uidBase = _rootless ? 0 : await Ranges.BaseOfAsync(spec.Owner, cancellationToken).ConfigureAwait(false);
@@ -402,7 +405,7 @@ internal sealed partial class LocalHostProvider(
             }
         }
 
-        if (!await _podman.NetworkExistsAsync(layout.Network, cancellationToken).ConfigureAwait(false))
+        if (fresh || !await _podman.NetworkExistsAsync(layout.Network, cancellationToken).ConfigureAwait(false))
         {
             var created = await _podman.RunAsync(
                 ["network", "create", "--label", EnvironmentLayout.ReservationLabel + "=" + spec.ReservationId,
@@ -420,7 +423,7 @@ internal sealed partial class LocalHostProvider(
 
         for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
-            record = await StartRankAsync(spec, layout, record, rank, cancellationToken).ConfigureAwait(false);
+            record = await StartRankAsync(spec, layout, record, rank, fresh, cancellationToken).ConfigureAwait(false);
         }
 
         return record;
@@ -428,12 +431,13 @@ internal sealed partial class LocalHostProvider(
 
     /// <summary>The rank's container running: created and started, started again when it stopped, left alone when it runs (then
     /// told to sync, e.g. for new keys). A port taken meanwhile by someone else: another port, a new container.</summary>
-    private async Task<EnvironmentRecord> StartRankAsync(EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord record, int rank, CancellationToken cancellationToken)
+    private async Task<EnvironmentRecord> StartRankAsync(
+        EnvironmentSpec spec, EnvironmentLayout layout, EnvironmentRecord record, int rank, bool fresh, CancellationToken cancellationToken)
     {
         var name = layout.Container(rank);
         for (var attempt = 1; ; attempt++)
         {
-            var state = await _podman.StateAsync(name, cancellationToken).ConfigureAwait(false);
+            var state = fresh && attempt == 1 ? null : await _podman.StateAsync(name, cancellationToken).ConfigureAwait(false);
             ProcessResult result;
             if (state is { Status: "running" })
             {
@@ -453,6 +457,11 @@ internal sealed partial class LocalHostProvider(
             if (result.Succeeded)
             {
                 return record;
+            }
+
+            if (state is null && result.StdErr.Contains("already in use", StringComparison.Ordinal) && attempt < MaxPortAttempts)
+            {
+                continue; // It existed after all (a record lost in a crash): look at it and start it.
             }
 
             if (!IsPortTaken(result) || attempt >= MaxPortAttempts)

@@ -40,13 +40,13 @@ public static class EntryScript
             shell=/bin/bash; [ -x "$shell" ] || shell=/bin/sh
             if command -v useradd >/dev/null 2>&1; then
               getent group dev >/dev/null 2>&1 || groupadd -g 1000 dev 2>/dev/null || groupadd -o -g 1000 dev
-              useradd -M -d "$home" -s "$shell" -u 1000 -g dev dev 2>/dev/null || useradd -M -o -d "$home" -s "$shell" -u 1000 -g dev dev
+              useradd -M -p '*' -d "$home" -s "$shell" -u 1000 -g dev dev 2>/dev/null || useradd -M -o -p '*' -d "$home" -s "$shell" -u 1000 -g dev dev
             else
               adduser -D -H -h "$home" -s "$shell" -u 1000 dev
             fi
           fi
           # Not locked (sshd refuses locked accounts without PAM), no password.
-          usermod -p '*' dev 2>/dev/null || sed -i 's/^dev:!*:/dev:*:/' /etc/shadow
+          grep -q '^dev:\*:' /etc/shadow 2>/dev/null || usermod -p '*' dev 2>/dev/null || sed -i 's/^dev:!*:/dev:*:/' /etc/shadow
           if [ -d /etc/sudoers.d ] || command -v sudo >/dev/null 2>&1; then
             mkdir -p /etc/sudoers.d
             echo 'dev ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/gpu-dev && chmod 440 /etc/sudoers.d/gpu-dev
@@ -76,20 +76,28 @@ public static class EntryScript
             printf "%s\n" "$2" > .gpu-dev-env-recreated' sh "$home" "${GPU_DEV_RESERVATION_ID:-}"
         }
 
-        # The entry's environment (image ENV + provider variables) for every session.
+        # The entry's environment (image ENV + provider variables) for every session: read from the entry's own initial
+        # environment in one pass where sed has -z (GNU), else variable by variable.
         write_env() {
-          : > "$etc/environment.new"
-          setenv="SetEnv"
-          for name in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort -u); do
-            case $name in
-              HOME|PWD|OLDPWD|SHLVL|HOSTNAME|TERM|USER|LOGNAME|SHELL|MAIL|_|container|GPU_DEV_RECREATE_ENV) continue ;;
-            esac
-            eval "value=\${$name-}"
-            case $value in *'
+          skip='^\(HOME\|PWD\|OLDPWD\|SHLVL\|HOSTNAME\|TERM\|USER\|LOGNAME\|SHELL\|MAIL\|_\|container\|GPU_DEV_RECREATE_ENV\)='
+          if [ -r "/proc/$$/environ" ] && printf 'a\0' | sed -z 's/a/b/' >/dev/null 2>&1; then
+            sed -z -n -e "/$skip/d" -e '/^[A-Za-z_][A-Za-z0-9_]*=/!d' -e "s/'/'\\\\''/g" -e "s/^\\([^=]*\\)=\\(.*\\)\$/export \\1='\\2'/p" \
+              "/proc/$$/environ" | tr '\0' '\n' > "$etc/environment.new"
+            setenv="SetEnv $(sed -z -n -e "/$skip/d" -e '/^[A-Za-z_][A-Za-z0-9_]*=/!d' -e '/\n/d' -e 's/[\\"]/\\&/g' -e 's/^.*$/"&"/p' "/proc/$$/environ" | tr '\0' ' ')"
+          else
+            : > "$etc/environment.new"
+            setenv="SetEnv"
+            for name in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort -u); do
+              case $name in
+                HOME|PWD|OLDPWD|SHLVL|HOSTNAME|TERM|USER|LOGNAME|SHELL|MAIL|_|container|GPU_DEV_RECREATE_ENV) continue ;;
+              esac
+              eval "value=\${$name-}"
+              case $value in *'
         '*) continue ;; esac
-            printf "export %s='%s'\n" "$name" "$(printf '%s' "$value" | sed "s/'/'\\\\''/g")" >> "$etc/environment.new"
-            setenv="$setenv \"$name=$(printf '%s' "$value" | sed 's/[\\"]/\\&/g')\""
-          done
+              printf "export %s='%s'\n" "$name" "$(printf '%s' "$value" | sed "s/'/'\\\\''/g")" >> "$etc/environment.new"
+              setenv="$setenv \"$name=$(printf '%s' "$value" | sed 's/[\\"]/\\&/g')\""
+            done
+          fi
           mv "$etc/environment.new" "$etc/environment"
           chmod 644 "$etc/environment"
           printf '%s\n' "$setenv" > "$run/setenv"
