@@ -51,17 +51,7 @@ internal static class ProcessRunner
         }
         catch (OperationCanceledException)
         {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already exited.
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            return new ProcessResult(-1, string.Empty, string.Empty, TimedOut: true);
+            return TimedOut(process, cancellationToken);
         }
     }
 
@@ -121,18 +111,24 @@ internal static class ProcessRunner
         }
         catch (OperationCanceledException)
         {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already exited.
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            return new ProcessResult(-1, string.Empty, string.Empty, TimedOut: true);
+            return TimedOut(process, cancellationToken);
         }
+    }
+
+    /// <summary>Kills a program that ran out of time (and its children); rethrows when the caller cancelled.</summary>
+    private static ProcessResult TimedOut(Process process, CancellationToken cancellationToken)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ProcessResult(-1, string.Empty, string.Empty, TimedOut: true);
     }
 
     /// <summary>Finds <paramref name="name"/> on PATH.</summary>

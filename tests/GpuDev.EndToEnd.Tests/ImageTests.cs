@@ -11,14 +11,8 @@ public sealed class ImageTests
     [Fact]
     public async Task Dockerfile_WithItsContext_BuildsStepsInHistory_RunsIt_CancelRemovesTheImage()
     {
-        await using var server = await ServerProcess.StartAsync("h100:8");
-        var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-image-").FullName;
-        try
+        await WithServerAsync(async (server, cli, key, work) =>
         {
-            var key = Path.Combine(work, "id_ed25519");
-            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
-            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "img", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
-            var cli = new E2e.Cli(server.Url, token, Path.Combine(work, "config"));
             var project = Directory.CreateDirectory(Path.Combine(work, "project")).FullName;
             await File.WriteAllTextAsync(Path.Combine(project, "hello.txt"), "from the build context\n");
             await File.WriteAllTextAsync(Path.Combine(project, "Dockerfile"),
@@ -44,29 +38,14 @@ public sealed class ImageTests
             var broken = await cli.RunAsync("reserve", "-t", "h100", "-g", "1", "-h", "1", "--no-interactive", "--json", "--dockerfile", Path.Combine(project, "Dockerfile"));
             Assert.NotEqual(0, broken.ExitCode);
             Assert.Contains("image build failed", broken.Stdout + broken.Stderr, StringComparison.Ordinal);
-        }
-        catch (Exception e)
-        {
-            throw new InvalidOperationException($"{e.Message}\n--- server log ---\n{server.Log}", e);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public async Task DockerImage_OfThisHost_RunsIt_UnknownImage_FailsWithThePullError()
     {
-        await using var server = await ServerProcess.StartAsync("h100:8");
-        var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-image-").FullName;
-        try
+        await WithServerAsync(async (server, cli, key, work) =>
         {
-            var key = Path.Combine(work, "id_ed25519");
-            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
-            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "img", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
-            var cli = new E2e.Cli(server.Url, token, Path.Combine(work, "config"));
-
             var result = E2e.Check(await cli.RunAsync("reserve", "-t", "h100", "-g", "1", "-h", "1", "--no-interactive", "--json", "--dockerimage", "localhost/gpu-dev/devbox:latest"));
             var reservation = JsonSerializer.Deserialize(result.Stdout, GpuDevJsonContext.Default.ReservationDto)!;
             Assert.Equal("devbox\n", (await SshAsync(reservation, key, "echo $GPU_DEV_IMAGE")).Stdout);
@@ -75,6 +54,21 @@ public sealed class ImageTests
             Assert.NotEqual(0, unknown.ExitCode);
             Assert.Contains("podman pull localhost/gpu-dev/no-such-image:1 failed", unknown.Stdout + unknown.Stderr, StringComparison.Ordinal);
             E2e.Check(await cli.RunAsync("cancel", "--all", "--yes"));
+            await server.WaitNoEnvironmentsAsync();
+        });
+    }
+
+    /// <summary>A real server on one simulated h100:8 node and a user with a key; the server log comes with any failure.</summary>
+    private static async Task WithServerAsync(Func<ServerProcess, E2e.Cli, string, string, Task> test)
+    {
+        await using var server = await ServerProcess.StartAsync("h100:8");
+        var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-image-").FullName;
+        try
+        {
+            var key = Path.Combine(work, "id_ed25519");
+            E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));
+            var token = E2e.Check(await Proc.RunAsync(ServerProcess.Bin("gpu-dev-server"), ["user", "add", "img", "--ssh-key", key + ".pub", "--data-dir", server.DataDir])).Stdout.Trim();
+            await test(server, new E2e.Cli(server.Url, token, Path.Combine(work, "config")), key, work);
             await server.WaitNoEnvironmentsAsync();
         }
         catch (Exception e)
