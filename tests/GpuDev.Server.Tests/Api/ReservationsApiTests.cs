@@ -106,7 +106,7 @@ public sealed class ReservationsApiTests
         Assert.Equal(HttpStatusCode.UnprocessableEntity, image.StatusCode);
         var imageProblem = (await image.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
         Assert.Equal(ProblemCodes.NotSupported, imageProblem.Code);
-        Assert.Contains("not supported by the fake provider; the kubernetes provider supports them", imageProblem.Detail, StringComparison.Ordinal);
+        Assert.Contains("are not supported by the fake provider.", imageProblem.Detail, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, label.StatusCode);
         Assert.Contains("No h100 node has the labels nsight=true", (await label.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail, StringComparison.Ordinal);
         Assert.Empty(await ListAllAsync(client));
