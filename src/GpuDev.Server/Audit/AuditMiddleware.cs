@@ -16,6 +16,9 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
     /// <summary>Item the ProblemDetails writer sets to the refusal's detail.</summary>
     public const string DetailItem = "gpu-dev.audit.detail";
 
+    /// <summary>Item set on a refusal already accounted for by an earlier row (a throttled address's further attempts).</summary>
+    public const string SkipItem = "gpu-dev.audit.skip";
+
     public async Task InvokeAsync(HttpContext http)
     {
         if (!IsAudited(http.Request.Path))
@@ -37,7 +40,7 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
         }
 
         var status = http.Response.StatusCode;
-        if (IsRead(http.Request.Method) && status is < 400 or >= 500)
+        if ((IsRead(http.Request.Method) && status is < 400 or >= 500) || http.Items.ContainsKey(SkipItem))
         {
             return;
         }

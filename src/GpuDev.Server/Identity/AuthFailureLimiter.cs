@@ -5,9 +5,10 @@ using Microsoft.Extensions.Options;
 namespace GpuDev.Server.Identity;
 
 /// <summary>Counts failed authentications per remote address in a fixed window (<c>Server:AuthFailureLimit</c> per
-/// <c>Server:AuthFailureWindow</c>, default 10 per minute). An address over the limit is refused with 429 until its
-/// window ends, before any token lookup, so a guesser learns nothing more. Successful requests never count, and other
-/// addresses are never affected. Time comes from the injected <see cref="TimeProvider"/>.</summary>
+/// <c>Server:AuthFailureWindow</c>, default 10 per minute). Over the limit, the address's failed attempts get 429 instead
+/// of 401 until its window ends. Only failures count, and a valid token is never refused: many users share one address
+/// (everyone on the server's host is 127.0.0.1, everyone behind an ingress is the proxy), so one guesser must not lock
+/// them out. Time comes from the injected <see cref="TimeProvider"/>.</summary>
 internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<ServerOptions> options)
 {
     private const int MaxTrackedAddresses = 10_000;
@@ -44,5 +45,18 @@ internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<Ser
             (_, window) => now >= window.Start + length ? new Window(now, 1) : window with { Failures = window.Failures + 1 });
     }
 
-    private sealed record Window(DateTimeOffset Start, int Failures);
+    /// <summary>True for the first throttled attempt of the address's window: only that one is audited, the rest of the
+    /// window's refusals are summed up in it.</summary>
+    public bool FirstThrottled(string address)
+    {
+        var first = false;
+        _windows.AddOrUpdate(address, _ => new Window(timeProvider.GetUtcNow(), 0), (_, window) =>
+        {
+            first = !window.ThrottleAudited;
+            return window with { ThrottleAudited = true };
+        });
+        return first;
+    }
+
+    private sealed record Window(DateTimeOffset Start, int Failures, bool ThrottleAudited = false);
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using GpuDev.Contracts;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GpuDev.Server.Tests.Security;
 
@@ -80,6 +81,31 @@ public sealed class RateLimitTests
         Assert.Equal(StatusCodes.Status429TooManyRequests, await SendAsync(server, attacker, "gdt_guess"));
         Assert.Equal(StatusCodes.Status200OK, await SendAsync(server, user, token));
         Assert.Equal(StatusCodes.Status401Unauthorized, await SendAsync(server, user, "gdt_guess"));
+    }
+
+    [Fact]
+    public async Task FifteenBadTokensFromLoopback_AGoodTokenFromTheSameAddressStillWorks_AndThrottlingIsAuditedOnce()
+    {
+        await using var server = new ServerFixture(s_settings);
+        _ = server.CreateClient();
+        var loopback = IPAddress.Loopback;
+        var token = GpuDev.Server.Identity.Tokens.Generate();
+        await server.Store.AddUserAsync("carol", null, false, GpuDev.Server.Identity.Tokens.Hash(token), [], CancellationToken.None);
+
+        var bad = new List<int>();
+        for (var i = 0; i < 15; i++)
+        {
+            bad.Add(await SendAsync(server, loopback, "gdt_guess_" + i));
+        }
+
+        var good = await SendAsync(server, loopback, token);
+        var audit = await server.Services.GetRequiredService<GpuDev.Core.Audit.IAuditLog>().QueryAsync(new GpuDev.Core.Audit.AuditQuery(Actor: "anonymous"), CancellationToken.None);
+
+        Assert.Equal(10, bad.Count(s => s == StatusCodes.Status401Unauthorized));
+        Assert.Equal(5, bad.Count(s => s == StatusCodes.Status429TooManyRequests));
+        Assert.Equal(StatusCodes.Status200OK, good);
+        Assert.Equal(10, audit.Count(e => e.Outcome == StatusCodes.Status401Unauthorized));
+        Assert.Equal(1, audit.Count(e => e.Outcome == StatusCodes.Status429TooManyRequests));
     }
 
     private static async Task<int> SendAsync(ServerFixture server, IPAddress from, string token)
