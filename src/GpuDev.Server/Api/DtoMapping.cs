@@ -10,40 +10,62 @@ internal static class DtoMapping
 {
     /// <param name="reservation">The reservation.</param>
     /// <param name="withAccess">False when the caller may see but not enter it (others' reservations in <c>list --user all</c>):
-    /// connection details are left out.</param>
+    /// then only owner, type, count, status and times.</param>
     /// <param name="canEdit">False for an added user (may show and connect, not cancel or edit).</param>
-    public static ReservationDto ToDto(this Reservation reservation, bool withAccess, bool canEdit = true) => new()
-    {
-        Id = reservation.Id,
-        Name = reservation.Name,
-        User = reservation.UserName,
-        CreatedAt = reservation.CreatedAt,
-        Status = reservation.Status.ToWire(),
-        StatusReason = reservation.StatusReason,
-        GpuType = reservation.GpuType,
-        GpuCount = reservation.GpuCount,
-        Hours = reservation.Hours,
-        NodeCount = reservation.NodeCount,
-        Jupyter = reservation.Jupyter,
-        Disk = reservation.DiskName,
-        StartedAt = reservation.StartedAt,
-        ExpiresAt = reservation.ExpiresAt,
-        EndedAt = reservation.EndedAt,
-        Ssh = withAccess && reservation.Ssh is { } ssh && !reservation.Status.IsTerminal() ? ToDto(ssh) : null,
-        QueuePosition = reservation.QueuePosition,
-        EstimatedStartAt = reservation.EstimatedStartAt,
-        WaitReason = reservation.WaitReason,
-        Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices)
+    public static ReservationDto ToDto(this Reservation reservation, bool withAccess, bool canEdit = true) => withAccess
+        ? new()
         {
-            Ssh = withAccess && a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
-        })],
-        JupyterUrl = withAccess && reservation.Status == ReservationStatus.Active ? reservation.JupyterUrl : null,
-        ExtendedHours = reservation.ExtendedHours,
-        AddedUsers = reservation.AddedUsers,
-        Warnings = [.. reservation.Warnings.Where(w => w.Message is not null).Select(w => new WarningDto(w.At, w.MinutesBefore, w.Message!))],
-        CanEdit = withAccess && canEdit,
-        History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
-    };
+            Id = reservation.Id,
+            Name = reservation.Name,
+            User = reservation.UserName,
+            CreatedAt = reservation.CreatedAt,
+            Status = reservation.Status.ToWire(),
+            StatusReason = reservation.StatusReason,
+            GpuType = reservation.GpuType,
+            GpuCount = reservation.GpuCount,
+            Hours = reservation.Hours,
+            NodeCount = reservation.NodeCount,
+            Jupyter = reservation.Jupyter,
+            Disk = reservation.DiskName,
+            StartedAt = reservation.StartedAt,
+            ExpiresAt = reservation.ExpiresAt,
+            EndedAt = reservation.EndedAt,
+            Ssh = reservation.Ssh is { } ssh && !reservation.Status.IsTerminal() ? ToDto(ssh) : null,
+            QueuePosition = reservation.QueuePosition,
+            EstimatedStartAt = reservation.EstimatedStartAt,
+            WaitReason = reservation.WaitReason,
+            Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices)
+            {
+                Ssh = a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
+            })],
+            JupyterUrl = reservation.Status == ReservationStatus.Active ? reservation.JupyterUrl : null,
+            ExtendedHours = reservation.ExtendedHours,
+            AddedUsers = reservation.AddedUsers,
+            Warnings = [.. reservation.Warnings.Where(w => w.Message is not null).Select(w => new WarningDto(w.At, w.MinutesBefore, w.Message!))],
+            CanEdit = canEdit,
+            History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
+        }
+
+        // Someone else's reservation (list --user all): who holds what, and when; no name, reasons, history, placement or
+        // connection details (reasons and history carry build logs, termination messages and addresses).
+        : new()
+        {
+            Id = reservation.Id,
+            User = reservation.UserName,
+            CreatedAt = reservation.CreatedAt,
+            Status = reservation.Status.ToWire(),
+            GpuType = reservation.GpuType,
+            GpuCount = reservation.GpuCount,
+            Hours = reservation.Hours,
+            NodeCount = reservation.NodeCount,
+            StartedAt = reservation.StartedAt,
+            ExpiresAt = reservation.ExpiresAt,
+            EndedAt = reservation.EndedAt,
+            QueuePosition = reservation.QueuePosition,
+            EstimatedStartAt = reservation.EstimatedStartAt,
+            ExtendedHours = reservation.ExtendedHours,
+            CanEdit = false,
+        };
 
     private static SshInfoDto ToDto(SshEndpoint ssh) => new()
     {

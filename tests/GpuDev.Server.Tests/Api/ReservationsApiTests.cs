@@ -113,6 +113,33 @@ public sealed class ReservationsApiTests
     }
 
     [Fact]
+    public async Task ListAll_OthersReservation_ShowsOwnerTypeCountStatusAndTimesOnly()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob");
+        var admin = await server.ClientForAsync("root", admin: true);
+        var created = (await (await ReserveAsync(alice, new() { GpuType = "h100", GpuCount = 2, Hours = 1, Name = "secret-project" })).Content
+            .ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto, TestContext.Current.CancellationToken))!;
+        await ServerFixture.WaitForStatusAsync(alice, created.Id, "active");
+
+        var seenByBob = Assert.Single(await ListAllAsync(bob));
+        var seenByAdmin = Assert.Single(await ListAllAsync(admin));
+
+        Assert.Equal(("alice", "h100", 2, "active"), (seenByBob.User, seenByBob.GpuType, seenByBob.GpuCount, seenByBob.Status));
+        Assert.NotNull(seenByBob.ExpiresAt);
+        Assert.Null(seenByBob.Name);
+        Assert.Null(seenByBob.StatusReason);
+        Assert.Null(seenByBob.Ssh);
+        Assert.Empty(seenByBob.History);
+        Assert.Empty(seenByBob.Nodes);
+        Assert.False(seenByBob.CanEdit);
+        Assert.Equal("secret-project", seenByAdmin.Name);
+        Assert.NotEmpty(seenByAdmin.History);
+        Assert.NotNull(seenByAdmin.Ssh);
+    }
+
+    [Fact]
     public async Task Create_InvalidJson_Returns400Problem()
     {
         await using var server = new ServerFixture();
