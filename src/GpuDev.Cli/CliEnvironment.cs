@@ -29,6 +29,9 @@ internal static class EnvVars
     public const string Debug = "GPU_DEV_DEBUG";
     public const string Ssh = "GPU_DEV_SSH";
     public const string GpuDevHome = "GPU_DEV_HOME";
+
+    /// <summary>1: allow plain http:// to a server that is not on this machine (the token then travels in clear).</summary>
+    public const string Insecure = "GPU_DEV_INSECURE";
     public const string XdgConfigHome = "XDG_CONFIG_HOME";
     public const string NoColor = "NO_COLOR";
     public const string Ci = "CI";

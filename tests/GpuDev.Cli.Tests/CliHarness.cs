@@ -17,6 +17,9 @@ internal sealed class CliHarness : IDisposable
         {
             [EnvVars.ConfigDir] = Path.Combine(TempDir, "config"),
             [EnvVars.Server] = Server,
+
+            // The fake server has a non-loopback name; HostileServerTests checks the refusal without this.
+            [EnvVars.Insecure] = "1",
         };
         if (withToken)
         {
@@ -114,6 +117,12 @@ internal sealed class ReservationBuilder
 
     public string? HostKey { get; set; }
 
+    public string SshHost { get; set; } = "10.0.0.5";
+
+    public int SshPort { get; set; } = 30001;
+
+    public string SshUser { get; set; } = "dev";
+
     /// <summary>Overrides the default estimate of a queued reservation (created + 2 h).</summary>
     public DateTimeOffset? EstimatedStartAt { get; set; }
 
@@ -158,7 +167,7 @@ internal sealed class ReservationBuilder
             QueuePosition = QueuePosition,
             EstimatedStartAt = UnknownStart ? null : EstimatedStartAt ?? (Status == "queued" ? created.AddHours(2) : null),
             WaitReason = WaitReason,
-            Ssh = active ? new SshInfoDto { Host = "10.0.0.5", Port = 30001, User = "dev", Command = "ssh -p 30001 dev@10.0.0.5", HostKey = HostKey } : null,
+            Ssh = active ? new SshInfoDto { Host = SshHost, Port = SshPort, User = SshUser, Command = $"ssh -p {SshPort} {SshUser}@{SshHost}", HostKey = HostKey } : null,
             NodeCount = NodeCount,
             Nodes = Nodes ?? (active ? [new NodeAllocationDto(0, "node-a", [0, 1])] : []),
             History = [new HistoryEntryDto(created, null, "pending", "created")],

@@ -150,6 +150,11 @@ internal sealed class ConnectCommand : CliCommand
     /// StrictHostKeyChecking=yes, so ssh refuses a changed host key.</summary>
     internal List<string> BuildSshArguments(SshInfoDto ssh, ReservationDto reservation, IReadOnlyList<string> remote)
     {
+        if ((Ssh.ServerValues.Problem(ssh) ?? Ssh.ServerValues.Problem(reservation)) is { } problem)
+        {
+            throw new CliException(ExitCodes.Failure, problem, "is GPU_DEV_SERVER the gpu-dev server you meant? ssh was not started.");
+        }
+
         var args = new List<string> { "-p", ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         string? knownHosts = null;
         if (!string.IsNullOrWhiteSpace(ssh.HostKey))

@@ -40,6 +40,12 @@ internal sealed class SshFiles(ICliEnvironment environment)
     /// endpoint, removed for an ended one, left alone otherwise. Failures become one warning line (never fatal).</summary>
     public void Sync(ReservationDto reservation, TextWriter? warnings)
     {
+        if (ServerValues.Problem(reservation) is { } problem)
+        {
+            warnings?.WriteLine($"warning: not writing ssh files: {problem}");
+            return;
+        }
+
         try
         {
             if (reservation.Status == "active" && Endpoints(reservation).Count > 0)
@@ -67,8 +73,14 @@ internal sealed class SshFiles(ICliEnvironment environment)
 
     /// <summary>Writes both files (only when their content changed). Returns the known_hosts path, or null when the
     /// server sent no host key (the config then says <c>StrictHostKeyChecking accept-new</c>).</summary>
+    /// <exception cref="CliException">The server sent a value that must not reach a file (see <see cref="ServerValues"/>).</exception>
     public string? Write(ReservationDto reservation)
     {
+        if (ServerValues.Problem(reservation) is { } problem)
+        {
+            throw new CliException(ExitCodes.Failure, problem, "is GPU_DEV_SERVER the gpu-dev server you meant? Nothing was written.");
+        }
+
         var endpoints = Endpoints(reservation);
         if (endpoints.Count == 0)
         {
@@ -104,7 +116,7 @@ internal sealed class SshFiles(ICliEnvironment environment)
     {
         var sb = new StringBuilder();
         var id8 = Format.ShortId(r.Id);
-        sb.Append(CultureInfo.InvariantCulture, $"# gpu-dev reservation {id8}{(string.IsNullOrWhiteSpace(r.Name) ? string.Empty : $" ({r.Name.ReplaceLineEndings(" ")})")}, {r.GpuCount}x{r.GpuType}.\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# gpu-dev reservation {id8}{(string.IsNullOrWhiteSpace(r.Name) ? string.Empty : $" ({ServerValues.Printable(r.Name)})")}, {r.GpuCount}x{ServerValues.Printable(r.GpuType)}.\n");
         sb.Append("# Written by the gpu-dev CLI and removed when the reservation ends; do not edit.\n");
         sb.Append("# `gpu-dev config ssh-include enable` makes ssh, VS Code and Cursor read it.\n");
         var nodes = r.Nodes.OrderBy(n => n.Rank).ToList();
