@@ -54,6 +54,21 @@ public sealed class IsolationTests
     }
 
     [Fact]
+    public async Task Ccache_ConfigFromARootOwnedFile_AWrittenCcacheConfInTheCacheChangesNothing()
+    {
+        await using var fx = await LocalHostFixture.CreateAsync();
+        var provider = fx.CreateProvider();
+        var status = await provider.EnsureEnvironmentAsync(fx.Spec(LocalHostFixture.NewId(), 0), Ct);
+        Assert.True(status.State == EnvironmentState.Ready, $"{status.State}: {status.Message}");
+
+        var result = await fx.SshAsync(status.Ssh!,
+            "echo 'prefix_command = /tmp/evil' > /ccache/ccache.conf; echo $CCACHE_CONFIGPATH; ccache -k prefix_command; ccache -k cache_dir; " +
+            "echo x >> /etc/gpu-dev/ccache.conf 2>/dev/null && echo WRITABLE || echo read-only");
+
+        Assert.Equal(["/etc/gpu-dev/ccache.conf", "", "/ccache", "read-only"], result.StdOut.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public async Task TwoOwners_GetDifferentUidRanges_OneOwnersReservationsShareSharedPersonal()
     {
         await using var fx = await LocalHostFixture.CreateAsync();

@@ -108,6 +108,11 @@ public static class EntryScript
           fi
         }
 
+        # ccache reads this root-owned file (CCACHE_CONFIGPATH), not a ccache.conf anyone can write into /ccache.
+        write_ccache_config() {
+          printf 'cache_dir = /ccache\numask = 077\n' > "$etc/ccache.conf" && chmod 644 "$etc/ccache.conf"
+        }
+
         install_keys() {
           cat "$keys/authorized_keys" > "$etc/authorized_keys.new" && chmod 644 "$etc/authorized_keys.new" && mv "$etc/authorized_keys.new" "$etc/authorized_keys"
           if [ -f "$keys/node_key" ]; then
@@ -185,6 +190,7 @@ public static class EntryScript
         setup_user
         recreate_env
         write_env
+        write_ccache_config
         install_keys
         cat "$keys/ssh_host_ed25519_key" > "$run/ssh_host_ed25519_key" && chmod 600 "$run/ssh_host_ed25519_key"
         {

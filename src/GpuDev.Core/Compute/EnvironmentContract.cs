@@ -70,6 +70,9 @@ public static partial class EnvironmentContract
             new("GPU_DEV_NODE_RANK", rankText),
             new("GPU_DEV_NUM_NODES", worldSize),
             new("CCACHE_DIR", "/ccache"),
+
+            // ccache's configuration comes from a root-owned file, never from the (user-writable) cache directory.
+            new("CCACHE_CONFIGPATH", "/etc/gpu-dev/ccache.conf"),
         ];
         if (spec.Allocations.Count > 1)
         {
