@@ -44,7 +44,10 @@ command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is neede
 ./build.sh
 images/devbox/build.sh >/dev/null
 
-# 3. The server, in the background, data in .gpu-dev-run/data, log in .gpu-dev-run/server.log.
+# 3. The server, in the background, data in .gpu-dev-run/data, log in .gpu-dev-run/server.log. What it and this script
+#    write from here on (the database, the admin token) is readable by you only.
+umask 077
+chmod 700 "$run"
 if ! server_pid >/dev/null; then
   nohup "$root/bin/gpu-dev-server" run --data-dir "$run/data" --urls "$url" >"$run/server.log" 2>&1 &
   echo $! >"$run/server.pid"

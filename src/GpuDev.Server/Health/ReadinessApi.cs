@@ -7,7 +7,7 @@ namespace GpuDev.Server.Health;
 /// <summary><c>/healthz</c> is liveness (the process answers). <c>/readyz</c> is readiness: the store answers a
 /// trivial query within 2 s and every worker's heartbeat is fresh; otherwise 503 ProblemDetails naming what is
 /// not ready. Both are unauthenticated.</summary>
-public static class ReadinessApi
+public static partial class ReadinessApi
 {
     private static readonly TimeSpan s_storeTimeout = TimeSpan.FromSeconds(2);
 
@@ -18,7 +18,7 @@ public static class ReadinessApi
         return app;
     }
 
-    internal static async Task<IResult> ReadyAsync(IReservationStore store, WorkerHeartbeats heartbeats, CancellationToken cancellationToken)
+    internal static async Task<IResult> ReadyAsync(IReservationStore store, WorkerHeartbeats heartbeats, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var checks = new Dictionary<string, string>(StringComparer.Ordinal);
         var failed = new List<string>();
@@ -31,7 +31,9 @@ public static class ReadinessApi
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            checks["store"] = e is OperationCanceledException ? $"no answer within {s_storeTimeout.TotalSeconds:0} s" : $"failed: {e.Message}";
+            // The answer is unauthenticated: the kind of failure only; its message (hosts, users, paths) goes to the log.
+            checks["store"] = e is OperationCanceledException ? $"no answer within {s_storeTimeout.TotalSeconds:0} s" : $"failed ({e.GetType().Name}); see the server log";
+            LogStoreFailed(loggers.CreateLogger("GpuDev.Server.Health.Readiness"), e);
             failed.Add("store");
         }
 
@@ -54,4 +56,7 @@ public static class ReadinessApi
         problem.ProblemDetails.Extensions["checks"] = checks;
         return problem;
     }
+
+    [LoggerMessage(EventId = 2400, Level = LogLevel.Warning, Message = "Readiness: the store did not answer")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception);
 }

@@ -72,4 +72,25 @@ public sealed class ReadinessTests
         Assert.DoesNotContain(at61, c => c.Live);
         Assert.Equal("no heartbeat for 61 s (stale after 60 s)", at61.Single(c => c.Worker == "slow").Text);
     }
+
+    [Fact]
+    public async Task Ready_StoreFails_503NamesTheKindOfFailureOnlyNotItsMessage()
+    {
+        var store = System.Reflection.DispatchProxy.Create<GpuDev.Core.Storage.IReservationStore, FailingStore>();
+        var heartbeats = new GpuDev.Server.Health.WorkerHeartbeats(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(), Microsoft.Extensions.Options.Options.Create(new GpuDev.Server.Hosting.ServerOptions()));
+
+        var result = await GpuDev.Server.Health.ReadinessApi.ReadyAsync(store, heartbeats, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
+
+        var problem = Assert.IsType<Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>(result);
+        Assert.Equal(503, problem.StatusCode);
+        Assert.Contains("store (failed (InvalidOperationException); see the server log)", problem.ProblemDetails.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("db.internal", problem.ProblemDetails.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>A store whose every call fails with a message that must not reach an unauthenticated caller.</summary>
+    public class FailingStore : System.Reflection.DispatchProxy
+    {
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args) =>
+            throw new InvalidOperationException("connection to db.internal:5432 as gpudev failed");
+    }
 }
