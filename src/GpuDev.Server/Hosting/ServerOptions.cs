@@ -39,6 +39,16 @@ public sealed class ServerOptions
     /// <summary>The window of <see cref="AuthFailureLimit"/>.</summary>
     public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Reverse proxies (addresses or CIDR networks) whose <c>X-Forwarded-For</c> is believed: a request from one of
+    /// them counts (for the audit log and the failed-authentication limit) as coming from the address it forwards. Empty:
+    /// forwarded headers are ignored.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    internal IReadOnlyList<System.Net.IPNetwork> TrustedProxyNetworks() => [.. TrustedProxies.Where(a => !string.IsNullOrWhiteSpace(a)).Select(a =>
+        a.Contains('/', StringComparison.Ordinal)
+            ? System.Net.IPNetwork.Parse(a.Trim())
+            : new System.Net.IPNetwork(System.Net.IPAddress.Parse(a.Trim()), System.Net.IPAddress.Parse(a.Trim()).GetAddressBytes().Length * 8))];
+
     /// <summary>Test only: must be true for <see cref="CrashAt"/> to be accepted (so it cannot be set by accident).
     /// Also lets <see cref="ExpiryGrace"/> be negative, so a test can expire a 5-minute reservation at once.</summary>
     public bool EnableFaultInjection { get; set; }

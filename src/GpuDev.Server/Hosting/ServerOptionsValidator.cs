@@ -31,6 +31,15 @@ internal sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             errors.Add("Server:PrepareTimeout, QueueTimeout, PollInterval and JobLease must be positive and ExpiryGrace not negative.");
         }
 
+        try
+        {
+            _ = options.TrustedProxyNetworks();
+        }
+        catch (FormatException)
+        {
+            errors.Add($"Server:TrustedProxies must be IP addresses or CIDR networks (e.g. 10.0.0.0/8); got '{string.Join(", ", options.TrustedProxies)}'.");
+        }
+
         if (options.AuthFailureLimit < 1 || options.AuthFailureWindow <= TimeSpan.Zero)
         {
             errors.Add("Server:AuthFailureLimit must be at least 1 and Server:AuthFailureWindow positive.");

@@ -108,7 +108,20 @@ public sealed class RateLimitTests
         Assert.Equal(1, audit.Count(e => e.Outcome == StatusCodes.Status429TooManyRequests));
     }
 
-    private static async Task<int> SendAsync(ServerFixture server, IPAddress from, string token)
+    [Fact]
+    public async Task ForwardedFor_BelievedOnlyFromTrustedProxies()
+    {
+        await using var server = new ServerFixture(new Dictionary<string, string>(s_settings) { ["Server:TrustedProxies:0"] = "192.0.2.0/24" });
+        _ = server.CreateClient();
+
+        await SendAsync(server, IPAddress.Parse("192.0.2.1"), "gdt_guess", forwardedFor: "203.0.113.9");
+        await SendAsync(server, IPAddress.Parse("198.51.100.2"), "gdt_guess", forwardedFor: "203.0.113.10");
+        var audit = await server.Services.GetRequiredService<GpuDev.Core.Audit.IAuditLog>().QueryAsync(new GpuDev.Core.Audit.AuditQuery(Actor: "anonymous"), CancellationToken.None);
+
+        Assert.Equal(["198.51.100.2", "203.0.113.9"], audit.Select(e => e.RemoteAddress).Order(StringComparer.Ordinal));
+    }
+
+    private static async Task<int> SendAsync(ServerFixture server, IPAddress from, string token, string? forwardedFor = null)
     {
         var context = await server.Server.SendAsync(c =>
         {
@@ -116,6 +129,10 @@ public sealed class RateLimitTests
             c.Request.Method = "GET";
             c.Request.Path = Routes.Me;
             c.Request.Headers.Authorization = "Bearer " + token;
+            if (forwardedFor is not null)
+            {
+                c.Request.Headers["X-Forwarded-For"] = forwardedFor;
+            }
         });
         return context.Response.StatusCode;
     }
