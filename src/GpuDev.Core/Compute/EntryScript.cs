@@ -134,11 +134,12 @@ public static class EntryScript
               return 0
             fi
             kind=ServerApp; case $prog in *notebook) kind=NotebookApp ;; esac
+            # Privileges are dropped first: /etc/gpu-dev/environment is read by dev's shell. The token travels in the
+            # environment, never on a command line.
             (
-              . "$etc/environment"
               cd "$home" || exit 1
               export JUPYTER_TOKEN="$(cat "$keys/jupyter_token")" HOME="$home" USER=dev LOGNAME=dev SHELL=/bin/bash
-              exec setsid setpriv --reuid=dev --regid=dev --init-groups "$prog" --no-browser \
+              exec setsid setpriv --reuid=dev --regid=dev --init-groups /bin/sh -c '. /etc/gpu-dev/environment; exec "$@"' sh "$prog" --no-browser \
                 "--$kind.ip=0.0.0.0" "--$kind.port=8888" "--$kind.port_retries=0" "--$kind.open_browser=False" \
                 "--$kind.allow_remote_access=True" "--$kind.password="
             ) > "$run/jupyter.log" 2>&1 &
