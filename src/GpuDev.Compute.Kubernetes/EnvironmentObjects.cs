@@ -276,9 +276,17 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                 Volumes = volumes,
                 TerminationGracePeriodSeconds = 10,
                 EnableServiceLinks = false,
+                AutomountServiceAccountToken = false,
+                SecurityContext = PodSecurity(),
             },
         };
     }
+
+    /// <summary>The pod-level hardening of every pod gpu-dev creates: the container runtime's default seccomp profile
+    /// (no raw <c>bpf</c>, <c>kexec</c>, <c>mount</c> without the capability...), even for nsight pods that add SYS_ADMIN.
+    /// With <c>automountServiceAccountToken: false</c> (set beside it) no pod can talk to the API server as the
+    /// namespace's service account.</summary>
+    public static V1PodSecurityContext PodSecurity() => new() { SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" } };
 
     public V1Service SshService(EnvironmentSpec spec, int rank) => new()
     {
@@ -365,6 +373,8 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                     Spec = new V1PodSpec
                     {
                         RestartPolicy = "Never",
+                        AutomountServiceAccountToken = false,
+                        SecurityContext = PodSecurity(),
                         Containers =
                         [
                             new V1Container

@@ -215,6 +215,30 @@ public sealed class EnvironmentObjectsTests
         Assert.Equal(0, job.Spec.BackoffLimit);
     }
 
+    [Fact]
+    public void EveryPod_HasNoServiceAccountToken_AndTheRuntimeDefaultSeccompProfile()
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev";
+        var nsight = new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } };
+        var disks = new KubernetesDiskProvider(new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = "http://127.0.0.1:1" }),
+            Microsoft.Extensions.Options.Options.Create(_options), TimeProvider.System);
+
+        var specs = new (string What, V1PodSpec Spec)[]
+        {
+            ("single", Objects.Pod(Spec(), 0, s_p5, "img:1").Spec),
+            ("rank 1 of 2", Objects.Pod(Spec(nodes: 2), 1, s_p5, "img:1").Spec),
+            ("nsight", Objects.Pod(Spec(options: nsight), 0, s_p5, "img:1").Spec),
+            ("kaniko job", Objects.Build(Spec(options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" })).Job.Spec.Template.Spec),
+            ("snapshot lister", disks.ListerPod("d1", "s1").Spec),
+        };
+
+        Assert.All(specs, s =>
+        {
+            Assert.True(s.Spec.AutomountServiceAccountToken == false, $"{s.What}: automountServiceAccountToken is not false");
+            Assert.True(s.Spec.SecurityContext?.SeccompProfile?.Type == "RuntimeDefault", $"{s.What}: seccompProfile is not RuntimeDefault");
+        });
+    }
+
     [Theory]
     [InlineData("a;rm -rf /")]
     [InlineData("../../etc")]

@@ -326,6 +326,16 @@ public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
             }
         }
 
+        // Including the pod the Job controller made from the Kaniko template.
+        var pods = cluster.Server.List("pods", "gpu-dev").ToList();
+        Assert.Contains(pods, p => p["metadata"]!["labels"]!["gpu-dev.io/role"]!.GetValue<string>() == "build");
+        Assert.All(pods, p =>
+        {
+            var name = p["metadata"]!["name"]!.GetValue<string>();
+            Assert.True(p["spec"]!["automountServiceAccountToken"]?.GetValue<bool>() == false, $"{name}: the service-account token is mounted");
+            Assert.True(p["spec"]!["securityContext"]?["seccompProfile"]?["type"]?.GetValue<string>() == "RuntimeDefault", $"{name}: no RuntimeDefault seccomp profile");
+        });
+
         var file = Path.Combine(Path.GetTempPath(), $"gpu-dev-objects-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, objects.ToJsonString(), ct);
         try
