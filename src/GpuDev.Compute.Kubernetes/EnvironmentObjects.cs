@@ -334,6 +334,57 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         },
     };
 
+    /// <summary>The reservation's NetworkPolicy (the namespace's default-deny in deploy/kubernetes closes everything else):
+    /// ingress from its own ranks (any port) and to sshd/Jupyter from anywhere (NodePort traffic keeps the client's
+    /// address with <c>externalTrafficPolicy: Local</c>); egress to its own ranks, to DNS in kube-system, and to
+    /// <c>0.0.0.0/0</c> except <see cref="KubernetesOptions.EgressDeniedCidrs"/> (metadata endpoint, cluster ranges).
+    /// NetworkPolicy cannot say "pods with the same label value", hence one policy per reservation.</summary>
+    public V1NetworkPolicy NetworkPolicy(EnvironmentSpec spec)
+    {
+        var ownPods = new V1LabelSelector { MatchLabels = OwnPods(spec.ReservationId) };
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = Meta(K8sNames.NetworkPolicy(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = OwnPods(spec.ReservationId) },
+                PolicyTypes = ["Ingress", "Egress"],
+                Ingress =
+                [
+                    new V1NetworkPolicyIngressRule { FromProperty = [new V1NetworkPolicyPeer { PodSelector = ownPods }] },
+                    new V1NetworkPolicyIngressRule
+                    {
+                        FromProperty = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } }],
+                        Ports = [Tcp(SshPort), Tcp(JupyterPort)],
+                    },
+                ],
+                Egress =
+                [
+                    new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = ownPods }] },
+                    new V1NetworkPolicyEgressRule
+                    {
+                        To = [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [K8sNames.NamespaceNameLabel] = "kube-system" } } }],
+                        Ports = [new V1NetworkPolicyPort { Protocol = "UDP", Port = 53 }, new V1NetworkPolicyPort { Protocol = "TCP", Port = 53 }],
+                    },
+                    new V1NetworkPolicyEgressRule
+                    {
+                        To = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0", Except = [.. options.EffectiveEgressDeniedCidrs] } }],
+                    },
+                ],
+            },
+        };
+    }
+
+    private static Dictionary<string, string> OwnPods(string reservationId) => new()
+    {
+        [K8sNames.Reservation] = reservationId,
+        [K8sNames.Role] = K8sNames.EnvironmentRole,
+    };
+
+    private static V1NetworkPolicyPort Tcp(int port) => new() { Protocol = "TCP", Port = port };
+
     private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
 
     private static V1VolumeMount Mount(string path, string name, bool readOnly = false, string? subPath = null) =>

@@ -122,6 +122,9 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             }
         }
 
+        // Before any pod: a pod never runs without its reservation's network rules (the namespace default-deny would
+        // leave it unreachable rather than open, but its ranks could not talk).
+        await CreateIfMissingAsync(() => _client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(_objects.NetworkPolicy(spec), Ns, cancellationToken: cancellationToken));
         var hostKey = await EnsureSecretAsync(spec, cancellationToken);
         await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedConfigMapAsync(_objects.Config(spec), Ns, cancellationToken: cancellationToken));
         if (spec.Allocations.Count > 1 && string.IsNullOrEmpty(_options.SharedClaim))
@@ -206,6 +209,11 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             await IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedSecretAsync(secret.Metadata.Name, Ns, cancellationToken: cancellationToken));
         }
 
+        foreach (var policy in (await _client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        {
+            await IgnoreNotFoundAsync(() => _client.NetworkingV1.DeleteNamespacedNetworkPolicyAsync(policy.Metadata.Name, Ns, cancellationToken: cancellationToken));
+        }
+
         // The reservation's own /shared claim (named disks carry no reservation label and stay).
         foreach (var claim in (await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items)
         {
@@ -237,6 +245,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         metas.AddRange((await _client.CoreV1.ListNamespacedConfigMapAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.BatchV1.ListNamespacedJobAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
+        metas.AddRange((await _client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         return [.. metas.Select(m => Value(m.Labels, K8sNames.Reservation)).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 

@@ -239,6 +239,56 @@ public sealed class EnvironmentObjectsTests
         });
     }
 
+    [Fact]
+    public void NetworkPolicy_OwnRanksBothWays_SshAndJupyterIn_DnsAndTheInternetOut_NotMetadataOrClusterRanges()
+    {
+        var policy = Objects.NetworkPolicy(Spec(nodes: 2));
+
+        var own = new Dictionary<string, string> { ["gpu-dev.io/reservation"] = Id, ["gpu-dev.io/role"] = "environment" };
+        Assert.Equal($"gpudev-{Id}-net", policy.Metadata.Name);
+        Assert.Equal(Id, policy.Metadata.Labels["gpu-dev.io/reservation"]);
+        Assert.Equal(own, policy.Spec.PodSelector.MatchLabels);
+        Assert.Equal(["Ingress", "Egress"], policy.Spec.PolicyTypes);
+
+        var (fromRanks, fromOutside) = (policy.Spec.Ingress[0], policy.Spec.Ingress[1]);
+        Assert.Equal(2, policy.Spec.Ingress.Count);
+        Assert.Equal(own, fromRanks.FromProperty.Single().PodSelector.MatchLabels);
+        Assert.Null(fromRanks.Ports);
+        Assert.Equal("0.0.0.0/0", fromOutside.FromProperty.Single().IpBlock.Cidr);
+        Assert.Equal(["TCP/22", "TCP/8888"], fromOutside.Ports.Select(p => $"{p.Protocol}/{p.Port}"));
+
+        Assert.Equal(3, policy.Spec.Egress.Count);
+        Assert.Equal(own, policy.Spec.Egress[0].To.Single().PodSelector.MatchLabels);
+        Assert.Null(policy.Spec.Egress[0].Ports);
+        Assert.Equal("kube-system", policy.Spec.Egress[1].To.Single().NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
+        Assert.Equal(["UDP/53", "TCP/53"], policy.Spec.Egress[1].Ports.Select(p => $"{p.Protocol}/{p.Port}"));
+        var internet = policy.Spec.Egress[2].To.Single().IpBlock;
+        Assert.Equal("0.0.0.0/0", internet.Cidr);
+        Assert.Equal(["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], internet.Except);
+        Assert.Null(policy.Spec.Egress[2].Ports);
+    }
+
+    [Fact]
+    public void NetworkPolicy_ConfiguredDeniedRanges_ReplaceTheDefaults()
+    {
+        _options.EgressDeniedCidrs = ["169.254.169.254/32", "100.64.0.0/10"];
+
+        var policy = Objects.NetworkPolicy(Spec());
+
+        Assert.Equal(["169.254.169.254/32", "100.64.0.0/10"], policy.Spec.Egress[2].To.Single().IpBlock.Except);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0")]
+    [InlineData("10.0.0.1/8")]
+    [InlineData("not-a-cidr")]
+    public void Options_Validator_RefusesADeniedRangeThatIsNotACidr(string cidr)
+    {
+        var result = new KubernetesOptionsValidator().Validate(null, new KubernetesOptions { EgressDeniedCidrs = ["10.0.0.0/8", cidr] });
+
+        Assert.Equal([$"Kubernetes:EgressDeniedCidrs '{cidr}' is not a CIDR with no host bits set (e.g. 10.0.0.0/8)."], result.Failures);
+    }
+
     [Theory]
     [InlineData("a;rm -rf /")]
     [InlineData("../../etc")]

@@ -122,14 +122,18 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         await cluster.Provider.EnsureEnvironmentAsync(Spec(id, nodes: 2, jupyter: true), TestContext.Current.CancellationToken);
         await cluster.Provider.EnsureEnvironmentAsync(Spec(other, nodes: 1) with { Allocations = [new NodeAllocation(0, "gpu-2", [0])] }, TestContext.Current.CancellationToken);
 
+        Assert.NotNull(cluster.Server.Get("networkpolicies", "gpu-dev", $"gpudev-{id}-net"));
+        Assert.Contains(id, await cluster.Provider.ListEnvironmentsAsync(TestContext.Current.CancellationToken));
+
         await cluster.Provider.RemoveEnvironmentAsync(id, TestContext.Current.CancellationToken);
 
-        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs" })
+        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "networkpolicies" })
         {
             Assert.DoesNotContain(cluster.Server.List(resource, "gpu-dev"), o => o["metadata"]!["labels"]?["gpu-dev.io/reservation"]?.GetValue<string>() == id);
         }
 
         Assert.Single(cluster.Server.List("pods", "gpu-dev"));
+        Assert.NotNull(cluster.Server.Get("networkpolicies", "gpu-dev", $"gpudev-{other}-net"));
         Assert.Equal([$"gpu-dev/gpudev-{other}-0"], cluster.Backend.Running);
         Assert.Equal(EnvironmentState.Absent, (await cluster.Provider.GetEnvironmentAsync(id, TestContext.Current.CancellationToken)).State);
         await cluster.Provider.RemoveEnvironmentAsync(id, TestContext.Current.CancellationToken);
@@ -318,7 +322,7 @@ public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
         await cluster.Disks.SnapshotAsync("d1", "s1", null, ct);
 
         var objects = new System.Text.Json.Nodes.JsonArray();
-        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "persistentvolumeclaims", "volumesnapshots" })
+        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "persistentvolumeclaims", "volumesnapshots", "networkpolicies" })
         {
             foreach (var item in cluster.Server.List(resource, "gpu-dev"))
             {
