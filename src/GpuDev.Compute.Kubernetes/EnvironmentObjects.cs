@@ -432,7 +432,11 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                             {
                                 Name = "build",
                                 Image = options.BuildImage,
-                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}"],
+                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}",
+                                    // The pushed digest becomes the container's termination message: the pod runs that, not the tag.
+                                    $"--digest-file={TerminationLog}"],
+                                TerminationMessagePath = TerminationLog,
+                                TerminationMessagePolicy = "File",
                                 VolumeMounts = [Mount("/workspace", "context", readOnly: true)],
                                 Resources = new V1ResourceRequirements
                                 {
@@ -449,5 +453,17 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         return (context, job);
     }
 
-    public string BuiltImage(string reservationId) => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build:{reservationId}";
+    private const string TerminationLog = "/dev/termination-log";
+
+    /// <summary>The tag the build pushes (the reservation's own).</summary>
+    public string BuiltImage(string reservationId) => $"{BuiltRepository}:{K8sNames.Checked(reservationId)}";
+
+    /// <summary>What the environment runs: the repository at the digest the build reported, so nothing pushed to the
+    /// tag afterwards (another build, anyone with push rights) is what the pod pulls.</summary>
+    public string BuiltImageByDigest(string digest) =>
+        IsDigest(digest) ? $"{BuiltRepository}@{digest}" : throw new ArgumentException($"'{digest}' is not a sha256 image digest.", nameof(digest));
+
+    public static bool IsDigest(string? value) => value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(char.IsAsciiHexDigitLower);
+
+    private string BuiltRepository => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build";
 }

@@ -358,7 +358,11 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         var current = await _client.BatchV1.ReadNamespacedJobAsync(job.Metadata.Name, Ns, cancellationToken: cancellationToken);
         if (current.Status?.Succeeded is > 0)
         {
-            return (_objects.BuiltImage(spec.ReservationId), null);
+            var digest = await BuildDigestAsync(spec.ReservationId, cancellationToken);
+            return EnvironmentObjects.IsDigest(digest)
+                ? (_objects.BuiltImageByDigest(digest!), null)
+                : (null, new EnvironmentStatus(EnvironmentState.Failed, null,
+                    "the image build succeeded but its container reported no sha256 digest (Kaniko --digest-file): the image is not run by tag"));
         }
 
         var log = await BuildLogTailAsync(spec.ReservationId, 20, cancellationToken);
@@ -369,6 +373,18 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
         var last = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         return (null, new EnvironmentStatus(EnvironmentState.Starting, null, last is null ? "building the image from the Dockerfile" : $"building the image: {last}"));
+    }
+
+    /// <summary>The digest the succeeded build pod's container left as its termination message.</summary>
+    private async Task<string?> BuildDigestAsync(string id, CancellationToken cancellationToken)
+    {
+        var selector = $"{K8sNames.OfReservation(id)},{K8sNames.Role}={K8sNames.BuildRole}";
+        var pods = (await _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items;
+        return pods.Where(p => p.Status?.Phase == "Succeeded")
+            .SelectMany(p => p.Status.ContainerStatuses ?? [])
+            .Where(c => c.Name == "build")
+            .Select(c => c.State?.Terminated?.Message?.Trim())
+            .FirstOrDefault(EnvironmentObjects.IsDigest);
     }
 
     private async Task<string> BuildLogTailAsync(string id, int lines, CancellationToken cancellationToken)

@@ -212,7 +212,31 @@ public sealed class EnvironmentObjectsTests
 
         Assert.Equal("FROM busybox\n", context.Data["Dockerfile"]);
         Assert.Contains($"--destination=registry.example/gpu-dev/gpu-dev-build:{Id}", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Contains("--digest-file=/dev/termination-log", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Equal(("/dev/termination-log", "File"), (job.Spec.Template.Spec.Containers[0].TerminationMessagePath, job.Spec.Template.Spec.Containers[0].TerminationMessagePolicy));
         Assert.Equal(0, job.Spec.BackoffLimit);
+    }
+
+    [Theory]
+    [InlineData("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("sha256:0123", false)]
+    [InlineData("latest", false)]
+    [InlineData("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", false)]
+    [InlineData(null, false)]
+    public void BuiltImageByDigest_TakesOnlyASha256Digest(string? digest, bool valid)
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev/";
+
+        Assert.Equal(valid, EnvironmentObjects.IsDigest(digest));
+        if (valid)
+        {
+            Assert.Equal($"registry.example/gpu-dev/gpu-dev-build@{digest}", Objects.BuiltImageByDigest(digest!));
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(() => Objects.BuiltImageByDigest(digest!));
+        }
     }
 
     [Fact]

@@ -221,6 +221,8 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         await using var cluster = await FakeClusterFixture.StartAsync(o => o.BuildRegistry = "registry.example/team");
         var id = NewId();
         var spec = Spec(id, options: new EnvironmentOptions { Dockerfile = "FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel\nRUN pip install transformers\n" });
+        var digest = "sha256:" + new string('a', 64);
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{id}-build", digest + "\n");
 
         var status = await EventuallyAsync(async () =>
         {
@@ -232,7 +234,27 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         Assert.Equal("FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel\nRUN pip install transformers\n",
             cluster.Server.Get("configmaps", "gpu-dev", $"gpudev-{id}-build")!["data"]!["Dockerfile"]!.GetValue<string>());
         Assert.NotNull(cluster.Server.Get("jobs", "gpu-dev", $"gpudev-{id}-build"));
-        Assert.Equal($"registry.example/team/gpu-dev-build:{id}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        // Run by the digest the build reported, never by the tag anyone with push rights could move.
+        Assert.Equal($"registry.example/team/gpu-dev-build@{digest}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Dockerfile_BuildWithoutADigest_FailsAndRunsNothing()
+    {
+        await using var cluster = await FakeClusterFixture.StartAsync(o => o.BuildRegistry = "registry.example/team");
+        var id = NewId();
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{id}-build", "latest");
+        var spec = Spec(id, options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" });
+
+        var status = await EventuallyAsync(async () =>
+        {
+            var s = await cluster.Provider.EnsureEnvironmentAsync(spec, TestContext.Current.CancellationToken);
+            return s.State == EnvironmentState.Starting ? null : s;
+        }, "the build did not finish");
+
+        Assert.Equal(EnvironmentState.Failed, status.State);
+        Assert.Contains("reported no sha256 digest", status.Message, StringComparison.Ordinal);
+        Assert.Null(cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0"));
     }
 
     [Fact]
@@ -315,7 +337,9 @@ public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
         };
         await cluster.Disks.CreateAsync("d1", ct);
         await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 2, new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } }), ct);
-        await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 1, new EnvironmentOptions { Dockerfile = "FROM busybox\n" }) with
+        var built = Guid.NewGuid().ToString("N");
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{built}-build", "sha256:" + new string('b', 64));
+        await cluster.Provider.EnsureEnvironmentAsync(Spec(built, 1, new EnvironmentOptions { Dockerfile = "FROM busybox\n" }) with
         {
             Allocations = [new NodeAllocation(0, "gpu-2", [0])], DiskId = "d1",
         }, ct);
