@@ -356,7 +356,13 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                     new V1NetworkPolicyIngressRule { FromProperty = [new V1NetworkPolicyPeer { PodSelector = ownPods }] },
                     new V1NetworkPolicyIngressRule
                     {
-                        FromProperty = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } }],
+                        FromProperty =
+                        [
+                            new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } },
+                            // The server's ssh handshake from inside the cluster: some CNIs (Cilium) do not count pod
+                            // addresses as part of 0.0.0.0/0.
+                            new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [K8sNames.AppName] = K8sNames.ServerAppName } } },
+                        ],
                         Ports = [Tcp(SshPort), Tcp(JupyterPort)],
                     },
                 ],

@@ -22,6 +22,10 @@ internal static partial class K8sNames
     public const string HostnameLabel = "kubernetes.io/hostname";
     public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
 
+    /// <summary>The label of the server's own pods (deploy/kubernetes/base/deployment.yaml), let in to sshd for the handshake.</summary>
+    public const string AppName = "app.kubernetes.io/name";
+    public const string ServerAppName = "gpu-dev-server";
+
     public const string EnvironmentRole = "environment";
     public const string BuildRole = "build";
     public const string ListerRole = "disk-list";

@@ -278,7 +278,9 @@ public sealed class EnvironmentObjectsTests
         Assert.Equal(2, policy.Spec.Ingress.Count);
         Assert.Equal(own, fromRanks.FromProperty.Single().PodSelector.MatchLabels);
         Assert.Null(fromRanks.Ports);
-        Assert.Equal("0.0.0.0/0", fromOutside.FromProperty.Single().IpBlock.Cidr);
+        Assert.Equal("0.0.0.0/0", fromOutside.FromProperty[0].IpBlock.Cidr);
+        Assert.Equal("gpu-dev-server", fromOutside.FromProperty[1].PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        Assert.Equal(2, fromOutside.FromProperty.Count);
         Assert.Equal(["TCP/22", "TCP/8888"], fromOutside.Ports.Select(p => $"{p.Protocol}/{p.Port}"));
 
         Assert.Equal(3, policy.Spec.Egress.Count);

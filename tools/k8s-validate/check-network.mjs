@@ -3,7 +3,8 @@
 // a NetworkPolicy in the server's namespace selecting `app.kubernetes.io/managed-by: gpu-dev`
 // (the label on every environment, build and lister pod) with policyTypes Ingress and Egress and no
 // rules (default deny), and that no other policy opens ingress to those pods (environments are
-// opened per reservation by the provider, not by the manifests).
+// opened per reservation by the provider, not by the manifests), and that the server's pods keep the
+// label those per-reservation policies let in to sshd.
 //
 //   node tools/k8s-validate/check-network.mjs FILE...   -> "ok: FILE: network" or "error: FILE: ..." (exit 1)
 import { readFileSync } from "node:fs";
@@ -26,6 +27,10 @@ export function checkNetwork(objects) {
   });
   if (!deny) {
     errors.push(`no default-deny NetworkPolicy (podSelector ${MANAGED[0]}=${MANAGED[1]}, policyTypes Ingress+Egress, no rules) in namespace ${ns}`);
+  }
+  // The provider's per-reservation policy lets pods with this label reach sshd for the readiness handshake.
+  if (deployment?.spec?.template?.metadata?.labels?.["app.kubernetes.io/name"] !== "gpu-dev-server") {
+    errors.push("Deployment/gpu-dev-server: pod template must keep label app.kubernetes.io/name=gpu-dev-server (reservations' NetworkPolicies let it in to sshd)");
   }
   for (const p of policies) {
     if (p !== deny && selectsOurs(p) && p.spec?.ingress?.length) {
