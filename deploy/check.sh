@@ -4,7 +4,8 @@
 #   2. renders deploy/kubernetes/{base,overlays/eks,overlays/dev,test-rbac} with `kubectl kustomize`
 #      (or a `kustomize` binary) and validates every object against its Kubernetes schema
 #      (including unknown fields);
-#   3. asserts the RBAC of each render is exactly what the compute provider needs, and that the
+#   3. asserts the RBAC of each render is exactly what the compute provider needs, that gpu-dev's pods
+#      are closed by a default-deny NetworkPolicy (tools/k8s-validate/check-network.mjs), and that the
 #      server Deployment keeps its contract (tools/k8s-validate/check-server.mjs);
 #   4. lints the Dockerfiles' pinning rules (tools/check-dockerfile.mjs).
 # Needs node and `npm ci` done in tools/k8s-validate (.ci/run does both).
@@ -49,6 +50,8 @@ if ((${#render[@]})); then
   files=()
   for k in "${kustomizations[@]}"; do files+=("$out/${k//\//-}.yaml"); done
   node "$tools/check-rbac.mjs" "${files[@]}"
+  echo "== network (default-deny NetworkPolicy for gpu-dev's pods)"
+  node "$tools/check-network.mjs" "$out/base.yaml" "$out/overlays-eks.yaml" "$out/overlays-dev.yaml"
   echo "== server contract (ConfigMap keys, env, Secret, probes, security, Service, shared claims)"
   node "$tools/check-server.mjs" "$out/base.yaml" "$out/overlays-eks.yaml" "$out/overlays-dev.yaml"
 else

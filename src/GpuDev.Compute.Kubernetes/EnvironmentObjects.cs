@@ -276,9 +276,17 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                 Volumes = volumes,
                 TerminationGracePeriodSeconds = 10,
                 EnableServiceLinks = false,
+                AutomountServiceAccountToken = false,
+                SecurityContext = PodSecurity(),
             },
         };
     }
+
+    /// <summary>The pod-level hardening of every pod gpu-dev creates: the container runtime's default seccomp profile
+    /// (no raw <c>bpf</c>, <c>kexec</c>, <c>mount</c> without the capability...), even for nsight pods that add SYS_ADMIN.
+    /// With <c>automountServiceAccountToken: false</c> (set beside it) no pod can talk to the API server as the
+    /// namespace's service account.</summary>
+    public static V1PodSecurityContext PodSecurity() => new() { SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" } };
 
     public V1Service SshService(EnvironmentSpec spec, int rank) => new()
     {
@@ -326,6 +334,63 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         },
     };
 
+    /// <summary>The reservation's NetworkPolicy (the namespace's default-deny in deploy/kubernetes closes everything else):
+    /// ingress from its own ranks (any port) and to sshd/Jupyter from anywhere (NodePort traffic keeps the client's
+    /// address with <c>externalTrafficPolicy: Local</c>); egress to its own ranks, to DNS in kube-system, and to
+    /// <c>0.0.0.0/0</c> except <see cref="KubernetesOptions.EgressDeniedCidrs"/> (metadata endpoint, cluster ranges).
+    /// NetworkPolicy cannot say "pods with the same label value", hence one policy per reservation.</summary>
+    public V1NetworkPolicy NetworkPolicy(EnvironmentSpec spec)
+    {
+        var ownPods = new V1LabelSelector { MatchLabels = OwnPods(spec.ReservationId) };
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = Meta(K8sNames.NetworkPolicy(spec.ReservationId), spec, K8sNames.EnvironmentRole),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = OwnPods(spec.ReservationId) },
+                PolicyTypes = ["Ingress", "Egress"],
+                Ingress =
+                [
+                    new V1NetworkPolicyIngressRule { FromProperty = [new V1NetworkPolicyPeer { PodSelector = ownPods }] },
+                    new V1NetworkPolicyIngressRule
+                    {
+                        FromProperty =
+                        [
+                            new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0" } },
+                            // The server's ssh handshake from inside the cluster: some CNIs (Cilium) do not count pod
+                            // addresses as part of 0.0.0.0/0.
+                            new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [K8sNames.AppName] = K8sNames.ServerAppName } } },
+                        ],
+                        Ports = [Tcp(SshPort), Tcp(JupyterPort)],
+                    },
+                ],
+                Egress =
+                [
+                    new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = ownPods }] },
+                    new V1NetworkPolicyEgressRule
+                    {
+                        To = [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [K8sNames.NamespaceNameLabel] = "kube-system" } } }],
+                        Ports = [new V1NetworkPolicyPort { Protocol = "UDP", Port = 53 }, new V1NetworkPolicyPort { Protocol = "TCP", Port = 53 }],
+                    },
+                    new V1NetworkPolicyEgressRule
+                    {
+                        To = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0", Except = [.. options.EffectiveEgressDeniedCidrs] } }],
+                    },
+                ],
+            },
+        };
+    }
+
+    private static Dictionary<string, string> OwnPods(string reservationId) => new()
+    {
+        [K8sNames.Reservation] = reservationId,
+        [K8sNames.Role] = K8sNames.EnvironmentRole,
+    };
+
+    private static V1NetworkPolicyPort Tcp(int port) => new() { Protocol = "TCP", Port = port };
+
     private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
 
     private static V1VolumeMount Mount(string path, string name, bool readOnly = false, string? subPath = null) =>
@@ -365,13 +430,19 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                     Spec = new V1PodSpec
                     {
                         RestartPolicy = "Never",
+                        AutomountServiceAccountToken = false,
+                        SecurityContext = PodSecurity(),
                         Containers =
                         [
                             new V1Container
                             {
                                 Name = "build",
                                 Image = options.BuildImage,
-                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}"],
+                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}",
+                                    // The pushed digest becomes the container's termination message: the pod runs that, not the tag.
+                                    $"--digest-file={TerminationLog}"],
+                                TerminationMessagePath = TerminationLog,
+                                TerminationMessagePolicy = "File",
                                 VolumeMounts = [Mount("/workspace", "context", readOnly: true)],
                                 Resources = new V1ResourceRequirements
                                 {
@@ -388,5 +459,17 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         return (context, job);
     }
 
-    public string BuiltImage(string reservationId) => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build:{reservationId}";
+    private const string TerminationLog = "/dev/termination-log";
+
+    /// <summary>The tag the build pushes (the reservation's own).</summary>
+    public string BuiltImage(string reservationId) => $"{BuiltRepository}:{K8sNames.Checked(reservationId)}";
+
+    /// <summary>What the environment runs: the repository at the digest the build reported, so nothing pushed to the
+    /// tag afterwards (another build, anyone with push rights) is what the pod pulls.</summary>
+    public string BuiltImageByDigest(string digest) =>
+        IsDigest(digest) ? $"{BuiltRepository}@{digest}" : throw new ArgumentException($"'{digest}' is not a sha256 image digest.", nameof(digest));
+
+    public static bool IsDigest(string? value) => value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(char.IsAsciiHexDigitLower);
+
+    private string BuiltRepository => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build";
 }

@@ -20,6 +20,11 @@ internal static partial class K8sNames
     public const string Efa = "vpc.amazonaws.com/efa";
     public const string InstanceTypeLabel = "node.kubernetes.io/instance-type";
     public const string HostnameLabel = "kubernetes.io/hostname";
+    public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
+
+    /// <summary>The label of the server's own pods (deploy/kubernetes/base/deployment.yaml), let in to sshd for the handshake.</summary>
+    public const string AppName = "app.kubernetes.io/name";
+    public const string ServerAppName = "gpu-dev-server";
 
     public const string EnvironmentRole = "environment";
     public const string BuildRole = "build";
@@ -39,6 +44,10 @@ internal static partial class K8sNames
     public static string Headless(string id, int rank) => $"{Pod(id, rank)}-headless";
 
     public static string JupyterService(string id) => $"{Base(id)}-jupyter";
+
+    /// <summary>The reservation's NetworkPolicy: its ranks talk to each other, ssh/Jupyter come in, the internet (not the
+    /// cluster's ranges or the metadata endpoint) goes out.</summary>
+    public static string NetworkPolicy(string id) => $"{Base(id)}-net";
 
     public static string Secret(string id) => $"{Base(id)}-keys";
 

@@ -175,7 +175,7 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
         return claim;
     }
 
-    private V1Pod ListerPod(string diskId, string snapshotId)
+    internal V1Pod ListerPod(string diskId, string snapshotId)
     {
         var name = K8sNames.SnapshotLister(snapshotId);
         var labels = DiskLabels(diskId);
@@ -208,6 +208,8 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
                 Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = name, ReadOnlyProperty = true } }],
                 TerminationGracePeriodSeconds = 0,
                 EnableServiceLinks = false,
+                AutomountServiceAccountToken = false,
+                SecurityContext = EnvironmentObjects.PodSecurity(),
             },
         };
     }

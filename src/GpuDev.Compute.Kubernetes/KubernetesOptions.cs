@@ -77,6 +77,17 @@ public sealed class KubernetesOptions
     /// <summary>Size of <c>/dev/shm</c> (memory-backed emptyDir).</summary>
     public string ShmSize { get; set; } = "64Gi";
 
+    /// <summary>Ranges environment pods may not reach (the <c>except</c> of their egress to <c>0.0.0.0/0</c>): the link-local
+    /// metadata endpoint (169.254.169.254, the node's IAM role on EKS) and the cluster's internal ranges (pods,
+    /// services, nodes, the VPC). Ranks of one reservation and DNS in kube-system stay reachable through their own rules.
+    /// Unset: <see cref="DefaultEgressDeniedCidrs"/>; a list given in configuration replaces them.</summary>
+    public List<string>? EgressDeniedCidrs { get; set; }
+
+    public static IReadOnlyList<string> DefaultEgressDeniedCidrs { get; } = ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+    /// <summary>What environment pods may not reach: <see cref="EgressDeniedCidrs"/> or, unset or empty, the defaults.</summary>
+    internal IReadOnlyList<string> EffectiveEgressDeniedCidrs => EgressDeniedCidrs is { Count: > 0 } list ? list : DefaultEgressDeniedCidrs;
+
     /// <summary>Request EFA devices (<c>vpc.amazonaws.com/efa</c>) for multinode pods on nodes that offer them.</summary>
     public bool UseEfa { get; set; } = true;
 }
@@ -116,6 +127,14 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
             if (!Quantities.TryParseBytes(value, out _))
             {
                 errors.Add($"Kubernetes:{key} '{value}' is not a Kubernetes quantity (e.g. 100Gi).");
+            }
+        }
+
+        foreach (var cidr in options.EgressDeniedCidrs ?? [])
+        {
+            if (!cidr.Contains('/', StringComparison.Ordinal) || !System.Net.IPNetwork.TryParse(cidr, out var network) || network.ToString() != cidr)
+            {
+                errors.Add($"Kubernetes:EgressDeniedCidrs '{cidr}' is not a CIDR with no host bits set (e.g. 10.0.0.0/8).");
             }
         }
 

@@ -122,6 +122,9 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             }
         }
 
+        // Before any pod: a pod never runs without its reservation's network rules (the namespace default-deny would
+        // leave it unreachable rather than open, but its ranks could not talk).
+        await CreateIfMissingAsync(() => _client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(_objects.NetworkPolicy(spec), Ns, cancellationToken: cancellationToken));
         var hostKey = await EnsureSecretAsync(spec, cancellationToken);
         await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedConfigMapAsync(_objects.Config(spec), Ns, cancellationToken: cancellationToken));
         if (spec.Allocations.Count > 1 && string.IsNullOrEmpty(_options.SharedClaim))
@@ -206,6 +209,11 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
             await IgnoreNotFoundAsync(() => _client.CoreV1.DeleteNamespacedSecretAsync(secret.Metadata.Name, Ns, cancellationToken: cancellationToken));
         }
 
+        foreach (var policy in (await _client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items)
+        {
+            await IgnoreNotFoundAsync(() => _client.NetworkingV1.DeleteNamespacedNetworkPolicyAsync(policy.Metadata.Name, Ns, cancellationToken: cancellationToken));
+        }
+
         // The reservation's own /shared claim (named disks carry no reservation label and stay).
         foreach (var claim in (await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items)
         {
@@ -237,6 +245,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         metas.AddRange((await _client.CoreV1.ListNamespacedConfigMapAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.BatchV1.ListNamespacedJobAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         metas.AddRange((await _client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
+        metas.AddRange((await _client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items.Select(o => o.Metadata));
         return [.. metas.Select(m => Value(m.Labels, K8sNames.Reservation)).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
@@ -349,7 +358,11 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         var current = await _client.BatchV1.ReadNamespacedJobAsync(job.Metadata.Name, Ns, cancellationToken: cancellationToken);
         if (current.Status?.Succeeded is > 0)
         {
-            return (_objects.BuiltImage(spec.ReservationId), null);
+            var digest = await BuildDigestAsync(spec.ReservationId, cancellationToken);
+            return EnvironmentObjects.IsDigest(digest)
+                ? (_objects.BuiltImageByDigest(digest!), null)
+                : (null, new EnvironmentStatus(EnvironmentState.Failed, null,
+                    "the image build succeeded but its container reported no sha256 digest (Kaniko --digest-file): the image is not run by tag"));
         }
 
         var log = await BuildLogTailAsync(spec.ReservationId, 20, cancellationToken);
@@ -360,6 +373,18 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
 
         var last = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
         return (null, new EnvironmentStatus(EnvironmentState.Starting, null, last is null ? "building the image from the Dockerfile" : $"building the image: {last}"));
+    }
+
+    /// <summary>The digest the succeeded build pod's container left as its termination message.</summary>
+    private async Task<string?> BuildDigestAsync(string id, CancellationToken cancellationToken)
+    {
+        var selector = $"{K8sNames.OfReservation(id)},{K8sNames.Role}={K8sNames.BuildRole}";
+        var pods = (await _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken)).Items;
+        return pods.Where(p => p.Status?.Phase == "Succeeded")
+            .SelectMany(p => p.Status.ContainerStatuses ?? [])
+            .Where(c => c.Name == "build")
+            .Select(c => c.State?.Terminated?.Message?.Trim())
+            .FirstOrDefault(EnvironmentObjects.IsDigest);
     }
 
     private async Task<string> BuildLogTailAsync(string id, int lines, CancellationToken cancellationToken)

@@ -212,7 +212,107 @@ public sealed class EnvironmentObjectsTests
 
         Assert.Equal("FROM busybox\n", context.Data["Dockerfile"]);
         Assert.Contains($"--destination=registry.example/gpu-dev/gpu-dev-build:{Id}", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Contains("--digest-file=/dev/termination-log", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Equal(("/dev/termination-log", "File"), (job.Spec.Template.Spec.Containers[0].TerminationMessagePath, job.Spec.Template.Spec.Containers[0].TerminationMessagePolicy));
         Assert.Equal(0, job.Spec.BackoffLimit);
+    }
+
+    [Theory]
+    [InlineData("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("sha256:0123", false)]
+    [InlineData("latest", false)]
+    [InlineData("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", false)]
+    [InlineData(null, false)]
+    public void BuiltImageByDigest_TakesOnlyASha256Digest(string? digest, bool valid)
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev/";
+
+        Assert.Equal(valid, EnvironmentObjects.IsDigest(digest));
+        if (valid)
+        {
+            Assert.Equal($"registry.example/gpu-dev/gpu-dev-build@{digest}", Objects.BuiltImageByDigest(digest!));
+        }
+        else
+        {
+            Assert.Throws<ArgumentException>(() => Objects.BuiltImageByDigest(digest!));
+        }
+    }
+
+    [Fact]
+    public void EveryPod_HasNoServiceAccountToken_AndTheRuntimeDefaultSeccompProfile()
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev";
+        var nsight = new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } };
+        var disks = new KubernetesDiskProvider(new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = "http://127.0.0.1:1" }),
+            Microsoft.Extensions.Options.Options.Create(_options), TimeProvider.System);
+
+        var specs = new (string What, V1PodSpec Spec)[]
+        {
+            ("single", Objects.Pod(Spec(), 0, s_p5, "img:1").Spec),
+            ("rank 1 of 2", Objects.Pod(Spec(nodes: 2), 1, s_p5, "img:1").Spec),
+            ("nsight", Objects.Pod(Spec(options: nsight), 0, s_p5, "img:1").Spec),
+            ("kaniko job", Objects.Build(Spec(options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" })).Job.Spec.Template.Spec),
+            ("snapshot lister", disks.ListerPod("d1", "s1").Spec),
+        };
+
+        Assert.All(specs, s =>
+        {
+            Assert.True(s.Spec.AutomountServiceAccountToken == false, $"{s.What}: automountServiceAccountToken is not false");
+            Assert.True(s.Spec.SecurityContext?.SeccompProfile?.Type == "RuntimeDefault", $"{s.What}: seccompProfile is not RuntimeDefault");
+        });
+    }
+
+    [Fact]
+    public void NetworkPolicy_OwnRanksBothWays_SshAndJupyterIn_DnsAndTheInternetOut_NotMetadataOrClusterRanges()
+    {
+        var policy = Objects.NetworkPolicy(Spec(nodes: 2));
+
+        var own = new Dictionary<string, string> { ["gpu-dev.io/reservation"] = Id, ["gpu-dev.io/role"] = "environment" };
+        Assert.Equal($"gpudev-{Id}-net", policy.Metadata.Name);
+        Assert.Equal(Id, policy.Metadata.Labels["gpu-dev.io/reservation"]);
+        Assert.Equal(own, policy.Spec.PodSelector.MatchLabels);
+        Assert.Equal(["Ingress", "Egress"], policy.Spec.PolicyTypes);
+
+        var (fromRanks, fromOutside) = (policy.Spec.Ingress[0], policy.Spec.Ingress[1]);
+        Assert.Equal(2, policy.Spec.Ingress.Count);
+        Assert.Equal(own, fromRanks.FromProperty.Single().PodSelector.MatchLabels);
+        Assert.Null(fromRanks.Ports);
+        Assert.Equal("0.0.0.0/0", fromOutside.FromProperty[0].IpBlock.Cidr);
+        Assert.Equal("gpu-dev-server", fromOutside.FromProperty[1].PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        Assert.Equal(2, fromOutside.FromProperty.Count);
+        Assert.Equal(["TCP/22", "TCP/8888"], fromOutside.Ports.Select(p => $"{p.Protocol}/{p.Port}"));
+
+        Assert.Equal(3, policy.Spec.Egress.Count);
+        Assert.Equal(own, policy.Spec.Egress[0].To.Single().PodSelector.MatchLabels);
+        Assert.Null(policy.Spec.Egress[0].Ports);
+        Assert.Equal("kube-system", policy.Spec.Egress[1].To.Single().NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
+        Assert.Equal(["UDP/53", "TCP/53"], policy.Spec.Egress[1].Ports.Select(p => $"{p.Protocol}/{p.Port}"));
+        var internet = policy.Spec.Egress[2].To.Single().IpBlock;
+        Assert.Equal("0.0.0.0/0", internet.Cidr);
+        Assert.Equal(["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], internet.Except);
+        Assert.Null(policy.Spec.Egress[2].Ports);
+    }
+
+    [Fact]
+    public void NetworkPolicy_ConfiguredDeniedRanges_ReplaceTheDefaults()
+    {
+        _options.EgressDeniedCidrs = ["169.254.169.254/32", "100.64.0.0/10"];
+
+        var policy = Objects.NetworkPolicy(Spec());
+
+        Assert.Equal(["169.254.169.254/32", "100.64.0.0/10"], policy.Spec.Egress[2].To.Single().IpBlock.Except);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0")]
+    [InlineData("10.0.0.1/8")]
+    [InlineData("not-a-cidr")]
+    public void Options_Validator_RefusesADeniedRangeThatIsNotACidr(string cidr)
+    {
+        var result = new KubernetesOptionsValidator().Validate(null, new KubernetesOptions { EgressDeniedCidrs = ["10.0.0.0/8", cidr] });
+
+        Assert.Equal([$"Kubernetes:EgressDeniedCidrs '{cidr}' is not a CIDR with no host bits set (e.g. 10.0.0.0/8)."], result.Failures);
     }
 
     [Theory]

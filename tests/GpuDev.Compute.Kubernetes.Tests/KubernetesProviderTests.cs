@@ -122,14 +122,18 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         await cluster.Provider.EnsureEnvironmentAsync(Spec(id, nodes: 2, jupyter: true), TestContext.Current.CancellationToken);
         await cluster.Provider.EnsureEnvironmentAsync(Spec(other, nodes: 1) with { Allocations = [new NodeAllocation(0, "gpu-2", [0])] }, TestContext.Current.CancellationToken);
 
+        Assert.NotNull(cluster.Server.Get("networkpolicies", "gpu-dev", $"gpudev-{id}-net"));
+        Assert.Contains(id, await cluster.Provider.ListEnvironmentsAsync(TestContext.Current.CancellationToken));
+
         await cluster.Provider.RemoveEnvironmentAsync(id, TestContext.Current.CancellationToken);
 
-        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs" })
+        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "networkpolicies" })
         {
             Assert.DoesNotContain(cluster.Server.List(resource, "gpu-dev"), o => o["metadata"]!["labels"]?["gpu-dev.io/reservation"]?.GetValue<string>() == id);
         }
 
         Assert.Single(cluster.Server.List("pods", "gpu-dev"));
+        Assert.NotNull(cluster.Server.Get("networkpolicies", "gpu-dev", $"gpudev-{other}-net"));
         Assert.Equal([$"gpu-dev/gpudev-{other}-0"], cluster.Backend.Running);
         Assert.Equal(EnvironmentState.Absent, (await cluster.Provider.GetEnvironmentAsync(id, TestContext.Current.CancellationToken)).State);
         await cluster.Provider.RemoveEnvironmentAsync(id, TestContext.Current.CancellationToken);
@@ -217,6 +221,8 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         await using var cluster = await FakeClusterFixture.StartAsync(o => o.BuildRegistry = "registry.example/team");
         var id = NewId();
         var spec = Spec(id, options: new EnvironmentOptions { Dockerfile = "FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel\nRUN pip install transformers\n" });
+        var digest = "sha256:" + new string('a', 64);
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{id}-build", digest + "\n");
 
         var status = await EventuallyAsync(async () =>
         {
@@ -228,7 +234,27 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
         Assert.Equal("FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel\nRUN pip install transformers\n",
             cluster.Server.Get("configmaps", "gpu-dev", $"gpudev-{id}-build")!["data"]!["Dockerfile"]!.GetValue<string>());
         Assert.NotNull(cluster.Server.Get("jobs", "gpu-dev", $"gpudev-{id}-build"));
-        Assert.Equal($"registry.example/team/gpu-dev-build:{id}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        // Run by the digest the build reported, never by the tag anyone with push rights could move.
+        Assert.Equal($"registry.example/team/gpu-dev-build@{digest}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Dockerfile_BuildWithoutADigest_FailsAndRunsNothing()
+    {
+        await using var cluster = await FakeClusterFixture.StartAsync(o => o.BuildRegistry = "registry.example/team");
+        var id = NewId();
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{id}-build", "latest");
+        var spec = Spec(id, options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" });
+
+        var status = await EventuallyAsync(async () =>
+        {
+            var s = await cluster.Provider.EnsureEnvironmentAsync(spec, TestContext.Current.CancellationToken);
+            return s.State == EnvironmentState.Starting ? null : s;
+        }, "the build did not finish");
+
+        Assert.Equal(EnvironmentState.Failed, status.State);
+        Assert.Contains("reported no sha256 digest", status.Message, StringComparison.Ordinal);
+        Assert.Null(cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0"));
     }
 
     [Fact]
@@ -311,20 +337,32 @@ public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
         };
         await cluster.Disks.CreateAsync("d1", ct);
         await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 2, new EnvironmentOptions { NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } }), ct);
-        await cluster.Provider.EnsureEnvironmentAsync(Spec(Guid.NewGuid().ToString("N"), 1, new EnvironmentOptions { Dockerfile = "FROM busybox\n" }) with
+        var built = Guid.NewGuid().ToString("N");
+        cluster.Server.SetJobTerminationMessage("gpu-dev", $"gpudev-{built}-build", "sha256:" + new string('b', 64));
+        await cluster.Provider.EnsureEnvironmentAsync(Spec(built, 1, new EnvironmentOptions { Dockerfile = "FROM busybox\n" }) with
         {
             Allocations = [new NodeAllocation(0, "gpu-2", [0])], DiskId = "d1",
         }, ct);
         await cluster.Disks.SnapshotAsync("d1", "s1", null, ct);
 
         var objects = new System.Text.Json.Nodes.JsonArray();
-        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "persistentvolumeclaims", "volumesnapshots" })
+        foreach (var resource in new[] { "pods", "services", "secrets", "configmaps", "jobs", "persistentvolumeclaims", "volumesnapshots", "networkpolicies" })
         {
             foreach (var item in cluster.Server.List(resource, "gpu-dev"))
             {
                 objects.Add(item.DeepClone());
             }
         }
+
+        // Including the pod the Job controller made from the Kaniko template.
+        var pods = cluster.Server.List("pods", "gpu-dev").ToList();
+        Assert.Contains(pods, p => p["metadata"]!["labels"]!["gpu-dev.io/role"]!.GetValue<string>() == "build");
+        Assert.All(pods, p =>
+        {
+            var name = p["metadata"]!["name"]!.GetValue<string>();
+            Assert.True(p["spec"]!["automountServiceAccountToken"]?.GetValue<bool>() == false, $"{name}: the service-account token is mounted");
+            Assert.True(p["spec"]!["securityContext"]?["seccompProfile"]?["type"]?.GetValue<string>() == "RuntimeDefault", $"{name}: no RuntimeDefault seccomp profile");
+        });
 
         var file = Path.Combine(Path.GetTempPath(), $"gpu-dev-objects-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, objects.ToJsonString(), ct);

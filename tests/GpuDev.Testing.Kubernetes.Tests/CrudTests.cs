@@ -240,6 +240,7 @@ public sealed class CrudTests
 
             var apis = await client.Apis.GetAPIVersionsAsync(Ct);
             Assert.Contains(apis.Groups, g => g.Name == "snapshot.storage.k8s.io");
+            Assert.Contains(apis.Groups, g => g.Name == "networking.k8s.io");
             var core = await client.CoreV1.GetAPIResourcesAsync(Ct);
             Assert.Contains(core.Resources, r => r.Name == "pods/log");
 
@@ -402,5 +403,26 @@ public sealed class CrudTests
         Assert.Equal(80, seen.Select(s => s.Name).Distinct().Count());
         Assert.Equal(seen.Select(s => s.Rv).Order(), seen.Select(s => s.Rv));
         Assert.Equal(80, seen.Select(s => s.Rv).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task NetworkPolicies_are_created_listed_by_label_and_deleted()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        var client = server.Client();
+        var policy = new V1NetworkPolicy
+        {
+            Metadata = new V1ObjectMeta { Name = "np", Labels = new Dictionary<string, string> { ["app"] = "x" } },
+            Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector(), PolicyTypes = ["Ingress", "Egress"] },
+        };
+
+        await client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, Ns, cancellationToken: Ct);
+        var again = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => client.NetworkingV1.CreateNamespacedNetworkPolicyAsync(policy, Ns, cancellationToken: Ct));
+        var listed = await client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, labelSelector: "app=x", cancellationToken: Ct);
+        await client.NetworkingV1.DeleteNamespacedNetworkPolicyAsync("np", Ns, cancellationToken: Ct);
+
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, again.Response.StatusCode);
+        Assert.Equal(["Ingress", "Egress"], Assert.Single(listed.Items).Spec.PolicyTypes);
+        Assert.Empty((await client.NetworkingV1.ListNamespacedNetworkPolicyAsync(Ns, cancellationToken: Ct)).Items);
     }
 }

@@ -53,6 +53,21 @@ public sealed class JobAndKubeletTests
     }
 
     [Fact]
+    public async Task A_job_with_a_termination_message_ends_its_container_with_it()
+    {
+        await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);
+        server.AddNode("n", 8);
+        var client = server.Client();
+        server.SetJobTerminationMessage(Ns, "digest", "sha256:" + new string('c', 64));
+        await client.BatchV1.CreateNamespacedJobAsync(Job("digest"), Ns, cancellationToken: Ct);
+
+        await WaitJobAsync(client, "digest", j => j.Status?.Succeeded == 1, "succeeded");
+
+        var pod = Assert.Single((await client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: "job-name=digest", cancellationToken: Ct)).Items);
+        Assert.Equal("sha256:" + new string('c', 64), pod.Status.ContainerStatuses[0].State.Terminated.Message);
+    }
+
+    [Fact]
     public async Task A_failed_job_reports_failure_and_default_delete_orphans_its_pods()
     {
         await using var server = await FakeKubernetesServer.StartAsync(ct: Ct);

@@ -129,6 +129,7 @@ public sealed partial class FakeKubernetesServer
         else if (r == ResourceInfo.Jobs)
         {
             _failingJobs.Remove($"{gone.Str("metadata", "namespace")}/{gone.Str("metadata", "name")}");
+            _jobMessages.Remove($"{gone.Str("metadata", "namespace")}/{gone.Str("metadata", "name")}");
         }
     }
 
@@ -700,7 +701,7 @@ public sealed partial class FakeKubernetesServer
                 }
                 else
                 {
-                    TerminatePodLocked(running, "Succeeded", null, null, 0, "Completed");
+                    TerminatePodLocked(running, "Succeeded", null, null, 0, "Completed", _jobMessages.GetValueOrDefault($"{ns}/{job.Str("name")}"));
                 }
             }
         }
@@ -765,7 +766,8 @@ public sealed partial class FakeKubernetesServer
         return result;
     }
 
-    private JsonObject? TerminatePodLocked(JsonObject pod, string phase, string? reason, string? message, int exitCode, string containerReason)
+    /// <param name="containerMessage">The containers' termination message (what they wrote to terminationMessagePath) when it is not <paramref name="message"/>.</param>
+    private JsonObject? TerminatePodLocked(JsonObject pod, string phase, string? reason, string? message, int exitCode, string containerReason, string? containerMessage = null)
     {
         if (IsTerminal(pod))
         {
@@ -803,6 +805,10 @@ public sealed partial class FakeKubernetesServer
                 if (message is not null && phase == "Failed")
                 {
                     terminated["message"] = message;
+                }
+                else if (containerMessage is not null)
+                {
+                    terminated["message"] = containerMessage;
                 }
 
                 return new JsonObject { ["terminated"] = terminated };

@@ -30,6 +30,7 @@ public sealed partial class FakeKubernetesServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, string> _podLogs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _failingJobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _jobMessages = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private WebApplication? _app;
     private Task? _controllerLoop;
@@ -198,6 +199,16 @@ public sealed partial class FakeKubernetesServer : IAsyncDisposable
         lock (_gate)
         {
             _podLogs[$"{ns}/{name}"] = text;
+        }
+    }
+
+    /// <summary>The termination message the Job's pods' containers end with when they succeed (e.g. the image digest
+    /// Kaniko writes with <c>--digest-file=/dev/termination-log</c>); set it before the pods start.</summary>
+    public void SetJobTerminationMessage(string ns, string name, string message)
+    {
+        lock (_gate)
+        {
+            _jobMessages[$"{ns}/{name}"] = message;
         }
     }
 

@@ -45,10 +45,11 @@ internal sealed record ResourceInfo(
     public static readonly ResourceInfo Nodes = new("nodes", "node", "Node", "", "v1", false, true, false, true, ["no"], ["status"]);
     public static readonly ResourceInfo Namespaces = new("namespaces", "namespace", "Namespace", "", "v1", false, true, false, true, ["ns"], ["status"]);
     public static readonly ResourceInfo Jobs = new("jobs", "job", "Job", "batch", "v1", true, true, false, true, [], ["status"]);
+    public static readonly ResourceInfo NetworkPolicies = new("networkpolicies", "networkpolicy", "NetworkPolicy", "networking.k8s.io", "v1", true, false, false, true, ["netpol"], []);
     public static readonly ResourceInfo VolumeSnapshots = new("volumesnapshots", "volumesnapshot", "VolumeSnapshot", "snapshot.storage.k8s.io", "v1", true, true, true, false, ["vs"], ["status"]);
 
     public static readonly IReadOnlyList<ResourceInfo> All =
-        [Pods, Services, Secrets, ConfigMaps, Pvcs, Events, ServiceAccounts, Nodes, Namespaces, Jobs, VolumeSnapshots];
+        [Pods, Services, Secrets, ConfigMaps, Pvcs, Events, ServiceAccounts, Nodes, Namespaces, Jobs, NetworkPolicies, VolumeSnapshots];
 
     public static ResourceInfo? Find(string group, string version, string plural) =>
         All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);

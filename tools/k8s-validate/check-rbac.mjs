@@ -18,9 +18,11 @@ const NAMESPACED = expand([
   ["", ["services", "secrets", "configmaps", "persistentvolumeclaims"], VERBS_RW],
   ["", ["events"], ["get", "list", "watch"]],
   ["batch", ["jobs"], ["get", "list", "watch", "create", "delete"]],
+  ["networking.k8s.io", ["networkpolicies"], ["list", "create", "delete"]],
   ["snapshot.storage.k8s.io", ["volumesnapshots"], ["get", "list", "watch", "create", "delete"]],
 ]);
-const CLUSTER = expand([["", ["nodes", "pods"], ["get", "list", "watch"]]]);
+// Pods: list only (DiscoverNodesAsync's ListPodForAllNamespaces); watches and reads of pods are namespaced.
+const CLUSTER = expand([["", ["nodes"], ["get", "list", "watch"]], ["", ["pods"], ["list"]]]);
 
 function expand(rules) {
   const out = new Set();

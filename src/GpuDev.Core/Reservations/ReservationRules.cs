@@ -37,6 +37,7 @@ public static partial class ReservationRules
         else
         {
             ValidateGpuCount(request, type, errors);
+            ValidateNsight(request, type, errors);
         }
 
         if (double.IsNaN(request.Hours) || request.Hours < MinHours || request.Hours > MaxHours)
@@ -90,6 +91,30 @@ public static partial class ReservationRules
                 errors.Add(new("distributed-required", "distributed",
                     $"{count} {type.Name} GPUs span {count / type.GpusPerNode} nodes of {type.GpusPerNode}; multinode reservations need --distributed."));
             }
+        }
+    }
+
+    /// <summary>Counts an <c>nsight=true</c> request may ask for: whole nodes of its type (multiples of GPUs-per-node).</summary>
+    public static IReadOnlyList<int> WholeNodeCounts(GpuType type) =>
+        type.IsCpuOnly ? [] : [.. AllowedGpuCounts.Where(c => c % type.GpusPerNode == 0)];
+
+    /// <summary><c>nsight=true</c> gives the container CAP_SYS_ADMIN (perf counters, BPF, mounts), which reaches
+    /// every process on the node: it is allowed only when the reservation has the node(s) to itself.</summary>
+    private static void ValidateNsight(ReservationRequest request, GpuType type, List<RuleViolation> errors)
+    {
+        var nsight = request.NodeLabels is { } labels && labels.TryGetValue("nsight", out var value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+        if (!nsight)
+        {
+            return;
+        }
+
+        var count = EffectiveGpuCount(request, type);
+        var whole = WholeNodeCounts(type);
+        if (!whole.Contains(count))
+        {
+            errors.Add(new("nsight-needs-whole-node", "nodeLabels", whole.Count == 0
+                ? $"nsight=true needs whole GPU nodes (it grants SYS_ADMIN on the node); {type.Name} is CPU-only."
+                : $"nsight=true needs whole {type.Name} nodes (it grants SYS_ADMIN on the node): GPU count must be one of {string.Join(", ", whole)}; got {count}."));
         }
     }
 

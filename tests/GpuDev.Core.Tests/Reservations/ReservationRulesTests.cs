@@ -662,7 +662,7 @@ public sealed class ReservationRulesTests
 
     public static TheoryData<string, string> ValidLabels => new()
     {
-        { "nsight", "true" },
+        { "nsight", "false" },
         { "example.com/gpu-class", "fast_1" },
         { "k", "" },
         { "a", new string('v', 63) },
@@ -710,13 +710,66 @@ public sealed class ReservationRulesTests
     {
         var request = s_valid with
         {
-            NodeLabels = new Dictionary<string, string> { ["a b"] = "c", ["k"] = "v;rm", ["nsight"] = "true" },
+            NodeLabels = new Dictionary<string, string> { ["a b"] = "c", ["k"] = "v;rm", ["zone"] = "a" },
         };
 
         var errors = Validate(request);
 
         Assert.Equal(2, errors.Count(e => e.Code == "invalid-node-label"));
         Assert.Equal(2, errors.Count);
+    }
+
+    // ---- nsight: whole nodes only -----------------------------------------------------------
+
+    [Theory]
+    [InlineData("h100", 8)]
+    [InlineData("h100", 16)]
+    [InlineData("a10g", 4)]
+    [InlineData("a10g", 12)]
+    [InlineData("t4-small", 1)]
+    public void Validate_NsightOnWholeNodes_IsValid(string type, int count)
+    {
+        var request = s_valid with { GpuType = type, GpuCount = count, Distributed = count > Type(type).GpusPerNode, NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } };
+
+        var errors = Validate(request);
+
+        AssertValid(errors);
+    }
+
+    [Theory]
+    [InlineData("h100", 1, "8, 16, 24, 32, 40, 48")]
+    [InlineData("h100", 4, "8, 16, 24, 32, 40, 48")]
+    [InlineData("a10g", 2, "4, 8, 12, 16, 20, 24, 32, 40, 48")]
+    public void Validate_NsightOnPartOfANode_ReportsTheRuleAndTheValidCounts(string type, int count, string valid)
+    {
+        var request = s_valid with { GpuType = type, GpuCount = count, NodeLabels = new Dictionary<string, string> { ["nsight"] = "TRUE" } };
+
+        var errors = Validate(request);
+
+        var error = Single(errors, "nsight-needs-whole-node");
+        Assert.Equal("nodeLabels", error.Field);
+        Assert.Equal($"nsight=true needs whole {type} nodes (it grants SYS_ADMIN on the node): GPU count must be one of {valid}; got {count}.", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void Validate_NsightOnACpuOnlyType_IsRefused()
+    {
+        var request = new ReservationRequest { GpuType = "cpu-x86", Hours = 1, NodeLabels = new Dictionary<string, string> { ["nsight"] = "true" } };
+
+        var errors = Validate(request);
+
+        Assert.Contains("cpu-x86 is CPU-only", Single(errors, "nsight-needs-whole-node").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_NsightFalse_HasNoWholeNodeRule()
+    {
+        var request = s_valid with { NodeLabels = new Dictionary<string, string> { ["nsight"] = "false" } };
+
+        var errors = Validate(request);
+
+        AssertValid(errors);
     }
 
     // ---- Several at once -------------------------------------------------------------------

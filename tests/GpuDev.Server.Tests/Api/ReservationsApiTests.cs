@@ -59,6 +59,8 @@ public sealed class ReservationsApiTests
         { "16 not distributed", new() { GpuType = "h100", GpuCount = 16, Hours = 1 }, "multinode reservations need --distributed" },
         { "unknown type", new() { GpuType = "v100", GpuCount = 1, Hours = 1 }, "valid types: b200, h200, h100" },
         { "hostile name", new() { GpuType = "h100", GpuCount = 1, Hours = 1, Name = "a;rm -rf /" }, "Name must be 1-63 characters" },
+        { "nsight on part of a node", new() { GpuType = "h100", GpuCount = 4, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } },
+            "nsight=true needs whole h100 nodes (it grants SYS_ADMIN on the node): GPU count must be one of 8, 16, 24, 32, 40, 48; got 4." },
     };
 
     [Theory]
@@ -101,7 +103,7 @@ public sealed class ReservationsApiTests
         var client = await server.ClientForAsync("alice");
 
         var image = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, DockerImage = "pytorch/pytorch:2.3.0" });
-        var label = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 1, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } });
+        var label = await ReserveAsync(client, new() { GpuType = "h100", GpuCount = 8, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } });
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, image.StatusCode);
         var imageProblem = (await image.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
