@@ -194,7 +194,8 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
 
         if (options.CcacheClaim is { Length: > 0 } ccache)
         {
-            mounts.Add(Mount("/ccache", "ccache"));
+            // One directory of the claim per owner: no tenant shares (or can poison) another's compiler cache.
+            mounts.Add(Mount("/ccache", "ccache", subPath: spec.Owner));
             volumes.Add(new V1Volume { Name = "ccache", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ccache } });
         }
 

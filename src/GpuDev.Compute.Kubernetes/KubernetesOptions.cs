@@ -41,7 +41,7 @@ public sealed class KubernetesOptions
     /// <summary>ReadWriteMany claim mounted at <c>/shared-personal</c> (a sub-directory per user); empty: not mounted.</summary>
     public string? SharedPersonalClaim { get; set; }
 
-    /// <summary>ReadWriteMany claim mounted at <c>/ccache</c>; empty: not mounted.</summary>
+    /// <summary>ReadWriteMany claim whose directory per owner is mounted at <c>/ccache</c>; empty: not mounted.</summary>
     public string? CcacheClaim { get; set; }
 
     /// <summary>ReadWriteMany claim whose sub-directory per reservation is <c>/shared</c> on every node of a multinode

@@ -155,6 +155,7 @@ public sealed class EnvironmentObjectsTests
         var mounts = pod.Spec.Containers[0].VolumeMounts.ToDictionary(m => m.MountPath);
         Assert.Equal("alice", mounts["/shared-personal"].SubPath);
         Assert.Equal("gpu-dev-ccache", pod.Spec.Volumes.Single(v => v.Name == "ccache").PersistentVolumeClaim.ClaimName);
+        Assert.Equal("alice", mounts["/ccache"].SubPath);
         Assert.True(mounts["/gpu-dev/keys"].ReadOnlyProperty);
     }
 
