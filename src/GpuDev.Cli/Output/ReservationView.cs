@@ -17,7 +17,8 @@ internal static class ReservationView
         {
             if (!string.IsNullOrEmpty(value))
             {
-                w.WriteLine($"{key + ":",-12} {value}");
+                // Server text (names, reasons) never drives the terminal: control characters become spaces.
+                w.WriteLine($"{key + ":",-12} {Ssh.ServerValues.Printable(value)}");
             }
         }
 
@@ -119,7 +120,7 @@ internal static class ReservationView
 
             foreach (var h in r.History)
             {
-                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From == h.To ? "" : h.From ?? "-"), Markup.Escape(h.From == h.To ? "(note)" : h.To), Markup.Escape(h.Reason));
+                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From == h.To ? "" : h.From ?? "-"), Markup.Escape(h.From == h.To ? "(note)" : h.To), Markup.Escape(Ssh.ServerValues.Printable(h.Reason)));
             }
 
             console.OutConsole.Write(table);
@@ -128,7 +129,7 @@ internal static class ReservationView
         {
             foreach (var h in r.History)
             {
-                w.WriteLine($"  {Format.Rfc3339(h.At)}\t{h.From ?? "-"}\t{h.To}\t{h.Reason}");
+                w.WriteLine($"  {Format.Rfc3339(h.At)}\t{h.From ?? "-"}\t{h.To}\t{Ssh.ServerValues.Printable(h.Reason)}");
             }
         }
     }

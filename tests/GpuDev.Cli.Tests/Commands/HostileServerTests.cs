@@ -76,4 +76,22 @@ public sealed class HostileServerTests
         Assert.Contains("GPU_DEV_INSECURE=1", error, StringComparison.Ordinal);
         Assert.Equal(0, loopback);
     }
+
+    [Fact]
+    public async Task Show_ControlCharactersInNamesAndReasons_NeverReachTheTerminal()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("failed", configure: b =>
+        {
+            b.Name = "n\u001b]0;owned\u0007";
+            b.StatusReason = "build failed\u001b[2J\rclear";
+        })));
+
+        var exit = await cli.RunAsync("show", "abcd");
+
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain('\u001b', cli.Console.StdOut);
+        Assert.DoesNotContain('\u0007', cli.Console.StdOut);
+        Assert.Contains("build failed [2J clear", cli.Console.StdOut, StringComparison.Ordinal);
+    }
 }
