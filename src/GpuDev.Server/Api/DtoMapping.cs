@@ -12,43 +12,12 @@ internal static class DtoMapping
     /// <param name="withAccess">False when the caller may see but not enter it (others' reservations in <c>list --user all</c>):
     /// then only owner, type, count, status and times.</param>
     /// <param name="canEdit">False for an added user (may show and connect, not cancel or edit).</param>
-    public static ReservationDto ToDto(this Reservation reservation, bool withAccess, bool canEdit = true) => withAccess
-        ? new()
-        {
-            Id = reservation.Id,
-            Name = reservation.Name,
-            User = reservation.UserName,
-            CreatedAt = reservation.CreatedAt,
-            Status = reservation.Status.ToWire(),
-            StatusReason = reservation.StatusReason,
-            GpuType = reservation.GpuType,
-            GpuCount = reservation.GpuCount,
-            Hours = reservation.Hours,
-            NodeCount = reservation.NodeCount,
-            Jupyter = reservation.Jupyter,
-            Disk = reservation.DiskName,
-            StartedAt = reservation.StartedAt,
-            ExpiresAt = reservation.ExpiresAt,
-            EndedAt = reservation.EndedAt,
-            Ssh = reservation.Ssh is { } ssh && !reservation.Status.IsTerminal() ? ToDto(ssh) : null,
-            QueuePosition = reservation.QueuePosition,
-            EstimatedStartAt = reservation.EstimatedStartAt,
-            WaitReason = reservation.WaitReason,
-            Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices)
-            {
-                Ssh = a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
-            })],
-            JupyterUrl = reservation.Status == ReservationStatus.Active ? reservation.JupyterUrl : null,
-            ExtendedHours = reservation.ExtendedHours,
-            AddedUsers = reservation.AddedUsers,
-            Warnings = [.. reservation.Warnings.Where(w => w.Message is not null).Select(w => new WarningDto(w.At, w.MinutesBefore, w.Message!))],
-            CanEdit = canEdit,
-            History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
-        }
-
-        // Someone else's reservation (list --user all): who holds what, and when; no name, reasons, history, placement or
-        // connection details (reasons and history carry build logs, termination messages and addresses).
-        : new()
+    public static ReservationDto ToDto(this Reservation reservation, bool withAccess, bool canEdit = true)
+    {
+        // What anyone who may list it sees (others' reservations in list --user all): who holds what, and when; no name,
+        // reasons, history, placement or connection details (reasons and history carry build logs, termination messages
+        // and addresses).
+        var summary = new ReservationDto
         {
             Id = reservation.Id,
             User = reservation.UserName,
@@ -66,6 +35,30 @@ internal static class DtoMapping
             ExtendedHours = reservation.ExtendedHours,
             CanEdit = false,
         };
+        if (!withAccess)
+        {
+            return summary;
+        }
+
+        return summary with
+        {
+            Name = reservation.Name,
+            StatusReason = reservation.StatusReason,
+            Jupyter = reservation.Jupyter,
+            Disk = reservation.DiskName,
+            Ssh = reservation.Ssh is { } ssh && !reservation.Status.IsTerminal() ? ToDto(ssh) : null,
+            WaitReason = reservation.WaitReason,
+            Nodes = [.. reservation.Allocations.Select(a => new NodeAllocationDto(a.Rank, a.Node, a.GpuIndices)
+            {
+                Ssh = a.Ssh is { } nodeSsh && !reservation.Status.IsTerminal() ? ToDto(nodeSsh) : null,
+            })],
+            JupyterUrl = reservation.Status == ReservationStatus.Active ? reservation.JupyterUrl : null,
+            AddedUsers = reservation.AddedUsers,
+            Warnings = [.. reservation.Warnings.Where(w => w.Message is not null).Select(w => new WarningDto(w.At, w.MinutesBefore, w.Message!))],
+            CanEdit = canEdit,
+            History = [.. reservation.History.Select(h => new HistoryEntryDto(h.At, h.From?.ToWire(), h.To.ToWire(), h.Reason))],
+        };
+    }
 
     private static SshInfoDto ToDto(SshEndpoint ssh) => new()
     {
