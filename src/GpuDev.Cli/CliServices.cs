@@ -59,11 +59,11 @@ internal sealed class CliServices
                 "run `gpu-dev config set server URL`, e.g. http://127.0.0.1:8484");
         }
 
-        if (url.Scheme == Uri.UriSchemeHttp && !url.IsLoopback && Environment.GetVariable(EnvVars.Insecure) is not "1")
+        if (url.Scheme == Uri.UriSchemeHttp && !url.IsLoopback && config.Get(ConfigStore.InsecureKey).Value is not ("1" or "true"))
         {
             throw new CliException(ExitCodes.Failure,
                 $"refusing to send your token in clear to {url.GetLeftPart(UriPartial.Authority)}: plain http:// is only for a server on this machine",
-                $"use https://, or set {EnvVars.Insecure}=1 if the network between you and the server is trusted");
+                $"use https://, or `gpu-dev config set insecure true` (or {EnvVars.Insecure}=1) if the network between you and the server is trusted");
         }
 
         var token = config.Get(ConfigStore.TokenKey).Value;

@@ -10,7 +10,7 @@ internal sealed class ConfigSetCommand : CliCommand
     private readonly Argument<string> _value = new("VALUE") { Description = "The new value" };
 
     public ConfigSetCommand(CliServices services)
-        : base(services, "set", "Set a configuration value (server, token, github_user).")
+        : base(services, "set", "Set a configuration value (server, token, github_user, insecure).")
     {
         Arguments.Add(_key);
         Arguments.Add(_value);
@@ -32,6 +32,11 @@ internal sealed class ConfigSetCommand : CliCommand
             && (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
         {
             throw CliException.Usage($"server must be an absolute http or https URL, e.g. http://127.0.0.1:8484; got \"{value}\"");
+        }
+
+        if (key == ConfigStore.InsecureKey && value is not ("true" or "false"))
+        {
+            throw CliException.Usage($"insecure must be true or false; got \"{value}\"");
         }
 
         if (value.Length == 0)

@@ -23,6 +23,8 @@ internal static class HelpTopics
           GPU_DEV_CONFIG_DIR  directory of config.json; default $XDG_CONFIG_HOME/gpu-dev,
                               else ~/.config/gpu-dev
           GPU_DEV_DEBUG       set to 1 to print HTTP traffic and stack traces to stderr
+          GPU_DEV_INSECURE    set to 1 to send the token over plain http:// to a server on
+                              another machine; overrides `insecure` in the config file
           GPU_DEV_SSH         the ssh program `gpu-dev connect` runs (default: ssh on PATH)
           GPU_DEV_HOME        directory of the per-reservation ssh config and known_hosts
                               files (default ~/.gpu-dev)

@@ -22,9 +22,12 @@ internal sealed class ConfigStore(ICliEnvironment environment)
     public const string ServerKey = "server";
     public const string TokenKey = "token";
     public const string GithubUserKey = "github_user";
+
+    /// <summary><c>true</c>: plain http:// to a server that is not on this machine is allowed (the token travels in clear).</summary>
+    public const string InsecureKey = "insecure";
     public const string DefaultServer = "http://127.0.0.1:8484";
 
-    public static readonly IReadOnlyList<string> Keys = [ServerKey, TokenKey, GithubUserKey];
+    public static readonly IReadOnlyList<string> Keys = [ServerKey, TokenKey, GithubUserKey, InsecureKey];
 
     public string Directory
     {
@@ -51,6 +54,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
         {
             ServerKey => EnvVars.Server,
             TokenKey => EnvVars.Token,
+            InsecureKey => EnvVars.Insecure,
             _ => null,
         };
         if (envName is not null && environment.GetVariable(envName) is { } fromEnv)

@@ -50,7 +50,7 @@ public sealed class ConfigCommandTests
         var exit = await cli.RunAsync("config", "set", "color", "blue");
 
         Assert.Equal(1, exit);
-        Assert.Equal("error: unknown config key \"color\"; valid keys: server, token, github_user", cli.Console.StdErr.Trim());
+        Assert.Equal("error: unknown config key \"color\"; valid keys: server, token, github_user, insecure", cli.Console.StdErr.Trim());
     }
 
     [Fact]

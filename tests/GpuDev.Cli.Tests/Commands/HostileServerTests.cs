@@ -68,12 +68,19 @@ public sealed class HostileServerTests
 
         var refused = await cli.RunAsync("list");
         var error = cli.Console.StdErr;
+        var badValue = await cli.RunAsync("config", "set", "insecure", "yes");
+        var set = await cli.RunAsync("config", "set", "insecure", "true");
+        var allowed = await cli.RunAsync("list");
+        await cli.RunAsync("config", "set", "insecure", "false");
         cli.Environment.Variables[EnvVars.Server] = "http://127.0.0.1:8484";
         var loopback = await cli.RunAsync("list");
 
         Assert.Equal(1, refused);
         Assert.Contains("refusing to send your token in clear to http://gpu-dev.test:8484", error, StringComparison.Ordinal);
-        Assert.Contains("GPU_DEV_INSECURE=1", error, StringComparison.Ordinal);
+        Assert.Contains("gpu-dev config set insecure true", error, StringComparison.Ordinal);
+        Assert.Equal(1, badValue);
+        Assert.Equal(0, set);
+        Assert.Equal(0, allowed);
         Assert.Equal(0, loopback);
     }
 
