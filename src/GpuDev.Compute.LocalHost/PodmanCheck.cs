@@ -3,9 +3,12 @@ namespace GpuDev.Compute.LocalHost;
 /// <summary>What the local provider needs before it takes reservations, checked once at start-up by running a real container
 /// of the image: podman, its OCI runtime, the image, for rootless podman the subordinate id ranges, and on a GPU host the CDI
 /// specification of the GPUs. Each problem is one line that names what to install or run.</summary>
-internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool rootless)
+/// <param name="cdiDirs">Where CDI specifications are looked for; default <c>/etc/cdi</c> and <c>/var/run/cdi</c>.</param>
+/// <param name="subIdFiles">The subordinate id files rootless podman needs; default <c>/etc/subuid</c> and <c>/etc/subgid</c>.</param>
+internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool rootless, IReadOnlyList<string>? cdiDirs = null, IReadOnlyList<string>? subIdFiles = null)
 {
-    private static readonly string[] s_cdiDirs = ["/etc/cdi", "/var/run/cdi"];
+    private readonly IReadOnlyList<string> _cdiDirs = cdiDirs ?? ["/etc/cdi", "/var/run/cdi"];
+    private readonly IReadOnlyList<string> _subIdFiles = subIdFiles ?? ["/etc/subuid", "/etc/subgid"];
 
     public async Task<IReadOnlyList<string>> RunAsync(bool realGpus, CancellationToken cancellationToken)
     {
@@ -23,7 +26,7 @@ internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool 
                 problems.Add("rootless podman needs newuidmap/newgidmap: apt-get install uidmap");
             }
 
-            foreach (var file in new[] { "/etc/subuid", "/etc/subgid" })
+            foreach (var file in _subIdFiles)
             {
                 if (!File.Exists(file) || !File.ReadLines(file).Any(l => l.StartsWith(user + ":", StringComparison.Ordinal)))
                 {
@@ -37,7 +40,7 @@ internal sealed class PodmanCheck(Podman podman, LocalHostOptions options, bool 
             }
         }
 
-        if (realGpus && !s_cdiDirs.Any(d => Directory.Exists(d) && Directory.EnumerateFiles(d).Any(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))))
+        if (realGpus && !_cdiDirs.Any(d => Directory.Exists(d) && Directory.EnumerateFiles(d).Any(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))))
         {
             problems.Add("NVIDIA GPUs were found but there is no CDI specification for them (/etc/cdi or /var/run/cdi): install the NVIDIA Container Toolkit and run nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml, or declare simulated GPUs with --local-gpus");
         }

@@ -17,7 +17,7 @@ public sealed class ContainerContractTests(ITestOutputHelper output)
     {
         if (!PodBackends.Containers)
         {
-            Assert.Skip($"Container tests of the Kubernetes contract: {PodmanBackend.UnavailableReason}.");
+            TestSkips.Skip($"Container tests of the Kubernetes contract: {PodmanBackend.UnavailableReason}.");
         }
 
         var ssh = await TestSsh.CreateAsync();

@@ -37,7 +37,7 @@ public sealed class FakeClusterFixture : IAsyncDisposable
     {
         if (PodBackends.UnavailableReason is { } reason)
         {
-            Assert.Skip($"Kubernetes provider tests against the fake cluster: {reason}.");
+            TestSkips.Skip($"Kubernetes provider tests against the fake cluster: {reason}.");
         }
 
         var server = await FakeKubernetesServer.StartAsync();

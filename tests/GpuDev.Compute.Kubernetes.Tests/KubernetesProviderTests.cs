@@ -318,7 +318,7 @@ public sealed class GeneratedObjectSchemaTests(ITestOutputHelper output)
         var validator = Path.Combine(root, "tools", "k8s-validate", "validate.mjs");
         if (!Directory.Exists(Path.Combine(root, "tools", "k8s-validate", "node_modules")))
         {
-            Assert.Skip("Schema check of generated objects: run `npm ci` in tools/k8s-validate first (.ci/run does).");
+            TestSkips.Skip("Schema check of generated objects: run `npm ci` in tools/k8s-validate first (.ci/run does).");
         }
 
         await using var cluster = await FakeClusterFixture.StartAsync(o =>

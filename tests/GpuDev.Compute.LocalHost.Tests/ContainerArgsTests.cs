@@ -98,19 +98,30 @@ public sealed class ContainerArgsTests
     [Fact]
     public async Task StartupCheck_GpusWithoutCdiSpec_OrRootlessWithoutRanges_SaysWhatToRun()
     {
-        if (Directory.Exists("/etc/cdi") || Directory.Exists("/var/run/cdi"))
+        var options = new LocalHostOptions { StateDir = "/var/lib/gpu-dev-tests/none", PodmanPath = "podman" };
+        var noCdi = Directory.CreateTempSubdirectory("gpu-dev-no-cdi-").FullName;
+        try
         {
-            Assert.Skip("This host has a CDI directory; the check for a missing one cannot run here.");
+            var gpus = await new PodmanCheck(new Podman(options), options, rootless: false, [noCdi]).RunAsync(realGpus: true, TestContext.Current.CancellationToken);
+            Assert.Contains(gpus, p => p.Contains("nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml", StringComparison.Ordinal));
+            await File.WriteAllTextAsync(Path.Combine(noCdi, "nvidia.yaml"), "cdiVersion: 0.5.0\n", TestContext.Current.CancellationToken);
+            var withSpec = await new PodmanCheck(new Podman(options), options, rootless: false, [noCdi]).RunAsync(realGpus: true, TestContext.Current.CancellationToken);
+            Assert.DoesNotContain(withSpec, p => p.Contains("CDI", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(noCdi, recursive: true);
         }
 
-        var options = new LocalHostOptions { StateDir = "/var/lib/gpu-dev-tests/none", PodmanPath = "podman" };
-        var gpus = await new PodmanCheck(new Podman(options), options, rootless: false).RunAsync(realGpus: true, TestContext.Current.CancellationToken);
-
-        Assert.Contains(gpus, p => p.Contains("nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml", StringComparison.Ordinal));
-        if (!File.Exists("/etc/subuid") || !File.ReadLines("/etc/subuid").Any(l => l.StartsWith(Environment.UserName + ":", StringComparison.Ordinal)))
+        var emptySubuid = Path.GetTempFileName();
+        try
         {
-            var rootless = await new PodmanCheck(new Podman(options), options, rootless: true).RunAsync(realGpus: false, TestContext.Current.CancellationToken);
-            Assert.Contains(rootless, p => p.Contains("/etc/subuid", StringComparison.Ordinal) && p.Contains("usermod --add-subuids", StringComparison.Ordinal));
+            var rootless = await new PodmanCheck(new Podman(options), options, rootless: true, subIdFiles: [emptySubuid]).RunAsync(realGpus: false, TestContext.Current.CancellationToken);
+            Assert.Contains(rootless, p => p.Contains(emptySubuid, StringComparison.Ordinal) && p.Contains("usermod --add-subuids", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(emptySubuid);
         }
     }
 }

@@ -44,7 +44,7 @@ internal sealed class LocalHostFixture : IAsyncDisposable
     {
         if (!Environment.IsPrivilegedProcess)
         {
-            Assert.Skip("The local-host provider tests need root (per-owner uid ranges for the containers).");
+            TestSkips.Skip("The local-host provider tests need root (per-owner uid ranges for the containers).");
         }
 
         var image = await ProcessRunner.RunAsync("podman", ["image", "exists", LocalHostOptions.DevboxImage], s_sshTimeout, CancellationToken.None);

@@ -139,7 +139,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
         {
             if (PodBackends.UnavailableReason is { } reason)
             {
-                Assert.Skip($"Kubernetes end-to-end tests: {reason}.");
+                TestSkips.Skip($"Kubernetes end-to-end tests: {reason}.");
             }
 
             var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-k8s-").FullName;

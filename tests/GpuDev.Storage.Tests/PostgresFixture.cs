@@ -38,7 +38,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         {
             if (Environment.GetEnvironmentVariable(TempPostgres.OptOutVariable) == "1")
             {
-                Assert.Skip($"{reason} ({TempPostgres.OptOutVariable}=1)");
+                TestSkips.Skip($"{reason} ({TempPostgres.OptOutVariable}=1)");
             }
 
             Assert.Fail($"{reason}. Set {TempPostgres.OptOutVariable}=1 to skip the PostgreSQL tests instead.");

@@ -51,7 +51,7 @@ public sealed class SshIdeAndLifecycleTests
         using var cli = new CliHarness();
         if (OperatingSystem.IsWindows() || !File.Exists("/usr/bin/ssh"))
         {
-            Assert.Skip("OpenSSH client (/usr/bin/ssh) is not installed");
+            TestSkips.Skip("OpenSSH client (/usr/bin/ssh) is not installed");
         }
 
         cli.Http.On("GET", $"{Path}/abcd", HttpStatusCode.OK, CliHarness.Json(ShowCommandTests.Multinode("ssh-ed25519 KEY")));

@@ -31,7 +31,7 @@ public sealed class InteractiveTerminalTests : IDisposable
     {
         if (OperatingSystem.IsWindows() || !TmuxSession.IsAvailable)
         {
-            Assert.Skip("tmux is not installed (apt-get install -y tmux); these tests drive gpu-dev through a real pseudo-terminal");
+            TestSkips.Skip("tmux is not installed (apt-get install -y tmux); these tests drive gpu-dev through a real pseudo-terminal");
         }
     }
 

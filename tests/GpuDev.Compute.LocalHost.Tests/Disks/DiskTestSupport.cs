@@ -44,12 +44,12 @@ internal sealed class DiskTestRoot : IAsyncDisposable
     {
         if (!Environment.IsPrivilegedProcess)
         {
-            Assert.Skip("The disk store tests need root (chown to other uids).");
+            TestSkips.Skip("The disk store tests need root (chown to other uids).");
         }
 
         if (ProcessRunner.FindOnPath("tar") is null || ProcessRunner.FindOnPath("find") is null)
         {
-            Assert.Skip("The disk store tests need GNU tar and find.");
+            TestSkips.Skip("The disk store tests need GNU tar and find.");
         }
 
         var root = new DiskTestRoot(Path.Combine("/var/tmp/gpu-dev-disk-tests", Guid.NewGuid().ToString("N")[..12]));
@@ -144,7 +144,7 @@ internal sealed class ThrowawayUser : IAsyncDisposable
     {
         if (ProcessRunner.FindOnPath("useradd", "/usr/sbin:/usr/bin:/sbin:/bin") is null)
         {
-            Assert.Skip("useradd is not installed.");
+            TestSkips.Skip("useradd is not installed.");
         }
 
         var name = "gdtest" + Guid.NewGuid().ToString("N")[..8];
