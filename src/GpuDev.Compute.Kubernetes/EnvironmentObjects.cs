@@ -120,7 +120,8 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         },
     };
 
-    public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image)
+    /// <param name="pullSecret">The image pull secret of an image built with per-build registry credentials.</param>
+    public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image, string? pullSecret = null)
     {
         var allocation = spec.Allocations[rank];
         var gpus = allocation.GpuIndices.Count;
@@ -275,6 +276,7 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                 InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Containers = [container],
                 Volumes = volumes,
+                ImagePullSecrets = pullSecret is null ? null : [new V1LocalObjectReference { Name = pullSecret }],
                 TerminationGracePeriodSeconds = 10,
                 EnableServiceLinks = false,
                 AutomountServiceAccountToken = false,
@@ -405,10 +407,20 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
     };
 
     /// <summary>The in-cluster image build of <c>--dockerfile</c>: a ConfigMap with the Dockerfile and a Kaniko Job that
-    /// pushes <see cref="BuiltImage"/>.</summary>
-    public (V1ConfigMap Context, V1Job Job) Build(EnvironmentSpec spec)
+    /// pushes <see cref="BuiltImage"/>; with <paramref name="dockerConfigJson"/> (per-build registry credentials,
+    /// <see cref="BuildRegistryTokens"/>) also a Secret that Kaniko reads as its <c>/kaniko/.docker/config.json</c> and the
+    /// environment's pods use as their image pull secret.</summary>
+    public (V1ConfigMap Context, V1Job Job, V1Secret? Auth) Build(EnvironmentSpec spec, string? dockerConfigJson = null)
     {
         var name = K8sNames.Build(spec.ReservationId);
+        var auth = dockerConfigJson is null ? null : new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = Meta(K8sNames.BuildAuth(spec.ReservationId), spec, K8sNames.BuildRole),
+            Type = "kubernetes.io/dockerconfigjson",
+            StringData = new Dictionary<string, string> { [DockerConfigKey] = dockerConfigJson },
+        };
         var context = new V1ConfigMap
         {
             ApiVersion = "v1",
@@ -444,7 +456,9 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                                     $"--digest-file={TerminationLog}"],
                                 TerminationMessagePath = TerminationLog,
                                 TerminationMessagePolicy = "File",
-                                VolumeMounts = [Mount("/workspace", "context", readOnly: true)],
+                                VolumeMounts = auth is null
+                                    ? [Mount("/workspace", "context", readOnly: true)]
+                                    : [Mount("/workspace", "context", readOnly: true), Mount("/kaniko/.docker", "registry-auth", readOnly: true)],
                                 Resources = new V1ResourceRequirements
                                 {
                                     Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1"), ["memory"] = new("2Gi") },
@@ -452,25 +466,37 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
                                 },
                             },
                         ],
-                        Volumes = [new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } }],
+                        Volumes = auth is null
+                            ? [new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } }]
+                            :
+                            [
+                                new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } },
+                                new V1Volume
+                                {
+                                    Name = "registry-auth",
+                                    Secret = new V1SecretVolumeSource { SecretName = auth.Metadata.Name, Items = [new V1KeyToPath { Key = DockerConfigKey, Path = "config.json" }] },
+                                },
+                            ],
                     },
                 },
             },
         };
-        return (context, job);
+        return (context, job, auth);
     }
 
     private const string TerminationLog = "/dev/termination-log";
+    private const string DockerConfigKey = ".dockerconfigjson";
 
-    /// <summary>The tag the build pushes (the reservation's own).</summary>
-    public string BuiltImage(string reservationId) => $"{BuiltRepository}:{K8sNames.Checked(reservationId)}";
+    /// <summary>The tag the build pushes: <c>latest</c> of the reservation's own repository
+    /// (<c>&lt;BuildRegistry&gt;/gpu-dev-build/&lt;id&gt;</c>), so per-build credentials can be scoped to it.</summary>
+    public string BuiltImage(string reservationId) => $"{BuiltRepository(reservationId)}:latest";
 
     /// <summary>What the environment runs: the repository at the digest the build reported, so nothing pushed to the
     /// tag afterwards (another build, anyone with push rights) is what the pod pulls.</summary>
-    public string BuiltImageByDigest(string digest) =>
-        IsDigest(digest) ? $"{BuiltRepository}@{digest}" : throw new ArgumentException($"'{digest}' is not a sha256 image digest.", nameof(digest));
+    public string BuiltImageByDigest(string reservationId, string digest) =>
+        IsDigest(digest) ? $"{BuiltRepository(reservationId)}@{digest}" : throw new ArgumentException($"'{digest}' is not a sha256 image digest.", nameof(digest));
 
     public static bool IsDigest(string? value) => value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(char.IsAsciiHexDigitLower);
 
-    private string BuiltRepository => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build";
+    private string BuiltRepository(string reservationId) => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build/{K8sNames.Checked(reservationId)}";
 }

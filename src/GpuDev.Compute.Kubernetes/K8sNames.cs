@@ -61,6 +61,9 @@ internal static partial class K8sNames
 
     public static string Build(string id) => $"{Base(id)}-build";
 
+    /// <summary>The build's registry credentials (<c>Kubernetes:BuildRegistryAuth=token</c>), also the pods' image pull secret.</summary>
+    public static string BuildAuth(string id) => $"{Base(id)}-build-auth";
+
     public static string DiskClaim(string diskId) => $"gpudev-disk-{Checked(diskId)}";
 
     public static string Snapshot(string snapshotId) => $"gpudev-snap-{Checked(snapshotId)}";
@@ -69,7 +72,9 @@ internal static partial class K8sNames
 
     /// <summary>Ids come from the server (hex); anything else would be an injection into object names, so it is refused.</summary>
     public static string Checked(string id) =>
-        id is { Length: > 0 and <= 36 } && Id().IsMatch(id) ? id : throw new ArgumentException($"'{id}' is not a valid id for Kubernetes object names ([a-z0-9-], at most 36).", nameof(id));
+        IsId(id) ? id : throw new ArgumentException($"'{id}' is not a valid id for Kubernetes object names ([a-z0-9-], at most 36).", nameof(id));
+
+    public static bool IsId(string? id) => id is { Length: > 0 and <= 36 } && Id().IsMatch(id);
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
     private static partial Regex DnsLabel();

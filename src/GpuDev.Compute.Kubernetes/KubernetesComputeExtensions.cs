@@ -19,6 +19,7 @@ public static class KubernetesComputeExtensions
         services.AddOptions<KubernetesOptions>().Bind(configuration.GetSection(KubernetesOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesOptions>, KubernetesOptionsValidator>());
         services.TryAddSingleton<IKubernetes>(sp => new k8s.Kubernetes(ClientConfiguration(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value)));
+        services.TryAddSingleton<BuildRegistryTokens>();
         services.TryAddSingleton<KubernetesProvider>();
         services.TryAddSingleton<KubernetesDiskProvider>();
         services.TryAddSingleton<IComputeProvider>(sp => sp.GetRequiredService<KubernetesProvider>());

@@ -65,6 +65,24 @@ public sealed class KubernetesOptions
     /// <summary>Registry that images built from <c>--dockerfile</c> are pushed to (e.g. <c>123.dkr.ecr.us-east-1.amazonaws.com/gpu-dev</c>); empty: --dockerfile fails with a clear message.</summary>
     public string? BuildRegistry { get; set; }
 
+    /// <summary>How builds push to <see cref="BuildRegistry"/>: <c>node</c> (default) with whatever the build pod finds (the
+    /// node's role on ECR): every build can push to any tag the node can, so builds are not isolated from each other;
+    /// <c>token</c>: gpu-dev is the registry's token service and each build's credentials push only to its own repository
+    /// (<see cref="BuildRegistryTokens"/>; the registry must trust <c>GET /registry/certificate</c>).</summary>
+    public string BuildRegistryAuth { get; set; } = "node";
+
+    /// <summary>With <c>BuildRegistryAuth=token</c>: the registry's <c>auth.token.service</c>; empty: the registry's host.</summary>
+    public string? BuildRegistryService { get; set; }
+
+    /// <summary>With <c>BuildRegistryAuth=token</c>: the registry's <c>auth.token.issuer</c>.</summary>
+    public string BuildTokenIssuer { get; set; } = "gpu-dev";
+
+    /// <summary>With <c>BuildRegistryAuth=token</c>: the PEM file with the token signing key and its certificate, created
+    /// when missing; the server sets <c>&lt;DataDir&gt;/registry-token.pem</c> when empty. Replicas must share it.</summary>
+    public string? BuildTokenKeyFile { get; set; }
+
+    public bool BuildTokens => BuildRegistryAuth == "token";
+
     /// <summary>Image of the in-cluster build (Kaniko executor).</summary>
     public string BuildImage { get; set; } = "gcr.io/kaniko-project/executor:v1.23.2";
 
@@ -115,6 +133,15 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
         if (options.ReadyWait < TimeSpan.Zero || options.ReadyWait > TimeSpan.FromMinutes(5))
         {
             errors.Add($"Kubernetes:ReadyWait must be between 0 and 5 minutes; got {options.ReadyWait}.");
+        }
+
+        if (options.BuildRegistryAuth is not ("node" or "token"))
+        {
+            errors.Add($"Kubernetes:BuildRegistryAuth '{options.BuildRegistryAuth}' is not valid; valid: node, token.");
+        }
+        else if (options.BuildTokens && string.IsNullOrWhiteSpace(options.BuildRegistry))
+        {
+            errors.Add("Kubernetes:BuildRegistryAuth=token needs Kubernetes:BuildRegistry (the registry whose token service gpu-dev is).");
         }
 
         if (!string.IsNullOrEmpty(options.Kubeconfig) && !File.Exists(options.Kubeconfig))

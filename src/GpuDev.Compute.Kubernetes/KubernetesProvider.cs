@@ -32,8 +32,12 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
     /// <summary>Reservations whose objects this process is deleting, so their pods' deletion is not reported as a failure.</summary>
     private readonly ConcurrentDictionary<string, DateTimeOffset> _removing = new(StringComparer.Ordinal);
 
-    public KubernetesProvider(IKubernetes client, IOptions<KubernetesOptions> options, GpuCatalog catalog, TimeProvider time, ILogger<KubernetesProvider> logger)
+    private readonly BuildRegistryTokens? _buildTokens;
+
+    public KubernetesProvider(IKubernetes client, IOptions<KubernetesOptions> options, GpuCatalog catalog, TimeProvider time, ILogger<KubernetesProvider> logger,
+        BuildRegistryTokens? buildTokens = null)
     {
+        _buildTokens = options.Value.BuildTokens ? buildTokens ?? new BuildRegistryTokens(options, time) : null;
         _client = client;
         _options = options.Value;
         _catalog = catalog;
@@ -135,7 +139,8 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         var nodePorts = new Dictionary<int, int>();
         for (var rank = 0; rank < spec.Allocations.Count; rank++)
         {
-            var pod = _objects.Pod(spec, rank, facts[rank], image);
+            var pullSecret = spec.Options.Dockerfile is not null && _buildTokens is not null ? K8sNames.BuildAuth(id) : null;
+            var pod = _objects.Pod(spec, rank, facts[rank], image, pullSecret);
             await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedPodAsync(pod, Ns, cancellationToken: cancellationToken));
             var ssh = _objects.SshService(spec, rank);
             var created = await CreatedOrNullAsync(() => _client.CoreV1.CreateNamespacedServiceAsync(ssh, Ns, cancellationToken: cancellationToken));
@@ -352,7 +357,12 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
                 "--dockerfile needs a registry for built images: the server's Kubernetes:BuildRegistry is not set"));
         }
 
-        var (context, job) = _objects.Build(spec);
+        var (context, job, auth) = _objects.Build(spec, _buildTokens?.DockerConfigJson(spec.ReservationId));
+        if (auth is not null)
+        {
+            await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedSecretAsync(auth, Ns, cancellationToken: cancellationToken));
+        }
+
         await CreateIfMissingAsync(() => _client.CoreV1.CreateNamespacedConfigMapAsync(context, Ns, cancellationToken: cancellationToken));
         await CreateIfMissingAsync(() => _client.BatchV1.CreateNamespacedJobAsync(job, Ns, cancellationToken: cancellationToken));
         var current = await _client.BatchV1.ReadNamespacedJobAsync(job.Metadata.Name, Ns, cancellationToken: cancellationToken);
@@ -360,7 +370,7 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         {
             var digest = await BuildDigestAsync(spec.ReservationId, cancellationToken);
             return EnvironmentObjects.IsDigest(digest)
-                ? (_objects.BuiltImageByDigest(digest!), null)
+                ? (_objects.BuiltImageByDigest(spec.ReservationId, digest!), null)
                 : (null, new EnvironmentStatus(EnvironmentState.Failed, null,
                     "the image build succeeded but its container reported no sha256 digest (Kaniko --digest-file): the image is not run by tag"));
         }

@@ -25,6 +25,13 @@ public static class Routes
     /// <summary>Where a <c>--dockerfile</c> build context (gzip-compressed tar) is uploaded, by its SHA-256.</summary>
     public static string BuildContext(string sha256) => $"{BuildContexts}/{Uri.EscapeDataString(sha256)}";
 
+    /// <summary>The registry token service of per-build credentials (<c>Kubernetes:BuildRegistryAuth=token</c>): the
+    /// registry's <c>auth.token.realm</c>. Authenticated by the build's own Basic credentials, not a gpu-dev token.</summary>
+    public const string RegistryToken = "/registry/token";
+
+    /// <summary>The certificate the registry trusts for those tokens (its <c>auth.token.rootcertbundle</c>), PEM.</summary>
+    public const string RegistryCertificate = "/registry/certificate";
+
     /// <summary>Header carrying the client's idempotency key on create.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 }

@@ -209,13 +209,33 @@ public sealed class EnvironmentObjectsTests
         _options.BuildRegistry = "registry.example/gpu-dev/";
         var spec = Spec(options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" });
 
-        var (context, job) = Objects.Build(spec);
+        var (context, job, auth) = Objects.Build(spec);
 
+        Assert.Null(auth);
         Assert.Equal("FROM busybox\n", context.Data["Dockerfile"]);
-        Assert.Contains($"--destination=registry.example/gpu-dev/gpu-dev-build:{Id}", job.Spec.Template.Spec.Containers[0].Args);
+        Assert.Contains($"--destination=registry.example/gpu-dev/gpu-dev-build/{Id}:latest", job.Spec.Template.Spec.Containers[0].Args);
         Assert.Contains("--digest-file=/dev/termination-log", job.Spec.Template.Spec.Containers[0].Args);
         Assert.Equal(("/dev/termination-log", "File"), (job.Spec.Template.Spec.Containers[0].TerminationMessagePath, job.Spec.Template.Spec.Containers[0].TerminationMessagePolicy));
         Assert.Equal(0, job.Spec.BackoffLimit);
+    }
+
+    [Fact]
+    public void Build_WithPerBuildCredentials_KanikoReadsThemAndThePodsPullWithThem()
+    {
+        _options.BuildRegistry = "registry.example/gpu-dev";
+        var spec = Spec(options: new EnvironmentOptions { Dockerfile = "FROM busybox\n" });
+
+        var (_, job, auth) = Objects.Build(spec, "{\"auths\":{}}");
+
+        Assert.NotNull(auth);
+        Assert.Equal(($"gpudev-{Id}-build-auth", "kubernetes.io/dockerconfigjson"), (auth.Metadata.Name, auth.Type));
+        Assert.Equal("{\"auths\":{}}", auth.StringData[".dockerconfigjson"]);
+        var pod = job.Spec.Template.Spec;
+        var volume = Assert.Single(pod.Volumes, v => v.Secret is not null);
+        Assert.Equal((auth.Metadata.Name, ".dockerconfigjson", "config.json"), (volume.Secret.SecretName, volume.Secret.Items[0].Key, volume.Secret.Items[0].Path));
+        Assert.Contains(pod.Containers[0].VolumeMounts, m => m.Name == volume.Name && m.MountPath == "/kaniko/.docker" && m.ReadOnlyProperty == true);
+        Assert.Equal(auth.Metadata.Name, Assert.Single(Objects.Pod(spec, 0, s_p5, "img:1", auth.Metadata.Name).Spec.ImagePullSecrets).Name);
+        Assert.Null(Objects.Pod(spec, 0, s_p5, "img:1").Spec.ImagePullSecrets);
     }
 
     [Theory]
@@ -232,11 +252,11 @@ public sealed class EnvironmentObjectsTests
         Assert.Equal(valid, EnvironmentObjects.IsDigest(digest));
         if (valid)
         {
-            Assert.Equal($"registry.example/gpu-dev/gpu-dev-build@{digest}", Objects.BuiltImageByDigest(digest!));
+            Assert.Equal($"registry.example/gpu-dev/gpu-dev-build/{Id}@{digest}", Objects.BuiltImageByDigest(Id, digest!));
         }
         else
         {
-            Assert.Throws<ArgumentException>(() => Objects.BuiltImageByDigest(digest!));
+            Assert.Throws<ArgumentException>(() => Objects.BuiltImageByDigest(Id, digest!));
         }
     }
 

@@ -235,7 +235,7 @@ public sealed class KubernetesProviderTests(ITestOutputHelper output)
             cluster.Server.Get("configmaps", "gpu-dev", $"gpudev-{id}-build")!["data"]!["Dockerfile"]!.GetValue<string>());
         Assert.NotNull(cluster.Server.Get("jobs", "gpu-dev", $"gpudev-{id}-build"));
         // Run by the digest the build reported, never by the tag anyone with push rights could move.
-        Assert.Equal($"registry.example/team/gpu-dev-build@{digest}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.Equal($"registry.example/team/gpu-dev-build/{id}@{digest}", cluster.Server.Get("pods", "gpu-dev", $"gpudev-{id}-0")!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
     }
 
     [Fact]

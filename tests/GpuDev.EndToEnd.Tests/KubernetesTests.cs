@@ -11,7 +11,7 @@ namespace GpuDev.EndToEnd.Tests;
 /// <summary>The real binaries with <c>--provider kubernetes</c> against the fake API server (four 8-GPU h100 nodes),
 /// whose kubelet runs each environment pod as a podman container of the devbox image with gpu-dev's entry script (or,
 /// without podman, a host sshd per pod, so the server's SSH handshake check still runs unchanged).</summary>
-public sealed class KubernetesTests(ITestOutputHelper output)
+public sealed partial class KubernetesTests(ITestOutputHelper output)
 {
     private const string Ns = "gpu-dev";
 
@@ -135,7 +135,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
 
         public required string Token { get; init; }
 
-        public static async Task<Setup> StartAsync(int nodes)
+        public static async Task<Setup> StartAsync(int nodes, IReadOnlyDictionary<string, string>? serverEnvironment = null, Action<FakeKubernetesServer>? prepare = null)
         {
             if (PodBackends.UnavailableReason is { } reason)
             {
@@ -144,6 +144,7 @@ public sealed class KubernetesTests(ITestOutputHelper output)
 
             var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-k8s-").FullName;
             var cluster = await FakeKubernetesServer.StartAsync();
+            prepare?.Invoke(cluster);
             for (var i = 0; i < nodes; i++)
             {
                 cluster.AddNode($"gpu-{i}", 8, efa: 32);
@@ -151,7 +152,12 @@ public sealed class KubernetesTests(ITestOutputHelper output)
 
             var sshd = PodBackends.Start(cluster);
             var kubeconfig = cluster.WriteKubeconfig(Path.Combine(work, "kubeconfig"));
-            var environment = PodBackends.Containers ? new Dictionary<string, string> { ["GPUDEV_KUBERNETES__DEFAULTIMAGE"] = PodmanBackend.DefaultImage } : null;
+            var environment = new Dictionary<string, string>(serverEnvironment ?? new Dictionary<string, string>());
+            if (PodBackends.Containers)
+            {
+                environment["GPUDEV_KUBERNETES__DEFAULTIMAGE"] = PodmanBackend.DefaultImage;
+            }
+
             var server = await ServerProcess.StartAsync("", extraArgs: ["--provider", "kubernetes", "--kubeconfig", kubeconfig], environment: environment);
             var key = Path.Combine(work, "id_ed25519");
             E2e.Check(await Proc.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]));

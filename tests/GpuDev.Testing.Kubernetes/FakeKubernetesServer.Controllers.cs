@@ -699,7 +699,7 @@ public sealed partial class FakeKubernetesServer
                 {
                     TerminatePodLocked(running, "Failed", null, failure, 1, "Error");
                 }
-                else
+                else if (!HoldJobs)
                 {
                     TerminatePodLocked(running, "Succeeded", null, null, 0, "Completed", _jobMessages.GetValueOrDefault($"{ns}/{job.Str("name")}"));
                 }

@@ -231,6 +231,24 @@ public sealed partial class FakeKubernetesServer : IAsyncDisposable
         }
     }
 
+    /// <summary>When true, Job pods keep running once started (the build a test does itself) until
+    /// <see cref="CompleteJob"/>; when false (default) they succeed as soon as they start.</summary>
+    public bool HoldJobs { get; set; }
+
+    /// <summary>Makes the Job's running pods succeed with this termination message (e.g. the digest the test pushed).</summary>
+    public void CompleteJob(string ns, string name, string message)
+    {
+        lock (_gate)
+        {
+            _jobMessages[$"{ns}/{name}"] = message;
+            var job = Find(ResourceInfo.Jobs, ns, name) ?? throw new InvalidOperationException($"no job {ns}/{name}");
+            foreach (var pod in OwnedBy(job).Where(p => p.Str("status", "phase") == "Running").ToList())
+            {
+                TerminatePodLocked(pod, "Succeeded", null, null, 0, "Completed", message);
+            }
+        }
+    }
+
     /// <summary>Forgets all watch history, so that a watch from any earlier resourceVersion gets 410 Expired.</summary>
     public void CompactWatchHistory()
     {

@@ -113,6 +113,8 @@ public static class ServerApp
         if (compute == "kubernetes")
         {
             services.AddKubernetesCompute(configuration);
+            services.PostConfigure<KubernetesOptions>(o => o.BuildTokenKeyFile = string.IsNullOrEmpty(o.BuildTokenKeyFile)
+                ? Path.Combine(dataDir, "registry-token.pem") : o.BuildTokenKeyFile);
         }
         else
         {
@@ -194,6 +196,11 @@ public static class ServerApp
         app.MapHealth();
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Routes.Metrics, StringComparison.Ordinal), b => b.UseMiddleware<MetricsAccessMiddleware>());
         app.MapPrometheusScrapingEndpoint(Routes.Metrics);
+
+        if (app.Services.GetService<IOptions<KubernetesOptions>>()?.Value.BuildTokens == true)
+        {
+            app.MapRegistryTokenApi();
+        }
 
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal), b => b.UseMiddleware<BearerAuthMiddleware>());
         var api = app.MapGroup("/api/v1");
