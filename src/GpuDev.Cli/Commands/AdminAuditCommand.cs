@@ -13,7 +13,11 @@ internal sealed class AdminAuditCommand : CliCommand
     private readonly Option<string> _reservation = new("--reservation", "-r") { Description = "Only what concerns this reservation (ID or a prefix of it)" };
     private readonly Option<string> _action = new("--action") { Description = "Only actions starting with this, e.g. DELETE or transition" };
     private readonly Option<string> _since = new("--since") { Description = "Only entries since a UTC date/time (2026-11-01, 2026-11-01T08:00:00Z) or an age (30m, 24h, 7d)" };
-    private readonly Option<int?> _limit = new("--limit", "-L") { Description = $"At most this many entries, newest first (1-{MaxLimit}; default 100)" };
+    private readonly Option<int?> _limit = new("--limit", "-L")
+    {
+        Description = $"At most this many entries, newest first (1-{MaxLimit}; default 100)",
+        CustomParser = CliNumbers.Count($"1 to {MaxLimit}"),
+    };
     private readonly Option<bool> _json = CommonOptions.Json();
 
     public AdminAuditCommand(CliServices services)
@@ -71,7 +75,7 @@ internal sealed class AdminAuditCommand : CliCommand
     internal static DateTimeOffset? ParseSince(string text, DateTimeOffset now)
     {
         text = text.Trim();
-        if (text.Length >= 2 && int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        if (text.Length >= 2 && CliNumbers.TryParseCount(text[..^1], out var n))
         {
             return char.ToLowerInvariant(text[^1]) switch
             {

@@ -12,7 +12,12 @@ internal sealed class ConnectCommand : CliCommand
 {
     private readonly Argument<string> _id = CommonOptions.ReservationId("Reservation ID or unique prefix; default: your active reservation");
     private readonly Argument<string[]> _command = new("COMMAND") { Arity = ArgumentArity.ZeroOrMore, Description = "Command to run remotely (after --)" };
-    private readonly Option<int?> _node = new("--node") { HelpName = "RANK", Description = "Multinode reservations: the rank of the node to connect to (default 0; on a terminal you pick)" };
+    private readonly Option<int?> _node = new("--node")
+    {
+        HelpName = "RANK",
+        Description = "Multinode reservations: the rank of the node to connect to (default 0; on a terminal you pick)",
+        CustomParser = CliNumbers.Count("a rank of the reservation: 0, 1, ... (gpu-dev show lists them)"),
+    };
 
     public ConnectCommand(CliServices services)
         : base(services, "connect", "Open an SSH session to an active reservation.")

@@ -104,7 +104,7 @@ internal sealed class EditCommand : CliCommand
             {
                 extend = hours;
             }
-            else if (id is null && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            else if (id is null && !CliNumbers.LooksNumeric(value))
             {
                 id = value;
                 extend = DefaultExtendHours;
@@ -144,8 +144,7 @@ internal sealed class EditCommand : CliCommand
     }
 
     internal static bool TryParseHours(string value, out double hours) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out hours)
-        && double.IsFinite(hours) && hours > 0 && hours <= MaxExtendHours;
+        CliNumbers.TryParseDecimal(value, out hours) && hours > 0 && hours <= MaxExtendHours;
 
     private static string ExtendRule(string got) =>
         $"--extend HOURS must be a number greater than 0 and at most {MaxExtendHours.ToString(CultureInfo.InvariantCulture)}; got \"{got}\"";

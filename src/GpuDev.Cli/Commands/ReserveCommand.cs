@@ -13,9 +13,17 @@ internal sealed class ReserveCommand : CliCommand
     public const int MaxDockerfileBytes = 512 * 1024;
     public const double DefaultHours = 1;
 
-    private readonly Option<int?> _gpus = new("--gpus", "-g") { Description = "Number of GPUs (1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48)" };
+    private readonly Option<int?> _gpus = new("--gpus", "-g")
+    {
+        Description = "Number of GPUs (1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48)",
+        CustomParser = CliNumbers.Count("1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48 (per GPU type: gpu-dev avail)"),
+    };
     private readonly Option<string> _gpuType = new("--gpu-type", "-t") { Description = "GPU type, e.g. h100, a100, t4, cpu-x86 (see the server's catalog); required without a terminal" };
-    private readonly Option<double?> _hours = new("--hours", "-h") { Description = "Duration in hours, decimals allowed (0.0833 to 24); default 1 without a terminal" };
+    private readonly Option<double?> _hours = new("--hours", "-h")
+    {
+        Description = "Duration in hours, decimals allowed (0.0833 to 24); default 1 without a terminal",
+        CustomParser = CliNumbers.Decimal("0.0833 to 24 hours"),
+    };
     private readonly Option<string> _name = new("--name", "-n") { Description = "Optional reservation name" };
     private readonly Option<bool> _jupyter = new("--jupyter") { Description = "Enable Jupyter Lab access (its URL is shown by `gpu-dev show`)" };
     private readonly Option<string> _disk = new("--disk") { Description = "Named persistent disk mounted as /home/dev (see `gpu-dev disk list`), or `none` for temporary storage; on a terminal a missing disk can be created" };
@@ -331,12 +339,12 @@ internal sealed class ReserveCommand : CliCommand
             while (true)
             {
                 var answer = console.Ask($"Hours ({catalog.MinHours.ToString(CultureInfo.InvariantCulture)}–{catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}, decimals allowed)?", "1");
-                if (double.TryParse(answer, NumberStyles.Float, CultureInfo.InvariantCulture, out hours) && hours >= catalog.MinHours && hours <= catalog.MaxHours)
+                if (CliNumbers.TryParseDecimal(answer, out hours) && hours >= catalog.MinHours && hours <= catalog.MaxHours)
                 {
                     break;
                 }
 
-                console.Error.WriteLine($"hours must be a number between {catalog.MinHours.ToString(CultureInfo.InvariantCulture)} and {catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}");
+                console.Error.WriteLine($"hours must be a number between {catalog.MinHours.ToString(CultureInfo.InvariantCulture)} and {catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}: {CliNumbers.DecimalRule}");
             }
         }
 

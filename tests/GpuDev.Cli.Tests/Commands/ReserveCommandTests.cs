@@ -36,6 +36,23 @@ public sealed class ReserveCommandTests
         Assert.Equal(3, cli.Http.To("GET", $"{Path}/{Id}").Count());
     }
 
+    [Theory]
+    [InlineData("-h", "1,5", "--hours: '1,5' is not a number: use digits with an optional '.' decimal point (e.g. 1.5); no commas, signs or exponents; valid: 0.0833 to 24 hours.")]
+    [InlineData("-h", "1e1", "--hours: '1e1' is not a number")]
+    [InlineData("-g", "0x8", "--gpus: '0x8' is not a whole number: use digits only (e.g. 8); valid: 1, 2, 4, 8")]
+    [InlineData("-g", "8.0", "--gpus: '8.0' is not a whole number")]
+    public async Task Execute_NumberNotPlain_Exit1WithTheRule_NothingSent(string option, string value, string error)
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", option == "-g" ? "-h" : "-g", "1", option, value);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: " + error, cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.Requests);
+    }
+
     [Fact]
     public async Task Execute_ValidationProblem_PrintsOneErrorLineAndPostsOnce()
     {
