@@ -21,6 +21,7 @@ internal static class CliApp
             }
         }
 
+        root.Options.Add(Utc);
         var help = new HelpOption("--help", "-?");
         help.Action = new ExamplesHelpAction((HelpAction)help.Action!);
         root.Options.Add(help);
@@ -46,10 +47,14 @@ internal static class CliApp
         return root;
     }
 
+    /// <summary><c>--utc</c> (any command): times a person reads are shown in UTC instead of the local zone. JSON is always UTC.</summary>
+    private static readonly Option<bool> Utc = new("--utc") { Description = "Show times in UTC instead of your local time zone (JSON is always UTC)", Recursive = true };
+
     public static async Task<int> RunAsync(string[] args, CliServices services, CancellationToken cancellationToken)
     {
         var root = BuildRoot(services);
         var parseResult = root.Parse(args);
+        Output.Format.Zone = parseResult.GetValue(Utc) ? TimeZoneInfo.Utc : services.Time.LocalTimeZone;
         if (parseResult.Action is ParseErrorAction)
         {
             var messages = parseResult.Errors.Select(e => e.Message).Distinct().ToList();

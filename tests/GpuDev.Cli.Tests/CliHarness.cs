@@ -182,9 +182,12 @@ internal sealed class ReservationBuilder
     }
 }
 
-internal sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
+/// <summary>A fixed clock in a given zone (UTC unless told), so times shown to people do not depend on the machine.</summary>
+internal sealed class FixedTimeProvider(DateTimeOffset now, TimeZoneInfo? zone = null) : TimeProvider
 {
     public override DateTimeOffset GetUtcNow() => now;
+
+    public override TimeZoneInfo LocalTimeZone => zone ?? TimeZoneInfo.Utc;
 }
 
 /// <summary>A fixed clock whose timers record the delay asked for and then fire after 1 ms, so a test can check
@@ -203,6 +206,8 @@ internal sealed class RecordingTimeProvider(DateTimeOffset now) : TimeProvider
             }
         }
     }
+
+    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
 
     public override DateTimeOffset GetUtcNow() => now;
 

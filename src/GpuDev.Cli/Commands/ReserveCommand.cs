@@ -157,7 +157,7 @@ internal sealed class ReserveCommand : CliCommand
         Services.SshFiles.Sync(reservation, Services.Console.Error);
         if (!json)
         {
-            ReservationView.WriteConnectInfo(Services.Console.Out, reservation);
+            ReservationView.WriteConnectInfo(Services.Console.Out, reservation, Services.Time.GetUtcNow(), Services.Console.IsOutputTty);
             ShowCommand.WriteIncludeHint(Services, [reservation]);
         }
 

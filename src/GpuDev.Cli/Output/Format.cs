@@ -1,11 +1,22 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using GpuDev.Contracts;
 
 namespace GpuDev.Cli.Output;
 
 /// <summary>Small formatting helpers shared by renderers.</summary>
-internal static class Format
+internal static partial class Format
 {
+    private static readonly AsyncLocal<TimeZoneInfo?> s_zone = new();
+
+    /// <summary>The zone human-readable times are shown in for this command: the user's local zone (the injected
+    /// <see cref="TimeProvider.LocalTimeZone"/>), or UTC with <c>--utc</c>. Set once per command line by <see cref="CliApp"/>.</summary>
+    public static TimeZoneInfo Zone
+    {
+        get => s_zone.Value ?? TimeZoneInfo.Local;
+        set => s_zone.Value = value;
+    }
+
     public static readonly IReadOnlyList<string> Statuses = ["pending", "queued", "preparing", "active", "expired", "cancelled", "failed"];
 
     public static bool IsTerminal(string status) => status is "expired" or "cancelled" or "failed";
@@ -17,13 +28,55 @@ internal static class Format
     public static string Rfc3339(DateTimeOffset? t) =>
         t is null ? string.Empty : t.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>An absolute time as a person reads it, in <see cref="Zone"/> with the zone's name, with the day unless it
+    /// is today: "14:20 CET", "tomorrow 09:00 CET", "yesterday 23:10 CET", "Tue 15 Dec 09:00 CET", "Fri 1 Jan 2027 09:00 UTC".</summary>
     public static string LocalTime(DateTimeOffset t, DateTimeOffset now)
     {
-        var local = t.ToLocalTime();
-        return local.Date == now.ToLocalTime().Date
-            ? local.ToString("HH:mm", CultureInfo.InvariantCulture)
-            : local.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        var zone = Zone;
+        var local = TimeZoneInfo.ConvertTime(t, zone);
+        var today = TimeZoneInfo.ConvertTime(now, zone).Date;
+        var clock = local.ToString("HH:mm", CultureInfo.InvariantCulture) + " " + ZoneName(zone, local);
+        var days = (local.Date - today).Days;
+        return days switch
+        {
+            0 => clock,
+            1 => "tomorrow " + clock,
+            -1 => "yesterday " + clock,
+            _ when local.Year == today.Year => local.ToString("ddd d MMM ", CultureInfo.InvariantCulture) + clock,
+            _ => local.ToString("ddd d MMM yyyy ", CultureInfo.InvariantCulture) + clock,
+        };
     }
+
+    /// <summary>The zone's abbreviation at that time (CET/CEST, EST/EDT) where the time zone database has one, "UTC" for
+    /// UTC, else the offset ("UTC+05:30").</summary>
+    public static string ZoneName(TimeZoneInfo zone, DateTimeOffset local)
+    {
+        if (zone.BaseUtcOffset == TimeSpan.Zero && !zone.SupportsDaylightSavingTime)
+        {
+            return "UTC";
+        }
+
+        var name = zone.IsDaylightSavingTime(local) ? zone.DaylightName : zone.StandardName;
+        if (name is { Length: >= 2 and <= 6 } && !name.Contains(' ', StringComparison.Ordinal))
+        {
+            return name;
+        }
+
+        var offset = local.Offset;
+        return "UTC" + (offset < TimeSpan.Zero ? "-" : "+") + offset.Duration().ToString(@"hh\:mm", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>"tomorrow 09:00 CET (in 18h 40m)": <see cref="LocalTime"/> plus the relative form.</summary>
+    public static string HumanTime(DateTimeOffset t, DateTimeOffset now) => $"{LocalTime(t, now)} ({Relative(t, now)})";
+
+    /// <summary>Server text (wait reasons, history) with every RFC 3339 UTC time in it (<c>2026-12-08T22:42:00Z</c>) shown as
+    /// <see cref="HumanTime"/>, so "8 free at 2026-12-08T22:42:00Z" reads "8 free at tomorrow 23:42 CET (in 25h 3m)".</summary>
+    public static string Humanize(string? text, DateTimeOffset now) =>
+        string.IsNullOrEmpty(text) ? text ?? string.Empty : Rfc3339Pattern().Replace(text, m =>
+            DateTimeOffset.TryParse(m.Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? HumanTime(t, now) : m.Value);
+
+    [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z\b")]
+    private static partial Regex Rfc3339Pattern();
 
     /// <summary>"3h 12m", "2d 4h", "45s".</summary>
     public static string Duration(TimeSpan d)
@@ -146,10 +199,10 @@ internal static class Format
 
             var line = queue.Count > 0 ? $"{r.Status}: {string.Join(", ", queue)}" : r.Status;
             var reason = string.IsNullOrWhiteSpace(r.WaitReason) ? r.StatusReason : r.WaitReason;
-            return string.IsNullOrWhiteSpace(reason) ? line : $"{line} — {reason}";
+            return string.IsNullOrWhiteSpace(reason) ? line : $"{line} — {Humanize(reason, now)}";
         }
 
-        return string.IsNullOrWhiteSpace(r.StatusReason) ? r.Status : $"{r.Status} ({r.StatusReason})";
+        return string.IsNullOrWhiteSpace(r.StatusReason) ? r.Status : $"{r.Status} ({Humanize(r.StatusReason, now)})";
     }
 
     public static string StatusMarkup(string status) => status switch

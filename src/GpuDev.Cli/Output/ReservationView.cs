@@ -11,7 +11,8 @@ internal static class ReservationView
     {
         var tty = console.IsOutputTty;
         var w = console.Out;
-        string Time(DateTimeOffset? t) => t is null ? "-" : tty ? $"{Format.LocalTime(t.Value, now)} ({Format.Relative(t.Value, now)})" : Format.Rfc3339(t);
+        string Time(DateTimeOffset? t) => t is null ? "-" : tty ? Format.HumanTime(t.Value, now) : Format.Rfc3339(t);
+        string? Text(string? serverText) => tty ? Format.Humanize(serverText, now) : serverText;
 
         void Line(string key, string? value)
         {
@@ -28,7 +29,7 @@ internal static class ReservationView
         Line("Status", r.Status);
         if (!Format.IsWaiting(r) || string.IsNullOrWhiteSpace(r.WaitReason))
         {
-            Line("Reason", r.StatusReason);
+            Line("Reason", Text(r.StatusReason));
         }
 
         if (Format.IsWaiting(r))
@@ -45,7 +46,7 @@ internal static class ReservationView
                 Line("Starts", "unknown");
             }
 
-            Line("Why", r.WaitReason);
+            Line("Why", Text(r.WaitReason));
         }
 
         var multinode = Format.IsMultinode(r);
@@ -120,7 +121,7 @@ internal static class ReservationView
 
             foreach (var h in r.History)
             {
-                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From == h.To ? "" : h.From ?? "-"), Markup.Escape(h.From == h.To ? "(note)" : h.To), Markup.Escape(Ssh.ServerValues.Printable(h.Reason)));
+                table.AddRow(Markup.Escape(Format.LocalTime(h.At, now)), Markup.Escape(h.From == h.To ? "" : h.From ?? "-"), Markup.Escape(h.From == h.To ? "(note)" : h.To), Markup.Escape(Ssh.ServerValues.Printable(Format.Humanize(h.Reason, now))));
             }
 
             console.OutConsole.Write(table);
@@ -135,10 +136,11 @@ internal static class ReservationView
     }
 
     /// <summary>What to print when a reservation became active.</summary>
-    public static void WriteConnectInfo(TextWriter w, ReservationDto r)
+    public static void WriteConnectInfo(TextWriter w, ReservationDto r, DateTimeOffset now, bool tty)
     {
         var id8 = Format.ShortId(r.Id);
-        w.WriteLine($"Reservation {id8} is active ({Format.Gpus(r)}{(r.ExpiresAt is { } e ? $", expires {Format.Rfc3339(e)}" : string.Empty)}).");
+        var expires = r.ExpiresAt is { } e ? $", expires {(tty ? Format.HumanTime(e, now) : Format.Rfc3339(e))}" : string.Empty;
+        w.WriteLine($"Reservation {id8} is active ({Format.Gpus(r)}{expires}).");
         w.WriteLine($"ID:       {r.Id}");
         w.WriteLine($"Connect:  {ConnectCommand(r)}");
         if (Format.IsMultinode(r))

@@ -186,7 +186,8 @@ public static class BackfillPlanner
                 : $"no {type} node{request.LabelText} has {request.GpuCount} GPUs";
         }
 
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(start).ToString("HH:mm", CultureInfo.InvariantCulture);
+        // An RFC 3339 UTC time, not a bare clock time: the day is part of it, and clients show it in the reader's zone.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(start).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         string? holder = null;
         foreach (var node in chosen)
         {
@@ -197,7 +198,7 @@ public static class BackfillPlanner
             }
         }
 
-        var when = holder is null ? $"at {at} UTC" : $"at {at} UTC when {holder[..Math.Min(8, holder.Length)]} ends";
+        var when = holder is null ? $"at {at}" : $"at {at} when {holder[..Math.Min(8, holder.Length)]} ends";
         if (request.NodeCount > 1)
         {
             var freeNodes = now.WholeNodes;

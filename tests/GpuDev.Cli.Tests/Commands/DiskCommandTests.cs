@@ -317,7 +317,7 @@ public sealed class DiskCommandTests
         Assert.Matches(@"^\s*SIZE\s+PATH$", lines[0]);
         Assert.Matches(@"^\s*3\.7 KB\s+\.bashrc$", lines[1]);
         Assert.Matches(@"^\s*2 GB\s+model\.pt$", lines[2]);
-        Assert.Matches(@"^snapshot of \d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\), 2 files, 2 GB total$", lines[3]);
+        Assert.Matches(@"^snapshot of (yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(1d ago\), 2 files, 2 GB total$", lines[3]);
     }
 
     [Fact]

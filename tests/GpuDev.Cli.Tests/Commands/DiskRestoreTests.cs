@@ -48,8 +48,8 @@ public sealed class DiskRestoreTests
         var lines = cli.Console.StdOut.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToList();
         Assert.Equal(3, lines.Count);
         Assert.Matches(@"^ID\s+CREATED\s+SIZE\s+FILES\s+RESERVATION$", lines[0]);
-        Assert.Matches(@"^3f2a9c1e\s+\d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\)\s+12 MB\s+42\s+abcd1234$", lines[1]);
-        Assert.Matches(@"^77b01d22\s+\d{4}-\d\d-\d\d \d\d:\d\d \(3d ago\)\s+5 MB\s+1\s+-$", lines[2]);
+        Assert.Matches(@"^3f2a9c1e\s+(yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(1d ago\)\s+12 MB\s+42\s+abcd1234$", lines[1]);
+        Assert.Matches(@"^77b01d22\s+(yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(3d ago\)\s+5 MB\s+1\s+-$", lines[2]);
         Assert.Empty(cli.Console.StdErr);
     }
 
@@ -150,7 +150,7 @@ public sealed class DiskRestoreTests
 
         Assert.Equal(0, exit);
         Assert.Equal(Older, RestoreBodySnapshotId(cli));
-        Assert.Matches(@"^Restored disk my-project from the snapshot of \d{4}-\d\d-\d\d \d\d:\d\d \(3d ago\) \(77b01d22\)$", cli.Console.StdOut.Trim());
+        Assert.Matches(@"^Restored disk my-project from the snapshot of (yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(3d ago\) \(77b01d22\)$", cli.Console.StdOut.Trim());
     }
 
     [Fact]
@@ -182,10 +182,10 @@ public sealed class DiskRestoreTests
         Assert.Equal(0, exit);
         Assert.NotNull(choices);
         Assert.Equal(2, choices.Count);
-        Assert.Matches(@"^3f2a9c1e  \d{4}-\d\d-\d\d \d\d:\d\d \(1d ago\)  12 MB, 42 files, reservation abcd1234  \(latest\)$", choices[0]);
+        Assert.Matches(@"^3f2a9c1e  (yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(1d ago\)  12 MB, 42 files, reservation abcd1234  \(latest\)$", choices[0]);
         Assert.Matches(@"^77b01d22  .*\(3d ago\)  5 MB, 1 file$", choices[1]);
         Assert.Equal(2, cli.Console.Questions.Count);
-        Assert.Matches(@"^Replace the content of my-project with the snapshot of \d{4}-\d\d-\d\d \d\d:\d\d \(3d ago\)\? The current content is kept until the next snapshot\.$", cli.Console.Questions[1]);
+        Assert.Matches(@"^Replace the content of my-project with the snapshot of (yesterday|\w{3} \d{1,2} \w{3}( \d{4})?) \d\d:\d\d UTC \(3d ago\)\? The current content is kept until the next snapshot\.$", cli.Console.Questions[1]);
         Assert.Equal(Older, RestoreBodySnapshotId(cli));
     }
 

@@ -110,6 +110,29 @@ public sealed class ShowCommandTests
         Assert.Contains($"Why:         {Why}\n", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false, "8 free at tomorrow 07:30 CET (in 20h 30m) when 3f2a1b9c ends", "~tomorrow 07:30 CET, in 20h 30m (estimate)")]
+    [InlineData(true, "8 free at tomorrow 06:30 UTC (in 20h 30m) when 3f2a1b9c ends", "~tomorrow 06:30 UTC, in 20h 30m (estimate)")]
+    public async Task Execute_QueuedUntilTomorrow_SaysTomorrowInTheUsersZone_OrUtc(bool utc, string why, string starts)
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Time = new FixedTimeProvider(cli.Now, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
+        var eta = cli.Now.AddHours(20.5);
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b =>
+        {
+            b.GpuCount = 8;
+            b.QueuePosition = 1;
+            b.EstimatedStartAt = eta;
+            b.WaitReason = $"no node has 8 free h100; 8 free at {Format.Rfc3339(eta)} when 3f2a1b9c ends";
+        })));
+
+        var exit = await cli.RunAsync(utc ? ["show", "abcd", "--utc"] : ["show", "abcd"]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"Starts:      {starts}\n", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"Why:         no node has 8 free h100; {why}\n", cli.Console.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Execute_QueuedNonTty_EtaInRfc3339AndUnknownWhenMissing()
     {

@@ -51,7 +51,7 @@ public sealed class BackfillPlannerTests
         Assert.Empty(plan.Starts);
         Assert.Equal(end, plan.Waits[0].EstimatedStartAt);
         Assert.Equal(1, plan.Waits[0].Position);
-        Assert.Equal("no node has 4 free h100; largest free block is 0 on n0; 4 free at 14:00 UTC when aaaaaaaa ends on n0", plan.Waits[0].Reason);
+        Assert.Equal($"no node has 4 free h100; largest free block is 0 on n0; 4 free at {end.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}Z when aaaaaaaa ends on n0", plan.Waits[0].Reason);
         Assert.Equal(end.AddHours(1), plan.Waits[1].EstimatedStartAt);
         Assert.Equal(2, plan.Waits[1].Position);
         Assert.Contains("when r1 ends", plan.Waits[1].Reason, StringComparison.Ordinal);

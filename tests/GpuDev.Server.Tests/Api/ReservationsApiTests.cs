@@ -262,7 +262,7 @@ public sealed class ReservationsApiTests
 
         Assert.Equal(1, queued.QueuePosition);
         Assert.Equal(firstActive.ExpiresAt!.Value, queued.EstimatedStartAt);
-        Assert.Equal($"no node has 4 free h100; largest free block is 0 on node-0; 4 free at 13:00 UTC when {first.Id[..8]} ends on node-0", queued.WaitReason);
+        Assert.Equal($"no node has 4 free h100; largest free block is 0 on node-0; 4 free at {firstActive.ExpiresAt!.Value.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}Z when {first.Id[..8]} ends on node-0", queued.WaitReason);
         Assert.Equal([0, 1, 2, 3], Assert.Single(active.Nodes).GpuIndices);
     }
 
