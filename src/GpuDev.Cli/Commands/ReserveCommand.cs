@@ -161,7 +161,24 @@ internal sealed class ReserveCommand : CliCommand
             ShowCommand.WriteIncludeHint(Services, [reservation]);
         }
 
+        // Asked for Jupyter and did not get it: the reservation stays (its GPUs, ssh), but the command did not do what was asked.
+        if (request.Jupyter && string.IsNullOrEmpty(reservation.JupyterUrl))
+        {
+            throw new CliException(ExitCodes.Failure,
+                $"reservation {id8} is active, but Jupyter could not start: {JupyterFailure(reservation)}",
+                $"it is kept without Jupyter: connect with `gpu-dev connect {id8}`, or cancel it with `gpu-dev cancel {id8}`");
+        }
+
         return ExitCodes.Success;
+    }
+
+    /// <summary>Why Jupyter is missing, from the reason the server gave for the move to active ("…; Jupyter could not start: …").</summary>
+    private static string JupyterFailure(ReservationDto reservation)
+    {
+        const string marker = "Jupyter could not start: ";
+        var reason = reservation.History.Select(h => h.Reason).Append(reservation.StatusReason)
+            .LastOrDefault(r => r?.Contains(marker, StringComparison.Ordinal) == true);
+        return reason is null ? "the server gave no reason" : Ssh.ServerValues.Printable(reason[(reason.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..]);
     }
 
     /// <summary>With <c>--dockerfile</c> on a provider that builds from a context (local): packs the Dockerfile's directory and

@@ -171,6 +171,13 @@ public static partial class ReservationRules
         {
             errors.Add(new("conflicting-options", "preserveEntrypoint", "--preserve-entrypoint needs --dockerimage or --dockerfile."));
         }
+
+        if (request.PreserveEntrypoint && request.Jupyter)
+        {
+            // gpu-dev's entry is what starts Jupyter; with the image's own command nothing would, so say so before anything is made.
+            errors.Add(new("conflicting-options", "jupyter",
+                "--jupyter needs gpu-dev's entry, which starts Jupyter; with --preserve-entrypoint the image's own command runs instead: drop one of them (start Jupyter yourself in the image)."));
+        }
     }
 
     private static void ValidateNodeLabels(ReservationRequest request, List<RuleViolation> errors)

@@ -245,6 +245,16 @@ internal sealed partial class ReservationService(
             return Problems.BadRequest($"'{Truncate(badUser)}' is not a GitHub user name (1-39 letters, digits or single hyphens).", "addUsers");
         }
 
+        // An added user who could not log in is refused now, with the reason, rather than reported as added.
+        foreach (var user in (edit.AddUsers ?? []).Distinct(StringComparer.OrdinalIgnoreCase)
+                     .Where(u => !reservation.AddedUsers.Contains(u, StringComparer.OrdinalIgnoreCase)))
+        {
+            if (await keys.CheckAddableAsync(user, cancellationToken) is { } refusal)
+            {
+                return refusal.Unavailable ? Problems.Unavailable(refusal.Message) : Problems.BadRequest(refusal.Message, "addUsers");
+            }
+        }
+
         var now = timeProvider.GetUtcNow();
         var change = new ReservationEdit(reservation.Id) { At = now, AddUsers = edit.AddUsers?.Distinct(StringComparer.OrdinalIgnoreCase).ToList() };
         if (edit.ExtendHours is { } hours)

@@ -505,6 +505,17 @@ public sealed class ReservationRulesTests
     }
 
     [Fact]
+    public void Validate_JupyterWithPreserveEntrypoint_RefusedBeforeAnythingIsMade()
+    {
+        var request = s_valid with { DockerImage = "pytorch/pytorch:2.3.0", PreserveEntrypoint = true, Jupyter = true };
+
+        var error = Single(Validate(request), "conflicting-options");
+
+        Assert.Equal("jupyter", error.Field);
+        Assert.Contains("--preserve-entrypoint", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_DiskNoneWithNoPersist_IsValid()
     {
         var request = s_valid with { Disk = "none", NoPersist = true };

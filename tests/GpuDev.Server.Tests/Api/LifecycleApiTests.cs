@@ -171,6 +171,28 @@ public sealed class LifecycleApiTests
     }
 
     [Fact]
+    public async Task AddUser_WhoCouldNotLogIn_RefusedWithTheReason_NothingChanged()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        server.KeySource.Missing["ghost-gh"] = true;
+        var reservation = await ActiveAsync(server, alice);
+
+        var unknown = await EditAsync(alice, reservation.Id, new() { AddUsers = ["ghost-gh"] });
+        var keyless = await EditAsync(alice, reservation.Id, new() { AddUsers = ["keyless-gh"] });
+        server.KeySource.Unreachable = true;
+        var unreachable = await EditAsync(alice, reservation.Id, new() { AddUsers = ["someone-gh"] });
+
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("There is no GitHub user ghost-gh", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, keyless.StatusCode);
+        Assert.Contains("GitHub user keyless-gh has no SSH keys", await keyless.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, unreachable.StatusCode);
+        Assert.Contains("could not be fetched", await unreachable.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await GetAsync(alice, reservation.Id)).AddedUsers);
+    }
+
+    [Fact]
     public async Task Edit_NoChangeOrEndedReservation_Refused()
     {
         await using var server = new ServerFixture();

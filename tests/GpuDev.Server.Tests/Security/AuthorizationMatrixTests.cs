@@ -109,7 +109,8 @@ public sealed class AuthorizationMatrixTests
         var created = (await (await owner.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 },
             GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
         await ServerFixture.WaitForStatusAsync(owner, created.Id, "active");
-        await owner.PatchAsync(Routes.Reservation(created.Id), JsonContent.Create(new EditReservationRequest { AddUsers = ["guest-gh"] }, GpuDevJsonContext.Default.EditReservationRequest));
+        server.KeySource.Keys["guest-gh"] = [GpuDev.Testing.TestKeys.Ed25519];
+        (await owner.PatchAsync(Routes.Reservation(created.Id), JsonContent.Create(new EditReservationRequest { AddUsers = ["guest-gh"] }, GpuDevJsonContext.Default.EditReservationRequest))).EnsureSuccessStatusCode();
         await owner.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("d1"), GpuDevJsonContext.Default.CreateDiskRequest);
 
         var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
