@@ -54,6 +54,23 @@ public sealed class ReserveCommandTests
     }
 
     [Fact]
+    public async Task Execute_JupyterDidNotStart_Exit1WithTheReason_ReservationKept()
+    {
+        using var cli = new CliHarness();
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("preparing")))
+            .On("GET", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active", configure: b =>
+                b.StatusReason = "ssh handshake succeeded; Jupyter could not start: Jupyter is not installed in the image busybox (it has neither jupyter-lab nor jupyter-notebook)")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "2", "-h", "1", "--jupyter");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("error: reservation abcdef12 is active, but Jupyter could not start: Jupyter is not installed in the image busybox", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("gpu-dev cancel abcdef12", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("gpu-dev connect abcdef12", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.To("DELETE", $"{Path}/{Id}"));
+    }
+
+    [Fact]
     public async Task Execute_ValidationProblem_PrintsOneErrorLineAndPostsOnce()
     {
         using var cli = new CliHarness();
