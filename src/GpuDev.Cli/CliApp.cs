@@ -53,7 +53,8 @@ internal static class CliApp
     public static async Task<int> RunAsync(string[] args, CliServices services, CancellationToken cancellationToken)
     {
         var root = BuildRoot(services);
-        var parseResult = root.Parse(args);
+        // No response files: an argument starting with '@' (`--add-user @octocat`, `config set github_user @octocat`) is a value.
+        var parseResult = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         Output.Format.Zone = parseResult.GetValue(Utc) ? TimeZoneInfo.Utc : services.Time.LocalTimeZone;
         if (parseResult.Action is ParseErrorAction)
         {

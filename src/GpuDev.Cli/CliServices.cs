@@ -59,6 +59,11 @@ internal sealed class CliServices
                 "run `gpu-dev config set server URL`, e.g. http://127.0.0.1:8484");
         }
 
+        if (ConfigStore.ApiPathProblem(url) is { } apiPath)
+        {
+            throw new CliException(ExitCodes.Failure, apiPath, "run `gpu-dev config set server URL` with the server's root URL, e.g. http://127.0.0.1:8484");
+        }
+
         if (url.Scheme == Uri.UriSchemeHttp && !url.IsLoopback && config.Get(ConfigStore.InsecureKey).Value is not ("1" or "true"))
         {
             throw new CliException(ExitCodes.Failure,

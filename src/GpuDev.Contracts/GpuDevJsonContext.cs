@@ -13,6 +13,7 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(List<ReservationDto>))]
 [JsonSerializable(typeof(GpuTypesResponse))]
 [JsonSerializable(typeof(MeDto))]
+[JsonSerializable(typeof(SetGithubUserRequest))]
 [JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(AvailabilityResponse))]
 [JsonSerializable(typeof(ClusterStatusDto))]

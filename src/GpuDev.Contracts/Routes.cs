@@ -9,6 +9,7 @@ public static class Routes
     public const string Audit = "/api/v1/admin/audit";
     public const string OpenApi = "/openapi/v1.json";
     public const string Me = "/api/v1/me";
+    public const string MeGithubUser = "/api/v1/me/github-user";
     public const string GpuTypes = "/api/v1/gpu-types";
     public const string Reservations = "/api/v1/reservations";
     public const string Availability = "/api/v1/availability";

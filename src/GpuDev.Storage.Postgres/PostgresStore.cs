@@ -83,6 +83,13 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
             : null;
     }
 
+    public async Task<bool> SetGithubUserAsync(string userId, string? githubUser, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "UPDATE users SET github_user = @gh WHERE id = @id;", ("gh", githubUser), ("id", userId));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public async Task<IReadOnlyList<string>> GetSshKeysAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

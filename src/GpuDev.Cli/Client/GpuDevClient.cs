@@ -35,6 +35,10 @@ internal sealed class GpuDevClient
     public Task<MeDto> GetMeAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, Routes.Me, null, null, GpuDevJsonContext.Default.MeDto, ct);
 
+    public Task<MeDto> SetGithubUserAsync(string? login, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, Routes.MeGithubUser, JsonSerializer.Serialize(new SetGithubUserRequest(login), GpuDevJsonContext.Default.SetGithubUserRequest),
+            null, GpuDevJsonContext.Default.MeDto, ct);
+
     public Task<GpuTypesResponse> GetGpuTypesAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, Routes.GpuTypes, null, null, GpuDevJsonContext.Default.GpuTypesResponse, ct);
 

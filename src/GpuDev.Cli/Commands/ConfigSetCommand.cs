@@ -19,7 +19,7 @@ internal sealed class ConfigSetCommand : CliCommand
         Examples.Add("gpu-dev config set github_user octocat");
     }
 
-    public override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var key = parseResult.GetRequiredValue(_key);
         var value = parseResult.GetRequiredValue(_value).Trim();
@@ -34,6 +34,20 @@ internal sealed class ConfigSetCommand : CliCommand
             throw CliException.Usage($"server must be an absolute http or https URL, e.g. http://127.0.0.1:8484; got \"{value}\"");
         }
 
+        if (key == ConfigStore.ServerKey && ConfigStore.ApiPathProblem(new Uri(value)) is { } apiPath)
+        {
+            throw CliException.Usage(apiPath);
+        }
+
+        if (key == ConfigStore.GithubUserKey)
+        {
+            value = value.TrimStart('@');
+            if (!EditCommand.IsGitHubLogin(value))
+            {
+                throw CliException.Usage($"github_user must be a GitHub login (letters, digits and single hyphens, at most 39 characters); got \"{value}\"");
+            }
+        }
+
         if (key == ConfigStore.InsecureKey && value is not ("true" or "false"))
         {
             throw CliException.Usage($"insecure must be true or false; got \"{value}\"");
@@ -45,9 +59,41 @@ internal sealed class ConfigSetCommand : CliCommand
         }
 
         var store = Services.Config;
+        var previous = store.Get(key).Value;
         store.Set(key, value);
+        if (key == ConfigStore.GithubUserKey || (key == ConfigStore.TokenKey && store.Get(ConfigStore.GithubUserKey).Value is { Length: > 0 }))
+        {
+            // github_user works end to end: the server keeps it and your reservations accept that login's GitHub keys.
+            // A login the server refuses (no such user, no keys) is not kept here either.
+            try
+            {
+                await SendGithubUserAsync(store.Get(ConfigStore.GithubUserKey).Value!, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CliException) when (key == ConfigStore.GithubUserKey)
+            {
+                store.Set(key, previous);
+                throw;
+            }
+            catch (CliException e)
+            {
+                Services.Console.Error.WriteLine($"warning: github_user was not sent to the server: {e.Message}");
+            }
+        }
+
         var shown = key == ConfigStore.TokenKey ? ConfigShowCommand.Mask(value) : value;
         Services.Console.Error.WriteLine($"Set {key} to {shown} in {store.FilePath}");
-        return Task.FromResult(ExitCodes.Success);
+        return ExitCodes.Success;
+    }
+
+    private async Task SendGithubUserAsync(string login, CancellationToken cancellationToken)
+    {
+        if (Services.Config.Get(ConfigStore.TokenKey).Value is not { Length: > 0 })
+        {
+            Services.Console.Error.WriteLine("note: no token yet; github_user is sent to the server when you set it (`gpu-dev config set token TOKEN`).");
+            return;
+        }
+
+        await Services.CreateClient().SetGithubUserAsync(login, cancellationToken).ConfigureAwait(false);
+        Services.Console.Error.WriteLine($"The server now lets the GitHub keys of {login} (github.com/{login}.keys) into your new reservations.");
     }
 }

@@ -29,6 +29,13 @@ internal sealed class ConfigStore(ICliEnvironment environment)
 
     public static readonly IReadOnlyList<string> Keys = [ServerKey, TokenKey, GithubUserKey, InsecureKey];
 
+    /// <summary>A server URL that names the API path (<c>…/api/v1</c>) rather than the server's root: the routes would be
+    /// doubled and every request answer 404; null when the URL is a root.</summary>
+    public static string? ApiPathProblem(Uri url) =>
+        url.AbsolutePath.TrimEnd('/').EndsWith("/api/v1", StringComparison.OrdinalIgnoreCase) || url.AbsolutePath.TrimEnd('/').EndsWith("/api", StringComparison.OrdinalIgnoreCase)
+            ? $"the server URL \"{url.OriginalString.TrimEnd('/')}\" ends in the API path; give the server's root instead: {url.GetLeftPart(UriPartial.Authority)}{url.AbsolutePath.TrimEnd('/')[..url.AbsolutePath.TrimEnd('/').LastIndexOf("/api", StringComparison.OrdinalIgnoreCase)]}"
+            : null;
+
     public string Directory
     {
         get
@@ -71,7 +78,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
         return key == ServerKey ? new ConfigValue(DefaultServer, ConfigSource.Default) : new ConfigValue(null, ConfigSource.Default);
     }
 
-    public void Set(string key, string value)
+    public void Set(string key, string? value)
     {
         var file = Load();
         file[key] = JsonValue.Create(value);

@@ -19,6 +19,9 @@ public interface IReservationStore
 
     Task<IReadOnlyList<string>> GetSshKeysAsync(string userId, CancellationToken cancellationToken);
 
+    /// <summary>Sets (or with null clears) the user's GitHub login, whose keys their reservations accept; false if no such user.</summary>
+    Task<bool> SetGithubUserAsync(string userId, string? githubUser, CancellationToken cancellationToken);
+
     /// <summary>Makes the stored fleet match <paramref name="nodes"/>. Nodes that disappeared keep existing
     /// allocations until released but take no new ones.</summary>
     Task SyncNodesAsync(IReadOnlyList<ComputeNode> nodes, CancellationToken cancellationToken);

@@ -8,9 +8,9 @@ public sealed class ConfigCommandTests
         using var cli = new CliHarness(tty: false, withToken: false);
         cli.Environment.Variables.Remove(EnvVars.Server);
 
+        Assert.Equal(0, await cli.RunAsync("config", "set", "github_user", "octocat"));
         Assert.Equal(0, await cli.RunAsync("config", "set", "server", "http://x:1234"));
         Assert.Equal(0, await cli.RunAsync("config", "set", "token", "secret-token-value"));
-        Assert.Equal(0, await cli.RunAsync("config", "set", "github_user", "octocat"));
         var exit = await cli.RunAsync("config", "show");
 
         Assert.Equal(0, exit);
@@ -29,6 +29,39 @@ public sealed class ConfigCommandTests
         Assert.Contains("github_user\toctocat", output, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-token-value", output, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-token-value", cli.Console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SetGithubUser_SentToTheServer_RefusedLoginNotKept()
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("PUT", "/api/v1/me/github-user", System.Net.HttpStatusCode.OK, """{"name":"alice","githubUser":"octocat","admin":false,"provider":"local"}""")
+            .On("PUT", "/api/v1/me/github-user", System.Net.HttpStatusCode.BadRequest,
+                """{"title":"Invalid request","status":400,"code":"validation","detail":"There is no GitHub user ghost-gh (their keys page answered 404 Not Found)."}""");
+
+        var ok = await cli.RunAsync("config", "set", "github_user", "@octocat");
+        var refused = await cli.RunAsync("config", "set", "github_user", "ghost-gh");
+        var malformed = await cli.RunAsync("config", "set", "github_user", "bad user!");
+
+        Assert.True((ok, refused, malformed) == (0, 1, 1), cli.Console.StdErr);
+        Assert.Contains("\"githubUser\":\"octocat\"", cli.Http.To("PUT", "/api/v1/me/github-user").First().Body, StringComparison.Ordinal);
+        Assert.Contains("There is no GitHub user ghost-gh", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("github_user must be a GitHub login", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Equal(2, cli.Http.To("PUT", "/api/v1/me/github-user").Count());
+        Assert.Contains("\"github_user\": \"octocat\"", File.ReadAllText(Path.Combine(cli.TempDir, "config", "config.json")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8484/api/v1")]
+    [InlineData("http://127.0.0.1:8484/api/v1/")]
+    public async Task SetServer_ApiPath_RefusedWithTheRoot(string url)
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync("config", "set", "server", url);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("ends in the API path; give the server's root instead: http://127.0.0.1:8484", cli.Console.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
