@@ -44,11 +44,27 @@ internal static class CliApp
         root.Subcommands.Add(new HelpCommand(services, root));
 
         root.SetAction(parseResult => root.Parse(["--help"]).Invoke(parseResult.InvocationConfiguration));
+        ShowHelpWithoutSubcommand(root);
         return root;
     }
 
     /// <summary><c>--utc</c> (any command): times a person reads are shown in UTC instead of the local zone. JSON is always UTC.</summary>
     private static readonly Option<bool> Utc = new("--utc") { Description = "Show times in UTC instead of your local time zone (JSON is always UTC)", Recursive = true };
+
+    /// <summary>A command group typed alone (<c>gpu-dev disk</c>, <c>gpu-dev config</c>) prints its help, not "Required command
+    /// was not provided".</summary>
+    private static void ShowHelpWithoutSubcommand(Command command)
+    {
+        foreach (var sub in command.Subcommands)
+        {
+            if (sub.Subcommands.Count > 0 && sub.Action is null)
+            {
+                sub.SetAction(parseResult => new ExamplesHelpAction(new HelpAction()).Invoke(parseResult));
+            }
+
+            ShowHelpWithoutSubcommand(sub);
+        }
+    }
 
     public static async Task<int> RunAsync(string[] args, CliServices services, CancellationToken cancellationToken)
     {

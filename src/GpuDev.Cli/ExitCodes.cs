@@ -7,5 +7,4 @@ internal static class ExitCodes
     public const int Failure = 1;
     public const int Cancelled = 2;
     public const int AuthRequired = 4;
-    public const int Pending = 8;
 }

@@ -11,7 +11,6 @@ internal static class HelpTopics
           2  cancelled: Ctrl+C, or a declined confirmation (a reservation being made keeps going;
              check it with `gpu-dev show ID`)
           4  not authenticated or forbidden (set a token with `gpu-dev config set token TOKEN`)
-          8  still pending (reserved for `wait`/`reserve --timeout`)
         """;
 
     public const string Environment = """

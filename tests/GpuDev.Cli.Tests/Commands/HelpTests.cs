@@ -19,6 +19,33 @@ public sealed class HelpTests
         Assert.Empty(cli.Http.Requests);
     }
 
+    [Theory]
+    [InlineData("disk", "create")]
+    [InlineData("config", "ssh-include")]
+    [InlineData("admin", "audit")]
+    public async Task CommandGroupAlone_PrintsItsHelp(string group, string subcommand)
+    {
+        using var cli = new CliHarness();
+
+        var exit = await cli.RunAsync(group);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("Usage:", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains(subcommand, cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Empty(cli.Console.StdErr);
+    }
+
+    [Fact]
+    public async Task ExitCodes_DocumentsOnlyCodesTheCliReturns()
+    {
+        using var cli = new CliHarness();
+
+        await cli.RunAsync("help", "exit-codes");
+
+        Assert.DoesNotContain("  8  ", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains("  2  cancelled", cli.Console.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_QuestionMarkAndHelpCommand_PrintSameHelp()
     {
