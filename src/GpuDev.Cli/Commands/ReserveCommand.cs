@@ -100,7 +100,17 @@ internal sealed class ReserveCommand : CliCommand
         ReservationDto reservation;
         try
         {
-            reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CliException ex) when (IsNamedDisk(request) && request.IgnoreNoPersist && ex.ProblemCode == ProblemCodes.Conflict)
+            {
+                // --ignore-no-persist: the disk is in use, so this reservation gets a temporary home without asking.
+                Services.Console.Error.WriteLine($"note: {ex.Message.TrimEnd('.')}; reserving with a temporary /home/dev instead (--ignore-no-persist)");
+                request = TemporaryHome(request);
+                reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (CliException ex) when (IsNamedDisk(request) && ex.ProblemCode is ProblemCodes.NotFound or ProblemCodes.Conflict)
         {
@@ -377,6 +387,8 @@ internal sealed class ReserveCommand : CliCommand
         return request with { GpuType = gpuType, GpuCount = count, Hours = hours, Name = name, Jupyter = jupyter, Distributed = distributed };
     }
 
+    private static CreateReservationRequest TemporaryHome(CreateReservationRequest request) => request with { Disk = "none", NoPersist = true, RecreateEnv = false };
+
     private static bool IsNamedDisk(CreateReservationRequest request) => request.Disk is not null && !DiskNames.IsNone(request.Disk) && !request.NoPersist;
 
     /// <summary>On a terminal: a named disk that does not exist can be created (and one in use swapped for a temporary
@@ -416,7 +428,14 @@ internal sealed class ReserveCommand : CliCommand
                 return request;
             }
 
-            if (disk.Status == "in-use" && !request.IgnoreNoPersist)
+            if (disk.Status == "in-use" && request.IgnoreNoPersist)
+            {
+                var user = disk.AttachedTo is { } holder ? $" by reservation {Format.ShortId(holder)}" : string.Empty;
+                console.Error.WriteLine($"note: disk {name} is in use{user}; reserving with a temporary /home/dev instead (--ignore-no-persist)");
+                return TemporaryHome(request);
+            }
+
+            if (disk.Status == "in-use")
             {
                 var by = disk.AttachedTo is { } r ? $" by reservation {Format.ShortId(r)}" : string.Empty;
                 if (!console.Confirm($"Disk {name} is in use{by}. Reserve with a temporary home instead (its data is lost at the end)?", defaultValue: false))
@@ -425,7 +444,7 @@ internal sealed class ReserveCommand : CliCommand
                         "cancel the reservation using it, or use `--disk none` for temporary storage; see `gpu-dev disk list`");
                 }
 
-                return request with { Disk = "none", NoPersist = true, RecreateEnv = false };
+                return TemporaryHome(request);
             }
 
             return request;

@@ -201,10 +201,13 @@ public static partial class DisksApi
         PurgeAt = disk.PurgeAt,
     };
 
-    internal static ProblemHttpResult InUse(Disk disk) => disk.Status switch
+    /// <param name="forReservation">The refusal of a new reservation, where a temporary home is the way round; elsewhere
+    /// (delete, restore) only ending the holder helps.</param>
+    internal static ProblemHttpResult InUse(Disk disk, bool forReservation = false) => disk.Status switch
     {
         DiskStatus.BackingUp => Problems.Conflict($"Disk {disk.Name} is being backed up after reservation {Short(disk.AttachedReservationId)} ended; try again in a moment."),
-        _ => Problems.Conflict($"Disk {disk.Name} is in use by reservation {Short(disk.AttachedReservationId)}; cancel it or use --disk none."),
+        _ when forReservation => Problems.Conflict($"Disk {disk.Name} is in use by reservation {Short(disk.AttachedReservationId)}; cancel it or use --disk none."),
+        _ => Problems.Conflict($"Disk {disk.Name} is in use by reservation {Short(disk.AttachedReservationId)}; it can be changed once that reservation ends (gpu-dev cancel {Short(disk.AttachedReservationId)})."),
     };
 
     internal static ProblemHttpResult NotFound(string name) =>

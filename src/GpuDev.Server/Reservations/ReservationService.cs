@@ -109,7 +109,7 @@ internal sealed partial class ReservationService(
         }
         catch (DiskInUseException)
         {
-            return DisksApi.InUse((await disks.GetDiskAsync(disk!.Id, cancellationToken))!);
+            return DisksApi.InUse((await disks.GetDiskAsync(disk!.Id, cancellationToken))!, forReservation: true);
         }
 
         if (!created)

@@ -99,6 +99,23 @@ public sealed class ReserveDiskTests
     }
 
     [Fact]
+    public async Task Reserve_DiskInUse_IgnoreNoPersist_ReservesWithATemporaryHome()
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("POST", Path, HttpStatusCode.Conflict,
+                """{"title":"Conflict","status":409,"code":"conflict","detail":"Disk llm is in use by reservation abcd1234; cancel it or use --disk none."}""")
+            .On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("active")));
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1", "--disk", "llm", "--ignore-no-persist", "--no-wait");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("reserving with a temporary /home/dev instead (--ignore-no-persist)", cli.Console.StdErr, StringComparison.Ordinal);
+        var second = cli.Http.To("POST", Path).Last().Body!;
+        Assert.Contains("\"disk\":\"none\"", second, StringComparison.Ordinal);
+        Assert.Contains("\"noPersist\":true", second, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Reserve_DiskInUse_ConflictMessageAndHint()
     {
         using var cli = new CliHarness(tty: false);

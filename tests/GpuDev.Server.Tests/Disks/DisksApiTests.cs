@@ -95,7 +95,9 @@ public sealed class DisksApiTests
         Assert.Equal("in-use", inUse.Status);
         Assert.Equal(created.Id, inUse.AttachedTo);
         Assert.Equal(HttpStatusCode.Conflict, deleteInUse.StatusCode);
-        Assert.Contains($"in use by reservation {created.Id[..8]}", await ProblemDetailAsync(deleteInUse), StringComparison.Ordinal);
+        var deleteDetail = await ProblemDetailAsync(deleteInUse);
+        Assert.Contains($"in use by reservation {created.Id[..8]}; it can be changed once that reservation ends (gpu-dev cancel {created.Id[..8]})", deleteDetail, StringComparison.Ordinal);
+        Assert.DoesNotContain("--disk none", deleteDetail, StringComparison.Ordinal);
         Assert.Equal([new DiskFileDto("notes.txt", 42)], content!.Files);
         Assert.Equal(created.Id, content.SnapshotId);
         Assert.Equal(1, (await ListAsync(client)).Single().SnapshotCount);
