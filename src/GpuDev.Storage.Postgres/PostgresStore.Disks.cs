@@ -38,7 +38,7 @@ public sealed partial class PostgresStore : IDiskStore
 
     public async Task<Disk?> FindDiskAsync(string userId, string name, bool includeDeleted, CancellationToken cancellationToken)
     {
-        var disks = await QueryDisksAsync($"WHERE d.user_id = @user AND d.name = @name AND d.purged_at IS NULL {(includeDeleted ? "" : "AND d.deleted_at IS NULL")} ORDER BY d.deleted_at IS NULL DESC, d.deleted_at DESC",
+        var disks = await QueryDisksAsync($"WHERE d.user_id = @user AND lower(d.name) = lower(@name) AND d.purged_at IS NULL {(includeDeleted ? "" : "AND d.deleted_at IS NULL")} ORDER BY d.deleted_at IS NULL DESC, d.name = @name DESC, d.deleted_at DESC",
             cancellationToken, ("user", userId), ("name", name));
         return disks.FirstOrDefault();
     }

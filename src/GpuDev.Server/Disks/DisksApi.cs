@@ -55,6 +55,12 @@ public static partial class DisksApi
             return Problems.BadRequest($"{DiskRules.NameRule} ('none' is reserved); got '{Truncate(body.Name)}'.", "name");
         }
 
+        // Names are not case-sensitive: MY-PROJECT is my-project (lookups ignore case too).
+        if (await disks.FindDiskAsync(caller.Id, body.Name!, includeDeleted: false, cancellationToken) is { } same)
+        {
+            return Problems.Conflict($"You already have a disk named {same.Name} (disk names are not case-sensitive).");
+        }
+
         var disk = await disks.CreateDiskAsync(caller.Id, body.Name!, time.GetUtcNow(), cancellationToken);
         if (disk is null)
         {
@@ -93,6 +99,11 @@ public static partial class DisksApi
         if (await disks.FindDiskAsync(caller.Id, name, includeDeleted: false, cancellationToken) is not { } disk)
         {
             return NotFound(name);
+        }
+
+        if (await disks.FindDiskAsync(caller.Id, body.NewName!, includeDeleted: false, cancellationToken) is { } other && other.Id != disk.Id)
+        {
+            return Problems.Conflict($"You already have a disk named {other.Name} (disk names are not case-sensitive).");
         }
 
         if (!await disks.RenameDiskAsync(disk.Id, body.NewName!, cancellationToken))

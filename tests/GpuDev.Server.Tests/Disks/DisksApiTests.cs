@@ -48,6 +48,27 @@ public sealed class DisksApiTests
     }
 
     [Fact]
+    public async Task Names_AreNotCaseSensitive()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        Assert.Equal(HttpStatusCode.Created, (await CreateDiskAsync(client, "my-project")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await CreateDiskAsync(client, "other")).StatusCode);
+        var upper = await CreateDiskAsync(client, "MY-PROJECT");
+        var renameOnto = await client.PostAsJsonAsync(Routes.Disk("other") + "/rename", new RenameDiskRequest("My-Project"), GpuDevJsonContext.Default.RenameDiskRequest);
+        var renameOwnCase = await client.PostAsJsonAsync(Routes.Disk("MY-project") + "/rename", new RenameDiskRequest("My-Project"), GpuDevJsonContext.Default.RenameDiskRequest);
+        var deleteByOtherCase = await client.DeleteAsync(Routes.Disk("my-PROJECT"));
+
+        Assert.Equal(HttpStatusCode.Conflict, upper.StatusCode);
+        Assert.Contains("You already have a disk named my-project (disk names are not case-sensitive)", await ProblemDetailAsync(upper), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, renameOnto.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, renameOwnCase.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, deleteByOtherCase.StatusCode);
+        Assert.Equal(["other"], (await ListAsync(client)).Select(d => d.Name));
+    }
+
+    [Fact]
     public async Task Create_ListRenameAndDuplicates()
     {
         await using var server = new ServerFixture();
