@@ -197,7 +197,9 @@ public static class ServerApp
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Routes.Metrics, StringComparison.Ordinal), b => b.UseMiddleware<MetricsAccessMiddleware>());
         app.MapPrometheusScrapingEndpoint(Routes.Metrics);
 
-        if (app.Services.GetService<IOptions<KubernetesOptions>>()?.Value.BuildTokens == true)
+        // From configuration, not the options: reading them here would validate them before start-up reports what is wrong.
+        if (string.Equals(app.Configuration[$"{KubernetesOptions.SectionName}:{nameof(KubernetesOptions.BuildRegistryAuth)}"], "token", StringComparison.Ordinal)
+            && app.Services.GetService<IServiceProviderIsService>()?.IsService(typeof(BuildRegistryTokens)) == true)
         {
             app.MapRegistryTokenApi();
         }
