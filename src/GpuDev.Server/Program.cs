@@ -10,7 +10,7 @@ public partial class Program
         usage: gpu-dev-server run [--data-dir DIR] [--urls URL] [--provider local|kubernetes]
                                   [--store sqlite|postgres] [--postgres CONNECTION-STRING]
                                   [--local-gpus TYPE:COUNT[,TYPE:COUNT...]] [--image IMAGE] [--keys-url URL]
-                                  [--kubeconfig FILE] [--namespace NS]
+                                  [--kubeconfig FILE] [--namespace NS] [--log-format simple|json]
                gpu-dev-server user add NAME [--github GH] [--ssh-key FILE]... [--admin] [--data-dir DIR]
                                   [--store sqlite|postgres] [--postgres CONNECTION-STRING]
 
@@ -18,8 +18,10 @@ public partial class Program
         its Npgsql connection string, e.g. "Host=db;Database=gpudev;Username=gpudev;Password=...".
         Every option is also configuration (appsettings.json) and environment: GPUDEV_SERVER__DATADIR,
         GPUDEV_SERVER__KEYSURL, GPUDEV_COMPUTE__PROVIDER, GPUDEV_STORAGE__PROVIDER, GPUDEV_STORAGE__POSTGRES,
-        GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS, GPUDEV_KUBERNETES__KUBECONFIG, GPUDEV_KUBERNETES__NAMESPACE
-        (and every Kubernetes:* key, see deploy/kubernetes).
+        GPUDEV_LOCALHOST__GPUS, GPUDEV_URLS, GPUDEV_KUBERNETES__KUBECONFIG, GPUDEV_KUBERNETES__NAMESPACE,
+        GPUDEV_LOGGING__FORMAT (and every Kubernetes:* key, see deploy/kubernetes).
+        The log has gpu-dev's state changes at Information and one line per failed request (5xx at error, 4xx at warning);
+        --log-format json writes one JSON object a line.
         """;
 
     public static async Task<int> Main(string[] args)

@@ -172,5 +172,10 @@ internal static class PostgresSchema
         ALTER TABLE disks ADD COLUMN restore_owner text;
         ALTER TABLE disks ADD COLUMN restore_started_at bigint;
         """,
+
+        // When the one extension was made: expiry warnings count from there (a threshold at or above what was left then is skipped).
+        """
+        ALTER TABLE reservations ADD COLUMN extended_at bigint;
+        """,
     ];
 }

@@ -163,5 +163,8 @@ internal static class SqliteSchema
         ALTER TABLE disks ADD COLUMN restore_owner TEXT;
         ALTER TABLE disks ADD COLUMN restore_started_at INTEGER;
         """,
+        """
+        ALTER TABLE reservations ADD COLUMN extended_at INTEGER;
+        """,
     ];
 }

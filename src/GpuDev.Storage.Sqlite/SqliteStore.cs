@@ -367,11 +367,12 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         var changed = await ExecuteAsync(connection, transaction,
             """
             UPDATE reservations SET expires_at = COALESCE($expires, expires_at), extended_hours = COALESCE($extended, extended_hours),
+                extended_at = CASE WHEN $extended IS NULL THEN extended_at ELSE $at END,
                 jupyter = COALESCE($jupyter, jupyter), jupyter_url = CASE WHEN $jupyter IS NULL THEN jupyter_url ELSE $url END
             WHERE id = $id AND status = 'active';
             """,
             cancellationToken, ("$id", edit.ReservationId), ("$expires", ToMs(edit.ExpiresAt)), ("$extended", edit.ExtendedHours),
-            ("$jupyter", edit.Jupyter), ("$url", edit.JupyterUrl));
+            ("$jupyter", edit.Jupyter), ("$url", edit.JupyterUrl), ("$at", ToMs(edit.At)));
         if (changed == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
@@ -507,7 +508,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         SELECT r.id, r.user_id, u.name, r.name, r.gpu_type, r.gpu_count, r.hours, r.node_count, r.jupyter, r.distributed, r.status,
             r.status_reason, r.created_at, r.started_at, r.expires_at, r.ended_at, r.ssh_host, r.ssh_port, r.ssh_user, r.ssh_host_key,
             r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url, r.disk_id,
-            (SELECT d.name FROM disks d WHERE d.id = r.disk_id), r.recreate_env, r.environment_json
+            (SELECT d.name FROM disks d WHERE d.id = r.disk_id), r.recreate_env, r.environment_json, r.extended_at
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
@@ -639,6 +640,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
         DiskName = r.IsDBNull(26) ? null : r.GetString(26),
         RecreateEnv = r.GetBoolean(27),
         Options = r.IsDBNull(28) ? EnvironmentOptions.None : JsonSerializer.Deserialize(r.GetString(28), SqliteJsonContext.Default.EnvironmentOptions) ?? EnvironmentOptions.None,
+        ExtendedAt = r.IsDBNull(29) ? null : FromMs(r.GetInt64(29)),
     };
 
     private static ReservationStatus ParseStatus(string value) =>

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GpuDev.Server.Tests;
@@ -64,6 +65,9 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
 
     public IReservationStore Store => Services.GetRequiredService<IReservationStore>();
 
+    /// <summary>When set (before the first request), every log entry the server writes past its configured level filters.</summary>
+    public LogCapture? Logs { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Server:DataDir", _dataDir);
@@ -71,6 +75,11 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (Logs is not null)
+        {
+            builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         }
 
         builder.ConfigureTestServices(services =>

@@ -161,6 +161,30 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EditActive_Extension_RecordsWhenAndClearsWarnings_OtherEditsKeepIt()
+    {
+        var r = await NewReservationAsync();
+        await _store.TransitionAsync(ToPreparing(r, 0), CancellationToken.None);
+        await _store.TransitionAsync(new ReservationTransition(r.Id, ReservationStatus.Preparing, ReservationStatus.Active, "ready", Time.GetUtcNow())
+        {
+            StartedAt = Time.GetUtcNow(), ExpiresAt = Time.GetUtcNow().AddHours(1),
+        }, CancellationToken.None);
+        await _store.RecordWarningsAsync(r.Id, [30], 30, "ends in 30 minutes", Time.GetUtcNow(), new JobRequest(JobKind.Warn, r.Id, Time.GetUtcNow()), CancellationToken.None);
+        var extendedAt = Time.GetUtcNow().AddMinutes(40);
+
+        await _store.EditActiveAsync(new ReservationEdit(r.Id) { ExpiresAt = Time.GetUtcNow().AddHours(3), ExtendedHours = 2, ClearWarnings = true, At = extendedAt }, CancellationToken.None);
+        await _store.EditActiveAsync(new ReservationEdit(r.Id) { AddUsers = ["bob"], At = extendedAt.AddMinutes(5) }, CancellationToken.None);
+        var edited = (await _store.GetReservationAsync(r.Id, CancellationToken.None))!;
+        var listed = (await _store.ListReservationsAsync(new ReservationQuery(r.UserId), CancellationToken.None)).Single();
+
+        Assert.Null(r.ExtendedAt);
+        Assert.Equal(extendedAt, edited.ExtendedAt);
+        Assert.Equal(extendedAt, listed.ExtendedAt);
+        Assert.Equal(2, edited.ExtendedHours);
+        Assert.Empty(edited.Warnings);
+    }
+
+    [Fact]
     public async Task Initialize_Twice_KeepsData()
     {
         var reservation = await NewReservationAsync();

@@ -50,6 +50,9 @@ public sealed record Reservation
     /// <summary>Hours added by the one extension allowed (0 until extended).</summary>
     public double ExtendedHours { get; init; }
 
+    /// <summary>When the extension was made (null until extended): expiry warnings count from there.</summary>
+    public DateTimeOffset? ExtendedAt { get; init; }
+
     public string? JupyterUrl { get; init; }
 
     /// <summary>GitHub logins of secondary users: they may see and connect, not cancel or edit.</summary>

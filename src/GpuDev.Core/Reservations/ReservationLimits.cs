@@ -28,7 +28,9 @@ public static class ReservationLimits
     }
 
     /// <summary>The warning thresholds due at <paramref name="now"/> and not yet recorded; the smallest is the one to
-    /// deliver (a reservation shorter than a threshold skips it: "30 minutes left" is never said with 6 left).</summary>
+    /// deliver. A threshold at or above what the reservation had left when its term began (when it became active, or when
+    /// it was extended) is skipped: a 30-minute reservation never hears "30 minutes left" as it starts, a 5-minute one
+    /// hears nothing, and after an extension every threshold below the new time left applies again.</summary>
     public static IReadOnlyList<int> DueWarnings(Reservation reservation, DateTimeOffset now)
     {
         if (reservation is not { Status: ReservationStatus.Active, ExpiresAt: { } end } || now >= end)
@@ -37,7 +39,12 @@ public static class ReservationLimits
         }
 
         var left = end - now;
+        var term = TermLength(reservation);
         var recorded = reservation.Warnings.Select(w => w.MinutesBefore).ToHashSet();
-        return [.. WarningMinutes.Where(m => left <= TimeSpan.FromMinutes(m) && !recorded.Contains(m)).OrderBy(m => m)];
+        return [.. WarningMinutes.Where(m => TimeSpan.FromMinutes(m) < term && left <= TimeSpan.FromMinutes(m) && !recorded.Contains(m)).OrderBy(m => m)];
     }
+
+    /// <summary>What the reservation had left when its current term began: from the extension, else from the start.</summary>
+    private static TimeSpan TermLength(Reservation reservation) =>
+        reservation.ExpiresAt!.Value - (reservation.ExtendedAt ?? reservation.StartedAt ?? reservation.ExpiresAt.Value - TimeSpan.FromHours(reservation.Hours));
 }

@@ -15,6 +15,8 @@ using GpuDev.Storage.Postgres;
 using GpuDev.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
@@ -38,11 +40,43 @@ public static class ServerApp
         ["--kubeconfig"] = "Kubernetes:Kubeconfig",
         ["--namespace"] = "Kubernetes:Namespace",
         ["--urls"] = "urls",
+        ["--log-format"] = LogFormatKey,
     };
 
-    public static WebApplication Build(string[] args)
+    /// <summary>Console log format: <c>simple</c> (the default, human-readable) or <c>json</c> (one JSON object a line).</summary>
+    public const string LogFormatKey = "Logging:Format";
+
+    private static readonly string[] s_logFormats = ["simple", "json"];
+
+    /// <summary>Log levels when neither appsettings.json nor the environment says otherwise: gpu-dev's own categories
+    /// (reservation placed, active, ended, ...) at Information; ASP.NET Core's per-request lines at Warning (a failed request
+    /// gets one line from <see cref="RequestLogMiddleware"/>).</summary>
+    private static readonly Dictionary<string, string?> s_loggingDefaults = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+    };
+
+    public static WebApplication Build(string[] args) => Build(args, Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
+
+    /// <param name="args">The command line of <c>gpu-dev-server run</c>.</param>
+    /// <param name="besideBinary">The appsettings.json next to the executable, read whatever the working directory (the
+    /// content root, whose appsettings.json is read too); null for none.</param>
+    internal static WebApplication Build(string[] args, string? besideBinary)
     {
         var builder = WebApplication.CreateBuilder(args);
+
+        // Lowest precedence first: the logging defaults, appsettings.json next to the binary, then what CreateBuilder
+        // reads (the content root's appsettings.json, the environment, the command line), then ours.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = s_loggingDefaults });
+        if (besideBinary is not null)
+        {
+            var source = new JsonConfigurationSource { Path = besideBinary, Optional = true };
+            source.ResolveFileProvider();
+            builder.Configuration.Sources.Insert(1, source);
+        }
+
         builder.Configuration.AddEnvironmentVariables("GPUDEV_");
         builder.Configuration.AddCommandLine(args, Switches.ToDictionary(p => p.Key, p => p.Value));
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -52,6 +86,15 @@ public static class ServerApp
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         ConfigureServices(builder.Services, builder.Configuration);
+        if (LogFormat(builder.Configuration) == "json")
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
         var app = builder.Build();
         Configure(app);
         return app;
@@ -65,6 +108,11 @@ public static class ServerApp
         if (compute is not ("local" or "kubernetes"))
         {
             errors.Add($"Compute:Provider (--provider) '{compute}' is not valid; valid: local, kubernetes.");
+        }
+
+        if (!s_logFormats.Contains(LogFormat(configuration), StringComparer.Ordinal))
+        {
+            errors.Add($"{LogFormatKey} (--log-format) '{configuration[LogFormatKey]}' is not valid; valid: {string.Join(", ", s_logFormats)}.");
         }
 
         var postgres = configuration["Storage:Postgres"];
@@ -186,6 +234,7 @@ public static class ServerApp
             app.UseForwardedHeaders(forwarded);
         }
 
+        app.UseMiddleware<RequestLogMiddleware>();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
@@ -213,6 +262,9 @@ public static class ServerApp
         api.MapBuildContextsApi();
         api.MapAuditApi();
     }
+
+    private static string LogFormat(IConfiguration configuration) =>
+        configuration[LogFormatKey] is { Length: > 0 } format ? format.ToLowerInvariant() : "simple";
 
     private static bool TryNetworks(MetricsOptions options)
     {

@@ -54,20 +54,53 @@ public sealed class LifecycleApiTests
     }
 
     [Fact]
-    public async Task Warnings_ShortReservation_SkipsThresholdsLongerThanItsLife()
+    public async Task Warnings_SixMinuteReservation_Only5MinuteWarning()
     {
         await using var server = new ServerFixture();
         var client = await server.ClientForAsync("alice");
 
         var reservation = await ActiveAsync(server, client, hours: 0.1);
         server.Time.Advance(TimeSpan.FromSeconds(1));
-        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
         server.Time.Advance(TimeSpan.FromMinutes(1.5));
-        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 2));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
 
-        Assert.Equal(["EXPIRES_IN_15_MIN", "EXPIRES_IN_5_MIN"], server.Provider.Warnings.Select(w => w.FileName));
-        Assert.Contains("expires in 6 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
-        Assert.Equal([15, 5], (await GetAsync(client, reservation.Id)).Warnings.Select(w => w.MinutesBefore));
+        Assert.Equal(["EXPIRES_IN_5_MIN"], server.Provider.Warnings.Select(w => w.FileName));
+        Assert.Contains("expires in 5 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
+        Assert.Equal([5], (await server.Store.GetReservationAsync(reservation.Id, CancellationToken.None))!.Warnings.Select(w => w.MinutesBefore));
+    }
+
+    [Fact]
+    public async Task Warnings_HalfHourReservation_No30MinuteWarningAtTheStart()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+
+        var reservation = await ActiveAsync(server, client, hours: 0.5);
+        server.Time.Advance(TimeSpan.FromSeconds(1));
+        server.Time.Advance(TimeSpan.FromMinutes(15));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
+
+        // Not even recorded silently: the store holds only the 15-minute one.
+        Assert.Equal(["EXPIRES_IN_15_MIN"], server.Provider.Warnings.Select(w => w.FileName));
+        Assert.Equal([15], (await server.Store.GetReservationAsync(reservation.Id, CancellationToken.None))!.Warnings.Select(w => w.MinutesBefore));
+    }
+
+    [Fact]
+    public async Task Warnings_HalfHourExtendedBy1Hour_30MinuteWarningBeforeTheNewEnd()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        var reservation = await ActiveAsync(server, client, hours: 0.5);
+
+        server.Time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(HttpStatusCode.OK, (await EditAsync(client, reservation.Id, new() { ExtendHours = 1 })).StatusCode);
+        server.Time.Advance(TimeSpan.FromMinutes(50));
+        await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
+
+        Assert.Equal(["EXPIRES_IN_30_MIN"], server.Provider.Warnings.Select(w => w.FileName));
+        Assert.Contains("expires in 30 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
+        var stored = (await server.Store.GetReservationAsync(reservation.Id, CancellationToken.None))!;
+        Assert.Equal(reservation.StartedAt!.Value + TimeSpan.FromMinutes(10), stored.ExtendedAt);
     }
 
     [Fact]
