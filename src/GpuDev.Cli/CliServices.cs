@@ -26,6 +26,9 @@ internal sealed class CliServices
     /// <summary>How often <c>avail --watch</c> refreshes.</summary>
     public TimeSpan AvailWatchInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often an open menu with live numbers (<c>reserve</c>'s GPU type and count) fetches them again.</summary>
+    public TimeSpan MenuRefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Set by <c>-v/--verbose</c>; GPU_DEV_DEBUG=1 turns it on for every command.</summary>
     public bool Verbose { get; set; }
 

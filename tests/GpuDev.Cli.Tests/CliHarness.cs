@@ -138,6 +138,9 @@ internal sealed class ReservationBuilder
 
     public double ExtendedHours { get; set; }
 
+    /// <summary>The hours asked for at creation (an extension is in <see cref="ExtendedHours"/>).</summary>
+    public double Hours { get; set; } = 4;
+
     public List<string> AddedUsers { get; set; } = [];
 
     public List<WarningDto> Warnings { get; set; } = [];
@@ -161,7 +164,7 @@ internal sealed class ReservationBuilder
             StatusReason = StatusReason,
             GpuType = GpuType,
             GpuCount = GpuCount,
-            Hours = 4,
+            Hours = Hours,
             StartedAt = active ? created.AddMinutes(5) : null,
             ExpiresAt = active ? created.AddHours(4).AddMinutes(5) : null,
             QueuePosition = QueuePosition,

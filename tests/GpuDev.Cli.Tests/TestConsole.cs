@@ -34,6 +34,12 @@ internal sealed class TestConsole : IConsoleOutput
 
     public string StdErr => _err.ToString();
 
+    /// <summary>An answer that presses Ctrl+C at that prompt.</summary>
+    public const string CtrlC = "<ctrl-c>";
+
+    /// <summary>An answer that presses Esc at that prompt: "no" to a confirmation, backing out of anything else.</summary>
+    public const string Esc = "<esc>";
+
     public Queue<string> Answers { get; } = new();
 
     public List<string> Questions { get; } = [];
@@ -41,25 +47,61 @@ internal sealed class TestConsole : IConsoleOutput
     /// <summary>Sees the choices of every selection prompt.</summary>
     public Action<IReadOnlyList<string>>? OnSelect { get; set; }
 
-    public bool Confirm(string question, bool defaultValue)
+    /// <summary>When set, a menu with live numbers fetches them this many times before it is answered; the labels
+    /// of each fetch go to <see cref="Refreshed"/> (null: the menu kept what it showed).</summary>
+    public int MenuRefreshes { get; set; }
+
+    public List<IReadOnlyList<string>?> Refreshed { get; } = [];
+
+    public bool Confirm(string question, bool defaultValue, CancellationToken cancellationToken)
     {
         Questions.Add(question);
-        return Answers.Count > 0 ? Answers.Dequeue() == "y" : defaultValue;
+        var answer = Next(cancellationToken);
+        return answer == Esc ? false : answer is null ? defaultValue : answer == "y";
     }
 
-    public string Select(string title, IReadOnlyList<string> choices)
+    public int Select(string title, IReadOnlyList<string> choices, CancellationToken cancellationToken, MenuRefresh? refresh = null)
     {
         Questions.Add(title);
         OnSelect?.Invoke(choices);
-        var answer = Answers.Dequeue();
-        return choices.First(c => c.StartsWith(answer, StringComparison.Ordinal));
+        for (var i = 0; refresh is not null && i < MenuRefreshes; i++)
+        {
+            Refreshed.Add(refresh.Labels(cancellationToken).GetAwaiter().GetResult());
+        }
+
+        var answer = Next(cancellationToken) ?? throw new InvalidOperationException($"no answer queued for \"{title}\"");
+        if (answer == Esc)
+        {
+            throw new PromptCancelledException();
+        }
+
+        var index = choices.ToList().FindIndex(c => c.StartsWith(answer, StringComparison.Ordinal));
+        return index >= 0 ? index : throw new InvalidOperationException($"no choice of \"{title}\" starts with \"{answer}\"");
     }
 
-    public string Ask(string question, string? defaultValue)
+    public string Ask(string question, string? defaultValue, CancellationToken cancellationToken)
     {
         Questions.Add(question);
-        var answer = Answers.Count > 0 ? Answers.Dequeue() : string.Empty;
+        var answer = Next(cancellationToken) ?? string.Empty;
+        if (answer == Esc)
+        {
+            throw new PromptCancelledException();
+        }
+
         return answer.Length == 0 ? defaultValue ?? string.Empty : answer;
+    }
+
+    /// <summary>The next queued answer (null when none is left); Ctrl+C, queued or already pressed, ends the prompt
+    /// as the real ones do.</summary>
+    private string? Next(CancellationToken cancellationToken)
+    {
+        var answer = Answers.Count > 0 ? Answers.Dequeue() : null;
+        if (answer == CtrlC || cancellationToken.IsCancellationRequested)
+        {
+            throw new PromptCancelledException();
+        }
+
+        return answer;
     }
 
     public void ClearScreen()

@@ -64,10 +64,10 @@ internal sealed class CancelCommand : CliCommand
             {
                 var labels = targets.Select(r => $"{Format.ShortId(r.Id)}  {r.Name ?? "-"}  {Format.Gpus(r)}  {r.Status}").ToList();
                 var allLabel = $"{CancelAllChoice} ({targets.Count})";
-                var choice = console.Select("Cancel which reservation?", targets.Count > 1 ? [.. labels, allLabel] : labels);
-                if (choice != allLabel)
+                var choice = console.Select("Cancel which reservation?", targets.Count > 1 ? [.. labels, allLabel] : labels, cancellationToken);
+                if (choice < labels.Count)
                 {
-                    targets = [targets[labels.IndexOf(choice)]];
+                    targets = [targets[choice]];
                 }
             }
         }
@@ -90,7 +90,7 @@ internal sealed class CancelCommand : CliCommand
             var question = targets.Count == 1
                 ? $"Cancel reservation {Format.ShortId(targets[0].Id)} ({targets[0].Name ?? "unnamed"}, {Format.Gpus(targets[0])}, {targets[0].Status})?"
                 : $"Cancel {targets.Count} reservations ({string.Join(", ", targets.Select(r => Format.ShortId(r.Id)))})?";
-            if (!console.Confirm(question, defaultValue: false))
+            if (!console.Confirm(question, defaultValue: false, cancellationToken))
             {
                 console.Error.WriteLine("Nothing cancelled.");
                 return ExitCodes.Cancelled;

@@ -1,8 +1,12 @@
+using GpuDev.Cli.Output;
+
 namespace GpuDev.Cli.Commands;
 
 /// <summary>The one place where failures become <c>error:</c> lines and exit codes.</summary>
 internal static class CommandRunner
 {
+    public const string PromptCancelledMessage = "cancelled; nothing was changed";
+
     public static async Task<int> RunAsync(CliServices services, CancellationToken ct, Func<CancellationToken, Task<int>> action)
     {
         try
@@ -13,6 +17,17 @@ internal static class CommandRunner
         {
             WriteError(services, ex.Messages, ex.Hint, ex);
             return ex.ExitCode;
+        }
+        catch (PromptCancelledException ex)
+        {
+            // Ctrl+C, Esc or q at a prompt: every command asks before it changes anything.
+            services.Console.Error.WriteLine(PromptCancelledMessage);
+            if (services.Debug)
+            {
+                services.Console.Error.WriteLine(ex.ToString());
+            }
+
+            return ExitCodes.Cancelled;
         }
         catch (OperationCanceledException ex) when (ct.IsCancellationRequested)
         {

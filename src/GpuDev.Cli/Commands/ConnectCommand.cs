@@ -56,7 +56,7 @@ internal sealed class ConnectCommand : CliCommand
             else if (Services.CanPrompt)
             {
                 var labels = active.Select(Label).ToList();
-                reservation = active[labels.IndexOf(Services.Console.Select("Connect to which reservation?", labels))];
+                reservation = active[Services.Console.Select("Connect to which reservation?", labels, cancellationToken)];
             }
             else
             {
@@ -76,7 +76,7 @@ internal sealed class ConnectCommand : CliCommand
                 Format.IsTerminal(reservation.Status) ? "make a new one with `gpu-dev reserve`" : $"check it with `gpu-dev show {id8}`");
         }
 
-        var ssh = PickNode(reservation, parseResult.GetValue(_node));
+        var ssh = PickNode(reservation, parseResult.GetValue(_node), cancellationToken);
         var args = BuildSshArguments(ssh, reservation, remote);
         var program = Services.Environment.GetVariable(EnvVars.Ssh) ?? "ssh";
         if (Services.Debug)
@@ -111,7 +111,7 @@ internal sealed class ConnectCommand : CliCommand
 
     /// <summary>The SSH endpoint to use: rank <paramref name="rank"/> of a multinode reservation (on a terminal without
     /// --node, the user picks; otherwise rank 0), or the reservation's one endpoint.</summary>
-    private SshInfoDto PickNode(ReservationDto reservation, int? rank)
+    private SshInfoDto PickNode(ReservationDto reservation, int? rank, CancellationToken cancellationToken)
     {
         var id8 = Format.ShortId(reservation.Id);
         var nodes = reservation.Nodes.OrderBy(n => n.Rank).ToList();
@@ -129,7 +129,7 @@ internal sealed class ConnectCommand : CliCommand
         if (Format.IsMultinode(reservation) && nodes.Count > 0)
         {
             var node = rank is { } n ? nodes.First(x => x.Rank == n)
-                : Services.CanPrompt ? PromptNode(nodes)
+                : Services.CanPrompt ? PromptNode(nodes, cancellationToken)
                 : nodes[0];
             return SshFor(reservation, node)
                 ?? throw new CliException(ExitCodes.Failure, $"rank {node.Rank} of reservation {id8} ({node.Node}) has no SSH endpoint yet",
@@ -140,11 +140,11 @@ internal sealed class ConnectCommand : CliCommand
             ?? throw new CliException(ExitCodes.Failure, $"reservation {id8} has no SSH endpoint yet", $"check it with `gpu-dev show {id8}`");
     }
 
-    private NodeAllocationDto PromptNode(List<NodeAllocationDto> nodes)
+    private NodeAllocationDto PromptNode(List<NodeAllocationDto> nodes, CancellationToken cancellationToken)
     {
         // Rank 0 first: it is the selection prompt's default.
         var labels = nodes.Select(ReservationView.NodeLine).ToList();
-        return nodes[labels.IndexOf(Services.Console.Select("Connect to which node?", labels))];
+        return nodes[Services.Console.Select("Connect to which node?", labels, cancellationToken)];
     }
 
     private static SshInfoDto? SshFor(ReservationDto reservation, NodeAllocationDto node) =>

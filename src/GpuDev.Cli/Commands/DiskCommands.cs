@@ -192,7 +192,7 @@ internal sealed class DiskDeleteCommand : CliCommand
         }
 
         var client = Services.CreateClient();
-        if (!yes && !console.Confirm($"Delete disk {name}? Its snapshots are purged for good after {DiskCommands.PurgeDays} days.", defaultValue: false))
+        if (!yes && !console.Confirm($"Delete disk {name}? Its snapshots are purged for good after {DiskCommands.PurgeDays} days.", defaultValue: false, cancellationToken))
         {
             console.Error.WriteLine("Nothing deleted.");
             return ExitCodes.Cancelled;
@@ -377,11 +377,11 @@ internal sealed class DiskRestoreCommand : CliCommand
                     "one is taken when a reservation using it ends");
             }
 
-            snapshot = snapshotId is not null ? Find(snapshots, name, snapshotId) : Choose(snapshots, now);
+            snapshot = snapshotId is not null ? Find(snapshots, name, snapshotId) : Choose(snapshots, now, cancellationToken);
         }
 
         var when = snapshot is null ? null : When(snapshot.CreatedAt, now);
-        if (!yes && !console.Confirm($"Replace the content of {name} with the snapshot of {when}? The current content is kept until the next snapshot.", defaultValue: false))
+        if (!yes && !console.Confirm($"Replace the content of {name} with the snapshot of {when}? The current content is kept until the next snapshot.", defaultValue: false, cancellationToken))
         {
             console.Error.WriteLine("Nothing restored.");
             return ExitCodes.Cancelled;
@@ -434,11 +434,11 @@ internal sealed class DiskRestoreCommand : CliCommand
     }
 
     /// <summary>Selection prompt over the snapshots, newest first: "3f2a9c1e  2030-01-01 10:00 (1d ago)  1.2 GB, 42 files, reservation abcd1234  (latest)".</summary>
-    private DiskSnapshotDto Choose(List<DiskSnapshotDto> snapshots, DateTimeOffset now)
+    private DiskSnapshotDto Choose(List<DiskSnapshotDto> snapshots, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var labels = SnapshotChoices(snapshots, now);
-        var chosen = Services.Console.Select("Restore which snapshot? (newest first)", labels);
-        return snapshots.OrderByDescending(s => s.CreatedAt).ElementAt(labels.ToList().IndexOf(chosen));
+        var chosen = Services.Console.Select("Restore which snapshot? (newest first)", labels, cancellationToken);
+        return snapshots.OrderByDescending(s => s.CreatedAt).ElementAt(chosen);
     }
 
     internal static IReadOnlyList<string> SnapshotChoices(IEnumerable<DiskSnapshotDto> snapshots, DateTimeOffset now) =>

@@ -13,6 +13,9 @@ internal sealed class EditCommand : CliCommand
     public const double DefaultExtendHours = 24;
     public const double MaxExtendHours = 24;
 
+    /// <summary>The server's limit on a reservation's length, extension included (ReservationLimits.MaxTotalHours).</summary>
+    public const double MaxTotalHours = 48;
+
     public const string ActionExtend = "extend the reservation";
     public const string ActionEnableJupyter = "enable Jupyter Lab";
     public const string ActionDisableJupyter = "disable Jupyter Lab";
@@ -66,8 +69,20 @@ internal sealed class EditCommand : CliCommand
         }
 
         var client = Services.CreateClient();
-        var target = id ?? await PickActiveAsync(client, canPrompt, cancellationToken).ConfigureAwait(false);
-        request ??= PromptRequest();
+        string target;
+        if (request is null)
+        {
+            // The menu offers only what this reservation allows, so it needs the reservation first.
+            var reservation = id is null
+                ? await PickActiveAsync(client, canPrompt, cancellationToken).ConfigureAwait(false)
+                : await client.GetReservationAsync(id, cancellationToken).ConfigureAwait(false);
+            target = id ?? reservation.Id;
+            request = PromptRequest(reservation, cancellationToken);
+        }
+        else
+        {
+            target = id ?? (await PickActiveAsync(client, canPrompt, cancellationToken).ConfigureAwait(false)).Id;
+        }
 
         var edited = await client.EditReservationAsync(target, request, cancellationToken).ConfigureAwait(false);
         Services.SshFiles.Sync(edited, Services.Console.Error);
@@ -156,7 +171,7 @@ internal sealed class EditCommand : CliCommand
         && !login.Contains("--", StringComparison.Ordinal);
 
     /// <summary>Your one active reservation that you may edit; on a terminal you pick when there are several.</summary>
-    private async Task<string> PickActiveAsync(GpuDevClient client, bool canPrompt, CancellationToken ct)
+    private async Task<ReservationDto> PickActiveAsync(GpuDevClient client, bool canPrompt, CancellationToken ct)
     {
         var mine = await client.ListReservationsAsync(null, null, false, ct).ConfigureAwait(false);
         var active = mine.Where(r => r.Status == "active" && r.CanEdit).ToList();
@@ -171,7 +186,7 @@ internal sealed class EditCommand : CliCommand
 
         if (active.Count == 1)
         {
-            return active[0].Id;
+            return active[0];
         }
 
         if (!canPrompt)
@@ -182,23 +197,72 @@ internal sealed class EditCommand : CliCommand
 
         var now = Services.Time.GetUtcNow();
         var labels = active.Select(r => $"{Format.ShortId(r.Id)}  {r.Name ?? "-"}  {Format.Gpus(r)}  {Format.When(r, now)}").ToList();
-        return active[labels.IndexOf(Services.Console.Select("Edit which reservation?", labels))].Id;
+        return active[Services.Console.Select("Edit which reservation?", labels, ct)];
     }
 
-    private EditReservationRequest PromptRequest()
+    /// <summary>The changes the server would accept for <paramref name="r"/>, in menu order: extend (once, and while
+    /// the total stays within <see cref="MaxTotalHours"/>), enable or disable Jupyter (whichever it is not), add a user.</summary>
+    internal static List<string> Actions(ReservationDto r)
+    {
+        var actions = new List<string>();
+        if (ExtendRoom(r) > 0)
+        {
+            actions.Add(ActionExtend);
+        }
+
+        actions.Add(r.Jupyter ? ActionDisableJupyter : ActionEnableJupyter);
+        actions.Add(ActionAddUser);
+        return actions;
+    }
+
+    /// <summary>How many hours an extension may add: 0 once extended, else up to 24 within 48 h in all (rounded down
+    /// to 0.01 h, so that the number shown is one the server takes).</summary>
+    internal static double ExtendRoom(ReservationDto r) =>
+        r.ExtendedHours > 0 ? 0 : Math.Floor(Math.Max(0, Math.Min(MaxExtendHours, MaxTotalHours - r.Hours)) * 100) / 100;
+
+    private EditReservationRequest PromptRequest(ReservationDto reservation, CancellationToken ct)
     {
         var console = Services.Console;
-        var action = console.Select("What do you want to change?", [ActionExtend, ActionEnableJupyter, ActionDisableJupyter, ActionAddUser]);
-        switch (action)
+        var id8 = Format.ShortId(reservation.Id);
+        if (reservation.Status != "active")
+        {
+            throw new CliException(ExitCodes.Failure, $"reservation {id8} is {reservation.Status}; only active reservations can be edited",
+                $"check it with `gpu-dev show {id8}`");
+        }
+
+        if (!reservation.CanEdit)
+        {
+            throw new CliException(ExitCodes.Failure, $"you were added to reservation {id8}; only its owner ({reservation.User}) or an admin can edit it");
+        }
+
+        if (reservation.ExtendedHours > 0)
+        {
+            console.Error.WriteLine($"Reservation {id8} was already extended (by {reservation.ExtendedHours.ToString("0.##", CultureInfo.InvariantCulture)}h); a reservation can be extended once.");
+        }
+        else if (ExtendRoom(reservation) <= 0)
+        {
+            console.Error.WriteLine($"Reservation {id8} lasts {reservation.Hours.ToString("0.##", CultureInfo.InvariantCulture)}h, the most allowed ({MaxTotalHours.ToString(CultureInfo.InvariantCulture)}h in all); it cannot be extended.");
+        }
+
+        var actions = Actions(reservation);
+        switch (actions[console.Select("What do you want to change?", actions, ct)])
         {
             case ActionExtend:
+                var room = ExtendRoom(reservation);
+                var most = room.ToString("0.##", CultureInfo.InvariantCulture);
                 while (true)
                 {
-                    var answer = console.Ask($"Add how many hours (up to {MaxExtendHours.ToString(CultureInfo.InvariantCulture)}, decimals allowed)?",
-                        DefaultExtendHours.ToString(CultureInfo.InvariantCulture));
+                    var answer = console.Ask($"Add how many hours (up to {most}, decimals allowed)?",
+                        Math.Min(DefaultExtendHours, room).ToString("0.##", CultureInfo.InvariantCulture), ct);
                     if (TryParseHours(answer, out var hours))
                     {
-                        return new EditReservationRequest { ExtendHours = hours };
+                        if (hours <= room)
+                        {
+                            return new EditReservationRequest { ExtendHours = hours };
+                        }
+
+                        console.Error.WriteLine($"a reservation lasts at most {MaxTotalHours.ToString(CultureInfo.InvariantCulture)}h in all; add at most {most}h");
+                        continue;
                     }
 
                     console.Error.WriteLine(ExtendRule(answer).Replace("--extend HOURS", "hours", StringComparison.Ordinal));
@@ -211,7 +275,7 @@ internal sealed class EditCommand : CliCommand
             default:
                 while (true)
                 {
-                    var login = console.Ask("GitHub login of the user to add?", null).Trim().TrimStart('@');
+                    var login = console.Ask("GitHub login of the user to add?", null, ct).Trim().TrimStart('@');
                     if (IsGitHubLogin(login))
                     {
                         return new EditReservationRequest { AddUsers = [login] };

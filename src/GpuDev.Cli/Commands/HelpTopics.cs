@@ -8,8 +8,9 @@ internal static class HelpTopics
 
           0  success, including "no reservations found" (the message goes to stderr, on a TTY only)
           1  any failure, including usage errors
-          2  cancelled: Ctrl+C, or a declined confirmation (a reservation being made keeps going;
-             check it with `gpu-dev show ID`)
+          2  cancelled: Ctrl+C, Esc or q at a menu, Esc at a question, or a declined confirmation
+             (at a prompt nothing was changed; a reservation being made keeps going: check it
+             with `gpu-dev show ID`)
           4  not authenticated or forbidden (set a token with `gpu-dev config set token TOKEN`)
         """;
 

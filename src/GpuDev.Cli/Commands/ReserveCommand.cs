@@ -321,36 +321,37 @@ internal sealed class ReserveCommand : CliCommand
     {
         var console = Services.Console;
         var catalog = await client.GetGpuTypesAsync(ct).ConfigureAwait(false);
-        AvailabilityResponse? availability = null;
-        try
-        {
-            availability = await client.GetAvailabilityAsync(ct).ConfigureAwait(false);
-        }
-        catch (CliException ex) when (ex.ExitCode == ExitCodes.Failure)
-        {
-            // Older servers: prompt without live counts.
-        }
 
+        // Each menu fetches the counts when it is shown and again every MenuRefreshInterval while it is open:
+        // GPUs free up (or get taken) while the user reads.
         var gpuType = request.GpuType;
         var type = catalog.Types.FirstOrDefault(t => t.Name == gpuType);
-        var avail = availability?.Types.FirstOrDefault(a => a.GpuType == gpuType);
         if (gpuType is null)
         {
+            var availability = await TryGetAvailabilityAsync(client, ct).ConfigureAwait(false);
             var choices = TypeChoices(catalog, availability);
-            var labels = choices.Select(c => c.Label).ToList();
-            var chosen = choices[labels.IndexOf(console.Select("GPU type? (free now / total on this site)", labels))];
-            (type, avail, gpuType) = (chosen.Type, chosen.Availability, chosen.Type.Name);
+            var shown = choices.Select(c => c.Type).ToList();
+            var refresh = availability is null ? null : new MenuRefresh(Services.MenuRefreshInterval, async t =>
+                await TryGetAvailabilityAsync(client, t).ConfigureAwait(false) is { } fresh ? TypeLabels(catalog, shown, fresh) : null);
+            var chosen = choices[console.Select("GPU type? (free now / total on this site)", choices.Select(c => c.Label).ToList(), ct, refresh)];
+            (type, gpuType) = (chosen.Type, chosen.Type.Name);
         }
 
         var count = request.GpuCount;
         var distributed = request.Distributed;
         if (count is null && type is { CpuOnly: false })
         {
-            var choices = CountChoices(catalog, type, avail, request.Distributed);
+            var availability = await TryGetAvailabilityAsync(client, ct).ConfigureAwait(false);
+            var choices = CountChoices(catalog, type, availability?.Types.FirstOrDefault(a => a.GpuType == gpuType), request.Distributed, Services.Time.GetUtcNow());
             if (choices.Count > 1)
             {
-                var labels = choices.Select(c => c.Label).ToList();
-                var chosen = choices[labels.IndexOf(console.Select("How many GPUs?", labels))];
+                var refresh = availability is null ? null : new MenuRefresh(Services.MenuRefreshInterval, async t =>
+                {
+                    var fresh = await TryGetAvailabilityAsync(client, t).ConfigureAwait(false);
+                    var again = CountChoices(catalog, type, fresh?.Types.FirstOrDefault(a => a.GpuType == gpuType), request.Distributed, Services.Time.GetUtcNow());
+                    return fresh is not null && again.Select(c => c.Count).SequenceEqual(choices.Select(c => c.Count)) ? again.Select(c => c.Label).ToList() : null;
+                });
+                var chosen = choices[console.Select("How many GPUs?", choices.Select(c => c.Label).ToList(), ct, refresh)];
                 count = chosen.Count;
                 distributed |= chosen.Multinode;
             }
@@ -365,7 +366,7 @@ internal sealed class ReserveCommand : CliCommand
         {
             while (true)
             {
-                var answer = console.Ask($"Hours ({catalog.MinHours.ToString(CultureInfo.InvariantCulture)}–{catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}, decimals allowed)?", "1");
+                var answer = console.Ask($"Hours ({catalog.MinHours.ToString(CultureInfo.InvariantCulture)}–{catalog.MaxHours.ToString(CultureInfo.InvariantCulture)}, decimals allowed)?", "1", ct);
                 if (CliNumbers.TryParseDecimal(answer, out hours) && hours >= catalog.MinHours && hours <= catalog.MaxHours)
                 {
                     break;
@@ -375,12 +376,12 @@ internal sealed class ReserveCommand : CliCommand
             }
         }
 
-        var jupyter = request.Jupyter || (askJupyter && console.Confirm("Enable Jupyter Lab?", defaultValue: false));
+        var jupyter = request.Jupyter || (askJupyter && console.Confirm("Enable Jupyter Lab?", defaultValue: false, ct));
 
         var name = request.Name;
         if (name is null)
         {
-            var answer = console.Ask("Name (optional)?", string.Empty);
+            var answer = console.Ask("Name (optional)?", string.Empty, ct);
             name = string.IsNullOrWhiteSpace(answer) ? null : answer;
         }
 
@@ -418,7 +419,7 @@ internal sealed class ReserveCommand : CliCommand
             var disk = disks.FirstOrDefault(d => d.Name == name);
             if (disk is null)
             {
-                if (!console.Confirm($"No disk named {name}. Create disk {name}?", defaultValue: false))
+                if (!console.Confirm($"No disk named {name}. Create disk {name}?", defaultValue: false, ct))
                 {
                     throw new CliException(ExitCodes.Cancelled, $"no disk named {name}; nothing reserved",
                         $"create it with `gpu-dev disk create {name}`, or use `--disk none` for temporary storage");
@@ -438,7 +439,7 @@ internal sealed class ReserveCommand : CliCommand
             if (disk.Status == "in-use")
             {
                 var by = disk.AttachedTo is { } r ? $" by reservation {Format.ShortId(r)}" : string.Empty;
-                if (!console.Confirm($"Disk {name} is in use{by}. Reserve with a temporary home instead (its data is lost at the end)?", defaultValue: false))
+                if (!console.Confirm($"Disk {name} is in use{by}. Reserve with a temporary home instead (its data is lost at the end)?", defaultValue: false, ct))
                 {
                     throw new CliException(ExitCodes.Failure, $"disk {name} is in use{by}",
                         "cancel the reservation using it, or use `--disk none` for temporary storage; see `gpu-dev disk list`");
@@ -454,13 +455,13 @@ internal sealed class ReserveCommand : CliCommand
         var labels = choices.Select(c => c.Label).ToList();
         while (true)
         {
-            var chosen = choices[labels.IndexOf(console.Select("Disk for /home/dev?", labels))];
+            var chosen = choices[console.Select("Disk for /home/dev?", labels, ct)];
             switch (chosen.Kind)
             {
                 case DiskChoiceKind.None:
                     return request with { Disk = "none", NoPersist = true };
                 case DiskChoiceKind.Create:
-                    var newName = AskNewDiskName(disks);
+                    var newName = AskNewDiskName(disks, ct);
                     await CreateDiskAsync(client, newName, ct).ConfigureAwait(false);
                     return request with { Disk = newName };
                 case DiskChoiceKind.InUse:
@@ -472,12 +473,12 @@ internal sealed class ReserveCommand : CliCommand
         }
     }
 
-    private string AskNewDiskName(List<DiskDto> disks)
+    private string AskNewDiskName(List<DiskDto> disks, CancellationToken ct)
     {
         var console = Services.Console;
         while (true)
         {
-            var name = console.Ask($"New disk name ({DiskNames.Rule})?", null).Trim();
+            var name = console.Ask($"New disk name ({DiskNames.Rule})?", null, ct).Trim();
             if (DiskNames.Problem(name) is { } problem)
             {
                 console.Error.WriteLine(problem);
@@ -539,32 +540,54 @@ internal sealed class ReserveCommand : CliCommand
     /// this site are left out (all are shown when the server gave no availability, or none has nodes).</summary>
     internal static List<TypeChoice> TypeChoices(GpuTypesResponse catalog, AvailabilityResponse? availability)
     {
-        var width = catalog.Types.Select(t => t.Name.Length).DefaultIfEmpty(4).Max();
-        var all = catalog.Types.Select(t =>
-        {
-            var a = availability?.Types.FirstOrDefault(x => x.GpuType == t.Name);
-            var free = availability is null ? string.Empty
-                : a is null || a.Nodes == 0 ? "no nodes here"
-                : t.CpuOnly ? $"{I(a.Nodes)} node{(a.Nodes == 1 ? string.Empty : "s")}"
-                : $"{I(a.Free)}/{I(a.Total)} free";
-            var what = t.CpuOnly ? t.Description : $"{I(t.GpusPerNode)}×{I(t.MemoryGbPerGpu)} GB/GPU, {t.Description}";
-            var label = availability is null ? $"{t.Name.PadRight(width)}  {what}" : $"{t.Name.PadRight(width)}  {free,-13}  {what}";
-            return new TypeChoice(t, a, label);
-        }).ToList();
+        var all = catalog.Types.Select(t => new TypeChoice(t, Find(availability, t), TypeLabel(catalog, t, availability))).ToList();
         var present = all.Where(c => c.Availability is { Nodes: > 0 }).ToList();
         return present.Count > 0 ? present : all;
     }
 
-    /// <summary>Allowed counts that fit on one node ("4  (4 free on one node now)"), then multiples of a full node up
-    /// to the site's total, which need --distributed ("16  (2 nodes, distributed)").</summary>
-    internal static List<CountChoice> CountChoices(GpuTypesResponse catalog, GpuTypeDto type, GpuAvailabilityDto? avail, bool distributedHint)
+    /// <summary>The labels of <paramref name="shown"/> (the types the menu offers) with fresh counts.</summary>
+    internal static IReadOnlyList<string> TypeLabels(GpuTypesResponse catalog, IReadOnlyList<GpuTypeDto> shown, AvailabilityResponse availability) =>
+        shown.Select(t => TypeLabel(catalog, t, availability)).ToList();
+
+    private static GpuAvailabilityDto? Find(AvailabilityResponse? availability, GpuTypeDto type) =>
+        availability?.Types.FirstOrDefault(x => x.GpuType == type.Name);
+
+    private static string TypeLabel(GpuTypesResponse catalog, GpuTypeDto t, AvailabilityResponse? availability)
+    {
+        var width = catalog.Types.Select(x => x.Name.Length).DefaultIfEmpty(4).Max();
+        var a = Find(availability, t);
+        var free = availability is null ? string.Empty
+            : a is null || a.Nodes == 0 ? "no nodes here"
+            : t.CpuOnly ? $"{I(a.Nodes)} node{(a.Nodes == 1 ? string.Empty : "s")}"
+            : $"{I(a.Free)}/{I(a.Total)} free";
+        var what = t.CpuOnly ? t.Description : $"{I(t.GpusPerNode)}×{I(t.MemoryGbPerGpu)} GB/GPU, {t.Description}";
+        return availability is null ? $"{t.Name.PadRight(width)}  {what}" : $"{t.Name.PadRight(width)}  {free,-13}  {what}";
+    }
+
+    /// <summary>The server's availability, or null from a server without it (the menus then show no counts).</summary>
+    private static async Task<AvailabilityResponse?> TryGetAvailabilityAsync(GpuDevClient client, CancellationToken ct)
+    {
+        try
+        {
+            return await client.GetAvailabilityAsync(ct).ConfigureAwait(false);
+        }
+        catch (CliException ex) when (ex.ExitCode == ExitCodes.Failure)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Allowed counts that fit on one node ("4  (free now)", or one that waits: "8  (queues; starts in 2h 5m
+    /// (16:05) or sooner)"), then multiples of a full node up to the site's total, which need --distributed
+    /// ("16  (2 nodes, distributed)").</summary>
+    internal static List<CountChoice> CountChoices(GpuTypesResponse catalog, GpuTypeDto type, GpuAvailabilityDto? avail, bool distributedHint, DateTimeOffset now)
     {
         var perNode = Math.Max(type.GpusPerNode, 1);
         var total = avail is { Total: > 0 } ? avail.Total : int.MaxValue;
         var choices = new List<CountChoice>();
         foreach (var c in catalog.AllowedGpuCounts.Where(c => c <= perNode && c <= total))
         {
-            var note = avail is null ? string.Empty : c <= avail.LargestFreeBlock ? "  (free now)" : "  (queues)";
+            var note = avail is null ? string.Empty : c <= avail.LargestFreeBlock ? "  (free now)" : $"  ({QueueNote(avail, now)})";
             choices.Add(new CountChoice(c, false, I(c) + note));
         }
 
@@ -575,6 +598,21 @@ internal sealed class ReserveCommand : CliCommand
 
         // With --distributed the multinode sizes come first.
         return distributedHint ? [.. choices.Where(c => c.Multinode), .. choices.Where(c => !c.Multinode)] : choices;
+    }
+
+    /// <summary>Until when a single-node count that does not fit now waits: a whole node of the type is free at
+    /// <see cref="GpuAvailabilityDto.FullNodeFreeAt"/> (as the reservations holding GPUs stand now), so with nobody
+    /// waiting the request starts then or sooner; with requests waiting, they go first.</summary>
+    internal static string QueueNote(GpuAvailabilityDto avail, DateTimeOffset now)
+    {
+        if (avail.FullNodeFreeAt is not { } at || at <= now)
+        {
+            return "queues";
+        }
+
+        return avail.Queued == 0
+            ? $"queues; starts {Format.Upcoming(at, now)} or sooner"
+            : $"queues behind {I(avail.Queued)} waiting; a node frees {Format.Upcoming(at, now)}";
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);

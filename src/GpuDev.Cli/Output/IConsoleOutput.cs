@@ -26,14 +26,18 @@ internal interface IConsoleOutput
     /// <summary>Spectre console writing to stderr (spinners, prompts).</summary>
     IAnsiConsole ErrorConsole { get; }
 
-    /// <summary>Asks a yes/no question on stderr. Only called when prompting is allowed.</summary>
-    bool Confirm(string question, bool defaultValue);
+    /// <summary>Asks a yes/no question on stderr. Only called when prompting is allowed. Esc answers no.</summary>
+    /// <exception cref="PromptCancelledException">Ctrl+C (<paramref name="cancellationToken"/>).</exception>
+    bool Confirm(string question, bool defaultValue, CancellationToken cancellationToken);
 
-    /// <summary>Lets the user pick one of <paramref name="choices"/>; returns the chosen element.</summary>
-    string Select(string title, IReadOnlyList<string> choices);
+    /// <summary>Lets the user pick one of <paramref name="choices"/>; returns its index. With <paramref name="refresh"/>
+    /// the labels are redrawn while the menu is open.</summary>
+    /// <exception cref="PromptCancelledException">Ctrl+C (<paramref name="cancellationToken"/>), Esc or q.</exception>
+    int Select(string title, IReadOnlyList<string> choices, CancellationToken cancellationToken, MenuRefresh? refresh = null);
 
     /// <summary>Asks for a line of text; an empty answer returns <paramref name="defaultValue"/>.</summary>
-    string Ask(string question, string? defaultValue);
+    /// <exception cref="PromptCancelledException">Ctrl+C (<paramref name="cancellationToken"/>) or Esc.</exception>
+    string Ask(string question, string? defaultValue, CancellationToken cancellationToken);
 
     /// <summary>Clears the terminal (stdout), for <c>--watch</c>.</summary>
     void ClearScreen();

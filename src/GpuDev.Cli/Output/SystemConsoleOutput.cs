@@ -45,27 +45,18 @@ internal sealed class SystemConsoleOutput : IConsoleOutput
 
     public IAnsiConsole ErrorConsole => _error.Value;
 
-    public bool Confirm(string question, bool defaultValue) =>
-        ErrorConsole.Prompt(new ConfirmationPrompt(Markup.Escape(question)) { DefaultValue = defaultValue });
+    // The prompts poll keys and watch the token; blocking on them here is safe (a console app has no
+    // synchronization context), and keeps the commands' prompt code sequential.
+    private TerminalPrompts Prompts => new(ErrorConsole, ErrorConsole.Input);
 
-    public string Select(string title, IReadOnlyList<string> choices) =>
-        ErrorConsole.Prompt(new SelectionPrompt<string>()
-            .Title(Markup.Escape(title))
-            .PageSize(15)
-            .UseConverter(Markup.Escape)
-            .AddChoices(choices));
+    public bool Confirm(string question, bool defaultValue, CancellationToken cancellationToken) =>
+        Prompts.ConfirmAsync(question, defaultValue, cancellationToken).GetAwaiter().GetResult();
 
-    public string Ask(string question, string? defaultValue)
-    {
-        var prompt = new TextPrompt<string>(Markup.Escape(question)) { AllowEmpty = true };
-        if (defaultValue is not null)
-        {
-            prompt.DefaultValue(defaultValue);
-        }
+    public int Select(string title, IReadOnlyList<string> choices, CancellationToken cancellationToken, MenuRefresh? refresh = null) =>
+        Prompts.SelectAsync(title, choices, refresh, cancellationToken).GetAwaiter().GetResult();
 
-        var answer = ErrorConsole.Prompt(prompt);
-        return string.IsNullOrWhiteSpace(answer) ? defaultValue ?? string.Empty : answer.Trim();
-    }
+    public string Ask(string question, string? defaultValue, CancellationToken cancellationToken) =>
+        Prompts.AskAsync(question, defaultValue, cancellationToken).GetAwaiter().GetResult();
 
     public void ClearScreen() => OutConsole.Clear(home: true);
 }

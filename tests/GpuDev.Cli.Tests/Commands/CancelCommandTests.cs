@@ -82,4 +82,51 @@ public sealed class CancelCommandTests
         Assert.Equal(1, exit);
         Assert.StartsWith("error: a reservation ID is required", cli.Console.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Execute_TtyCtrlCAtConfirmation_Exit2NothingDeleted()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/reservations/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        cli.Http.On("DELETE", $"/api/v1/reservations/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("cancelled")));
+        cli.Console.Answers.Enqueue(TestConsole.CtrlC);
+        cli.Console.Answers.Enqueue("y");
+
+        var exit = await cli.RunAsync("cancel", "abcdef12");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("cancelled; nothing was changed\n", cli.Console.StdErr);
+        Assert.Single(cli.Console.Questions);
+        Assert.Empty(cli.Http.To("DELETE", "/"));
+    }
+
+    [Fact]
+    public async Task Execute_TtyEscAtConfirmation_AnswersNo()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/reservations/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        cli.Console.Answers.Enqueue(TestConsole.Esc);
+
+        var exit = await cli.RunAsync("cancel", "abcdef12");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("Nothing cancelled.\n", cli.Console.StdErr);
+        Assert.Empty(cli.Http.To("DELETE", "/"));
+    }
+
+    [Fact]
+    public async Task Execute_TtyEscAtPicker_Exit2NothingDeleted()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/reservations", HttpStatusCode.OK,
+            CliHarness.Json([CliHarness.Reservation("active"), CliHarness.Reservation("active", "11111111111111111111111111111111")]));
+        cli.Console.Answers.Enqueue(TestConsole.Esc);
+        cli.Console.Answers.Enqueue("y");
+
+        var exit = await cli.RunAsync("cancel");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("cancelled; nothing was changed\n", cli.Console.StdErr);
+        Assert.Empty(cli.Http.To("DELETE", "/"));
+    }
 }

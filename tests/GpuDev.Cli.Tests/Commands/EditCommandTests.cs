@@ -228,6 +228,7 @@ public sealed class EditCommandTests
     public async Task Execute_TtyNoActionExtend_AsksHoursDefault24()
     {
         using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
         cli.Http.On("PATCH", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
         cli.Console.Answers.Enqueue(EditCommand.ActionExtend);
         cli.Console.Answers.Enqueue(string.Empty);
@@ -295,5 +296,117 @@ public sealed class EditCommandTests
         var json = JsonSerializer.Serialize(new EditReservationRequest { ExtendHours = 1, Jupyter = true, AddUsers = ["a"] }, GpuDevJsonContext.Default.EditReservationRequest);
 
         Assert.Equal("""{"extendHours":1,"jupyter":true,"addUsers":["a"]}""", json);
+    }
+
+    [Fact]
+    public async Task Execute_TtyNoAction_MenuOffersOnlyWhatTheReservationAllows()
+    {
+        // Extended once already, Jupyter on: neither "extend" nor "enable Jupyter" would be accepted.
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK,
+            CliHarness.Json(CliHarness.Reservation("active", configure: b => { b.ExtendedHours = 4; b.Jupyter = true; })));
+        cli.Http.On("PATCH", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        IReadOnlyList<string>? actions = null;
+        cli.Console.OnSelect = c => actions = c;
+        cli.Console.Answers.Enqueue(EditCommand.ActionDisableJupyter);
+
+        var exit = await cli.RunAsync("edit", "abcdef12");
+
+        Assert.Equal(0, exit);
+        Assert.Equal([EditCommand.ActionDisableJupyter, EditCommand.ActionAddUser], actions);
+        Assert.Contains("Reservation abcdef12 was already extended (by 4h); a reservation can be extended once.", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.False(Body(cli).GetProperty("jupyter").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Execute_TtyNoAction_FreshReservationOffersExtendAndEnableJupyter()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", Path, HttpStatusCode.OK, CliHarness.Json([CliHarness.Reservation("active")]));
+        cli.Http.On("PATCH", $"{Path}/{Id}", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active", configure: b => b.Jupyter = true)));
+        IReadOnlyList<string>? actions = null;
+        cli.Console.OnSelect = c => actions = c;
+        cli.Console.Answers.Enqueue(EditCommand.ActionEnableJupyter);
+
+        var exit = await cli.RunAsync("edit");
+
+        Assert.Equal(0, exit);
+        Assert.Equal([EditCommand.ActionExtend, EditCommand.ActionEnableJupyter, EditCommand.ActionAddUser], actions);
+        Assert.True(Body(cli).GetProperty("jupyter").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Execute_TtyExtend_AsksAtMostWhatKeeps48HoursInAll()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active", configure: b => b.Hours = 44.5)));
+        cli.Http.On("PATCH", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        foreach (var answer in new[] { EditCommand.ActionExtend, "4", string.Empty })
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        var exit = await cli.RunAsync("edit", "abcdef12");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("Add how many hours (up to 3.5, decimals allowed)?", cli.Console.Questions[1]);
+        Assert.Contains("a reservation lasts at most 48h in all; add at most 3.5h", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Equal(3.5, Body(cli).GetProperty("extendHours").GetDouble());
+    }
+
+    [Fact]
+    public async Task Execute_TtyAt48Hours_NoExtendInMenu()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active", configure: b => b.Hours = 48)));
+        IReadOnlyList<string>? actions = null;
+        cli.Console.OnSelect = c => actions = c;
+        cli.Console.Answers.Enqueue(TestConsole.Esc);
+
+        var exit = await cli.RunAsync("edit", "abcdef12");
+
+        Assert.Equal(2, exit);
+        Assert.Equal([EditCommand.ActionEnableJupyter, EditCommand.ActionAddUser], actions);
+        Assert.Contains("it cannot be extended", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Http.To("PATCH", Path));
+    }
+
+    [Fact]
+    public async Task Execute_TtyNotActive_FailsBeforeAskingAnything()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("expired")));
+
+        var exit = await cli.RunAsync("edit", "abcdef12");
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: reservation abcdef12 is expired; only active reservations can be edited", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Empty(cli.Console.Questions);
+        Assert.Empty(cli.Http.To("PATCH", Path));
+    }
+
+    [Theory]
+    [InlineData(TestConsole.CtrlC, 0)]
+    [InlineData(TestConsole.Esc, 0)]
+    [InlineData(TestConsole.CtrlC, 1)]
+    [InlineData(TestConsole.Esc, 1)]
+    public async Task Execute_TtyInterruptAtMenuOrHours_Exit2NoPatch(string key, int atPrompt)
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        cli.Http.On("PATCH", $"{Path}/abcdef12", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("active")));
+        if (atPrompt == 1)
+        {
+            cli.Console.Answers.Enqueue(EditCommand.ActionExtend);
+        }
+
+        cli.Console.Answers.Enqueue(key);
+
+        var exit = await cli.RunAsync("edit", "abcdef12");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("cancelled; nothing was changed\n", cli.Console.StdErr);
+        Assert.Equal(atPrompt + 1, cli.Console.Questions.Count);
+        Assert.Empty(cli.Http.To("PATCH", Path));
     }
 }

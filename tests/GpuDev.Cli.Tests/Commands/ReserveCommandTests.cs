@@ -298,4 +298,118 @@ public sealed class ReserveCommandTests
             $"reservation abcdef12: queued: #1 for h100, starts ~{Format.LocalTime(eta, cli.Now)} — no node has 2 free h100; largest free block is 1 on local-2\n",
             cli.Console.StdErr, StringComparison.Ordinal);
     }
+
+    private const string H100Catalog = """
+        {"types":[{"name":"h100","instanceType":"p5","gpusPerNode":8,"memoryGbPerGpu":80,"description":"x","cpuOnly":false},
+                  {"name":"t4","instanceType":"g4dn","gpusPerNode":4,"memoryGbPerGpu":16,"description":"y","cpuOnly":false}],
+         "allowedGpuCounts":[1,2,4,8,16],"minHours":0.0833,"maxHours":24}
+        """;
+
+    /// <summary>Availability with <paramref name="free"/> of 16 h100 free (at most 8 on one node), a whole node free
+    /// at <paramref name="fullNodeFreeAt"/> and <paramref name="queued"/> requests waiting.</summary>
+    private static string H100Availability(int free, DateTimeOffset fullNodeFreeAt, int queued = 0) => $$"""
+        {"at":"2030-01-02T10:00:00Z","types":[
+          {"gpuType":"h100","gpusPerNode":8,"nodes":2,"total":16,"free":{{free}},"largestFreeBlock":{{Math.Min(free, 8)}},
+           "queued":{{queued}},"queuedGpus":{{queued * 8}},"fullNodeFreeAt":"{{Format.Rfc3339(fullNodeFreeAt)}}"},
+          {"gpuType":"t4","gpusPerNode":4,"nodes":1,"total":4,"free":4,"largestFreeBlock":4}]}
+        """;
+
+    [Fact]
+    public async Task Execute_Interactive_CountMenuFetchesFreshNumbers()
+    {
+        // The GPUs free up while the user looks at the type menu: the count menu must not say "queues" any more.
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK, H100Catalog);
+        cli.Http.On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(0, cli.Now.AddHours(2)))
+            .On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(16, cli.Now));
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        var menus = new List<IReadOnlyList<string>>();
+        cli.Console.OnSelect = menus.Add;
+        foreach (var answer in new[] { "h100", "8", "1", "n", string.Empty })
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        var exit = await cli.RunAsync("reserve", "--no-wait", "--disk", "none");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("0/16 free", menus[0][0], StringComparison.Ordinal);
+        Assert.Equal(["1  (free now)", "2  (free now)", "4  (free now)", "8  (free now)", "16  (2 nodes, distributed)"], menus[1]);
+        Assert.Equal(2, cli.Http.To("GET", "/api/v1/availability").Count());
+    }
+
+    [Fact]
+    public async Task Execute_Interactive_OpenMenusRefreshTheirNumbers()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK, H100Catalog);
+        cli.Http.On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(0, cli.Now.AddHours(2)))
+            .On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(6, cli.Now.AddHours(2)))
+            .On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(6, cli.Now.AddHours(2)))
+            .On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(16, cli.Now));
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        cli.Console.MenuRefreshes = 1;
+        foreach (var answer in new[] { "h100", "8", "1", "n", string.Empty })
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        var exit = await cli.RunAsync("reserve", "--no-wait", "--disk", "none");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(2, cli.Console.Refreshed.Count);
+        var types = cli.Console.Refreshed[0]!;
+        Assert.StartsWith("h100  6/16 free", types[0], StringComparison.Ordinal);
+        Assert.StartsWith("t4    4/4 free", types[1], StringComparison.Ordinal);
+        Assert.Equal(["1  (free now)", "2  (free now)", "4  (free now)", "8  (free now)", "16  (2 nodes, distributed)"], cli.Console.Refreshed[1]!);
+    }
+
+    [Fact]
+    public async Task Execute_Interactive_QueuingCountsSayUntilWhen()
+    {
+        using var cli = new CliHarness(tty: true);
+        var nodeFree = cli.Now.AddHours(2).AddMinutes(5);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK, H100Catalog);
+        cli.Http.On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(2, nodeFree))
+            .On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(2, nodeFree, queued: 3));
+        IReadOnlyList<string>? counts = null;
+        cli.Console.OnSelect = c => counts = c;
+        cli.Console.MenuRefreshes = 1;
+        cli.Console.Answers.Enqueue(TestConsole.Esc);
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100");
+
+        Assert.Equal(2, exit);
+        var when = Format.Upcoming(nodeFree, cli.Now);
+        Assert.Equal(["1  (free now)", "2  (free now)", $"4  (queues; starts {when} or sooner)", $"8  (queues; starts {when} or sooner)", "16  (2 nodes, distributed)"], counts);
+        Assert.Equal($"4  (queues behind 3 waiting; a node frees {when})", cli.Console.Refreshed.Single()![2]);
+        Assert.Empty(cli.Http.To("POST", Path));
+    }
+
+    [Theory]
+    [InlineData(TestConsole.CtrlC, 0)]
+    [InlineData(TestConsole.Esc, 0)]
+    [InlineData(TestConsole.CtrlC, 2)]
+    [InlineData(TestConsole.Esc, 2)]
+    [InlineData(TestConsole.CtrlC, 3)]
+    public async Task Execute_Interactive_InterruptAtAnyPrompt_Exit2NothingSent(string key, int atPrompt)
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK, H100Catalog);
+        cli.Http.On("GET", "/api/v1/availability", HttpStatusCode.OK, H100Availability(16, cli.Now));
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        foreach (var answer in new[] { "h100", "8", "1" }.Take(atPrompt))
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        cli.Console.Answers.Enqueue(key);
+
+        var exit = await cli.RunAsync("reserve", "--no-wait", "--disk", "none");
+
+        Assert.Equal(2, exit);
+        Assert.Equal("cancelled; nothing was changed\n", cli.Console.StdErr);
+        Assert.Equal(atPrompt + 1, cli.Console.Questions.Count);
+        Assert.Empty(cli.Http.To("POST", Path));
+    }
 }

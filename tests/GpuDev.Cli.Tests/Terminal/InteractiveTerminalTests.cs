@@ -156,4 +156,146 @@ public sealed class InteractiveTerminalTests : IDisposable
         Assert.Contains("[exit 2]", screen, StringComparison.Ordinal);
         Assert.DoesNotContain(_server.Requests, r => r.Method == HttpMethod.Delete);
     }
+
+    private const string Catalog = """
+        {"types":[{"name":"t4","instanceType":"g4dn","gpusPerNode":4,"memoryGbPerGpu":16,"description":"T4","cpuOnly":false},
+                  {"name":"h100","instanceType":"p5","gpusPerNode":8,"memoryGbPerGpu":80,"description":"H100","cpuOnly":false}],
+         "allowedGpuCounts":[1,2,4,8,16],"minHours":0.0833,"maxHours":24}
+        """;
+
+    private static string Availability(int h100Free) => $$"""
+        {"at":"2030-01-02T10:00:00Z","types":[
+          {"gpuType":"t4","gpusPerNode":4,"nodes":1,"total":4,"free":4,"largestFreeBlock":4},
+          {"gpuType":"h100","gpusPerNode":8,"nodes":2,"total":16,"free":{{h100Free}},"largestFreeBlock":{{Math.Min(h100Free, 8)}}}]}
+        """;
+
+    /// <summary>After "[exit ": the terminal's echo setting ("echo" or "-echo") as stty reports it.</summary>
+    private static string WithTerminalState(string command) =>
+        $"{command}; code=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?echo'; (exit $code)";
+
+    /// <summary>Presses <paramref name="key"/> and waits for the command to end; the exit must come within a second,
+    /// leave echo and the cursor on, and a stray Enter afterwards must reach nothing.</summary>
+    private static async Task<string> PressAndExpectExit2Async(TmuxSession tmux, string key)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        tmux.Keys(key);
+        var screen = await tmux.WaitForAsync("[exit ");
+        var elapsed = clock.Elapsed;
+        Assert.Contains("[exit 2]", screen, StringComparison.Ordinal);
+        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"{key} took {elapsed.TotalMilliseconds:0} ms to end the command");
+        TestContext.Current.TestOutputHelper?.WriteLine($"{key} to exit: {elapsed.TotalMilliseconds:0} ms");
+        Assert.Contains("cancelled; nothing was changed", screen, StringComparison.Ordinal);
+        Assert.Contains("\necho\n", screen, StringComparison.Ordinal);
+        Assert.True(tmux.CursorVisible, "the cursor was left hidden");
+        tmux.Keys("Enter");
+        await Task.Delay(300);
+        return screen;
+    }
+
+    [Fact]
+    public async Task Reserve_CtrlCAtTypeMenu_Exit2AtOnceNothingSent()
+    {
+        SkipWithoutTmux();
+        _server.On("GET", "/api/v1/gpu-types", Catalog).On("GET", "/api/v1/availability", Availability(6))
+            .On("POST", "/api/v1/reservations", Json(CliHarness.Reservation("active")));
+        using var tmux = new TmuxSession(WithTerminalState(Command("reserve")));
+        await tmux.WaitForAsync("GPU type?");
+        tmux.Keys("Down");
+        await tmux.WaitForAsync("> h100");
+
+        await PressAndExpectExit2Async(tmux, "C-c");
+
+        Assert.DoesNotContain(_server.Requests, r => r.Method != HttpMethod.Get);
+    }
+
+    [Fact]
+    public async Task Reserve_CtrlCAtHoursPrompt_Exit2AtOnceNothingSent()
+    {
+        SkipWithoutTmux();
+        _server.On("GET", "/api/v1/gpu-types", Catalog).On("GET", "/api/v1/availability", Availability(6))
+            .On("POST", "/api/v1/reservations", Json(CliHarness.Reservation("active")));
+        using var tmux = new TmuxSession(WithTerminalState(Command("reserve -t h100 -g 2")));
+        await tmux.WaitForAsync("Hours (");
+        tmux.Type("2.5");
+
+        await PressAndExpectExit2Async(tmux, "C-c");
+
+        Assert.DoesNotContain(_server.Requests, r => r.Method != HttpMethod.Get);
+    }
+
+    [Fact]
+    public async Task Cancel_CtrlCAtConfirmation_Exit2AtOnceNoDelete()
+    {
+        SkipWithoutTmux();
+        _server.On("GET", "/api/v1/reservations", Json([CliHarness.Reservation("active")]))
+            .On("DELETE", $"/api/v1/reservations/{Id}", Json(CliHarness.Reservation("cancelled")));
+        using var tmux = new TmuxSession(WithTerminalState(Command("cancel --all")));
+        await tmux.WaitForAsync("Cancel reservation abcdef12");
+        tmux.Type("y");
+
+        var screen = await PressAndExpectExit2Async(tmux, "C-c");
+
+        Assert.DoesNotContain("Cancelled reservation", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain(_server.Requests, r => r.Method == HttpMethod.Delete);
+    }
+
+    [Theory]
+    [InlineData("Escape")]
+    [InlineData("q")]
+    public async Task Cancel_EscOrQAtPicker_Exit2NoDelete(string key)
+    {
+        SkipWithoutTmux();
+        _server
+            .On("GET", "/api/v1/reservations", Json([CliHarness.Reservation("active"), CliHarness.Reservation("active", Other)]))
+            .On("DELETE", $"/api/v1/reservations/{Id}", Json(CliHarness.Reservation("cancelled")));
+        using var tmux = new TmuxSession(WithTerminalState(Command("cancel")));
+        await tmux.WaitForAsync("Cancel which reservation?");
+
+        await PressAndExpectExit2Async(tmux, key);
+
+        Assert.DoesNotContain(_server.Requests, r => r.Method == HttpMethod.Delete);
+    }
+
+    [Fact]
+    public async Task Reserve_OpenTypeMenuRefreshesAndCountMenuShowsFreshNumbers()
+    {
+        SkipWithoutTmux();
+        _server.On("GET", "/api/v1/gpu-types", Catalog).On("GET", "/api/v1/availability", Availability(0));
+        using var tmux = new TmuxSession(Command("reserve"));
+        await tmux.WaitForAsync("0/16 free");
+
+        // The GPUs free up while the menu is open: it redraws within its 5 s refresh.
+        _server.On("GET", "/api/v1/availability", Availability(16));
+        await tmux.WaitForAsync("16/16 free", timeoutSeconds: 8);
+        tmux.Keys("Down");
+        await tmux.WaitForAsync("> h100");
+        tmux.Keys("Enter");
+
+        var screen = await tmux.WaitForAsync("How many GPUs?");
+        Assert.Contains("8  (free now)", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("queues", screen, StringComparison.Ordinal);
+        tmux.Keys("Escape");
+        Assert.Contains("[exit 2]", await tmux.WaitForAsync("[exit "), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecondCtrlC_WhenTheFirstDidNotEndTheCommand_Exits2()
+    {
+        // `connect` leaves Ctrl+C to ssh; an ssh that ignores it keeps gpu-dev waiting. The second Ctrl+C ends
+        // gpu-dev with the documented 2 (not 130, death by SIGINT).
+        SkipWithoutTmux();
+        var ssh = Path.Combine(_temp, "stubborn-ssh");
+        File.WriteAllText(ssh, "#!/bin/sh\ntrap '' INT\necho stubborn ssh running\nsleep 30\n");
+        File.SetUnixFileMode(ssh, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _server.On("GET", $"/api/v1/reservations/{Id}", Json(CliHarness.Reservation("active")));
+        using var tmux = new TmuxSession($"GPU_DEV_SSH='{ssh}' {Command($"connect {Id}")}");
+        await tmux.WaitForAsync("stubborn ssh running");
+
+        tmux.Keys("C-c");
+        await Task.Delay(500);
+        Assert.DoesNotContain("[exit ", tmux.Screen(), StringComparison.Ordinal);
+        tmux.Keys("C-c");
+
+        Assert.Contains("[exit 2]", await tmux.WaitForAsync("[exit ", timeoutSeconds: 5), StringComparison.Ordinal);
+    }
 }

@@ -54,7 +54,10 @@ internal sealed class TmuxSession : IDisposable
         return screen;
     }
 
-    /// <summary>Named keys (Down, Enter, Up, ...).</summary>
+    /// <summary>Whether the terminal shows its cursor (a menu hides it while open).</summary>
+    public bool CursorVisible => Tmux("display-message", "-p", "-t", "t", "#{cursor_flag}").Trim() == "1";
+
+    /// <summary>Named keys (Down, Enter, Up, C-c, Escape, ...).</summary>
     public void Keys(params string[] keys) => Tmux(["send-keys", "-t", "t", .. keys]);
 
     /// <summary>Literal text, without Enter.</summary>
