@@ -67,9 +67,14 @@ public sealed class InteractiveTerminalTests : IDisposable
                   {"gpuType":"t4","gpusPerNode":4,"nodes":1,"total":4,"free":4,"largestFreeBlock":4},
                   {"gpuType":"h100","gpusPerNode":8,"nodes":2,"total":16,"free":6,"largestFreeBlock":4}]}
                 """)
-            .On("POST", "/api/v1/reservations", Json(CliHarness.Reservation("active", configure: b => b.HostKey = "ssh-ed25519 AAAAPTY")))
-            .On("GET", $"/api/v1/reservations/{Id}", Json(CliHarness.Reservation("active", configure: b => b.HostKey = "ssh-ed25519 AAAAPTY")));
+            .On("POST", "/api/v1/reservations", Json(CliHarness.Reservation("active", configure: WithJupyter)))
+            .On("GET", $"/api/v1/reservations/{Id}", Json(CliHarness.Reservation("active", configure: WithJupyter)));
         using var tmux = new TmuxSession(Command("reserve"));
+        static void WithJupyter(ReservationBuilder b)
+        {
+            b.HostKey = "ssh-ed25519 AAAAPTY";
+            b.JupyterUrl = "http://10.0.0.5:30002/lab?token=t";
+        }
 
         var screen = await tmux.WaitForAsync("GPU type?");
         Assert.Contains("6/16 free", screen, StringComparison.Ordinal);
