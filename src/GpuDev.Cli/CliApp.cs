@@ -44,7 +44,7 @@ internal static class CliApp
         root.Subcommands.Add(new HelpCommand(services, root));
 
         root.SetAction(parseResult => root.Parse(["--help"]).Invoke(parseResult.InvocationConfiguration));
-        ShowHelpWithoutSubcommand(root);
+        ShowHelpWithoutSubcommand(root, (ExamplesHelpAction)help.Action!);
         return root;
     }
 
@@ -53,16 +53,16 @@ internal static class CliApp
 
     /// <summary>A command group typed alone (<c>gpu-dev disk</c>, <c>gpu-dev config</c>) prints its help, not "Required command
     /// was not provided".</summary>
-    private static void ShowHelpWithoutSubcommand(Command command)
+    private static void ShowHelpWithoutSubcommand(Command command, ExamplesHelpAction help)
     {
         foreach (var sub in command.Subcommands)
         {
             if (sub.Subcommands.Count > 0 && sub.Action is null)
             {
-                sub.SetAction(parseResult => new ExamplesHelpAction(new HelpAction()).Invoke(parseResult));
+                sub.SetAction(help.Invoke);
             }
 
-            ShowHelpWithoutSubcommand(sub);
+            ShowHelpWithoutSubcommand(sub, help);
         }
     }
 
@@ -131,17 +131,85 @@ internal static class CliApp
         }
     }
 
+    /// <summary>In the "Commands:" list the default help writes every argument as <c>&lt;X&gt;</c>, as if required; an optional
+    /// one reads <c>[&lt;X&gt;]</c> here, as in the usage line, with the descriptions' column kept aligned.</summary>
+    internal static string MarkOptionalArguments(string help, Command command)
+    {
+        var lines = help.Split('\n');
+        var start = Array.FindIndex(lines, l => l.TrimEnd('\r') == "Commands:");
+        if (start < 0)
+        {
+            return help;
+        }
+
+        var end = start + 1;
+        while (end < lines.Length && lines[end].TrimEnd('\r').Length > 0)
+        {
+            end++;
+        }
+
+        var rows = new List<(string Label, string Text, bool Continuation)>();
+        var oldWidth = 0;
+        for (var i = start + 1; i < end; i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            var gap = line.IndexOf("  ", 2, StringComparison.Ordinal);
+            if (!line.StartsWith("  ", StringComparison.Ordinal) || line.StartsWith("   ", StringComparison.Ordinal) || gap < 0)
+            {
+                rows.Add(("", line.TrimStart(), true));
+                continue;
+            }
+
+            var label = line[2..gap];
+            var rest = line[gap..].TrimStart();
+            oldWidth = Math.Max(oldWidth, line.Length - rest.Length);
+            var name = label.Split([',', ' '], 2)[0];
+            if (command.Subcommands.FirstOrDefault(c => c.Name == name) is { } sub)
+            {
+                foreach (var argument in sub.Arguments.Where(a => a.Arity.MinimumNumberOfValues == 0))
+                {
+                    var shown = $"<{argument.HelpName ?? argument.Name}>";
+                    label = label.Replace(" " + shown, $" [{shown}]", StringComparison.Ordinal);
+                }
+            }
+
+            rows.Add((label, rest, false));
+        }
+
+        var width = rows.Where(r => !r.Continuation).Select(r => r.Label.Length + 4).DefaultIfEmpty(oldWidth).Max();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (label, rest, continuation) = rows[i];
+            lines[start + 1 + i] = continuation ? new string(' ', width) + rest : ("  " + label).PadRight(width) + rest;
+        }
+
+        return string.Join('\n', lines);
+    }
+
     /// <summary>The default help, followed by the command's examples.</summary>
     private sealed class ExamplesHelpAction(HelpAction inner) : SynchronousCommandLineAction
     {
         public override bool ClearsParseErrors => true;
 
+
         public override int Invoke(ParseResult parseResult)
         {
-            var result = inner.Invoke(parseResult);
+            var output = parseResult.InvocationConfiguration.Output;
+            var captured = new StringWriter();
+            parseResult.InvocationConfiguration.Output = captured;
+            int result;
+            try
+            {
+                result = inner.Invoke(parseResult);
+            }
+            finally
+            {
+                parseResult.InvocationConfiguration.Output = output;
+            }
+
+            output.Write(MarkOptionalArguments(captured.ToString(), parseResult.CommandResult.Command));
             if (parseResult.CommandResult.Command is CliCommand { Examples.Count: > 0 } command)
             {
-                var output = parseResult.InvocationConfiguration.Output;
                 output.WriteLine("Examples:");
                 foreach (var example in command.Examples)
                 {

@@ -36,6 +36,27 @@ public sealed class HelpTests
     }
 
     [Fact]
+    public async Task RootHelp_OptionalArgumentsInBrackets_DescriptionsAligned()
+    {
+        using var cli = new CliHarness();
+
+        Assert.Equal(0, await cli.RunAsync("--help"));
+
+        var lines = cli.Console.StdOut.Split('\n');
+        var commands = lines.SkipWhile(l => l != "Commands:").Skip(1).TakeWhile(l => l.Length > 0).ToList();
+        Assert.Contains(commands, l => l.StartsWith("  show [<RESERVATION_ID>] ", StringComparison.Ordinal));
+        Assert.Contains(commands, l => l.StartsWith("  connect [<RESERVATION_ID>] [<COMMAND>] ", StringComparison.Ordinal));
+        Assert.DoesNotContain(commands, l => l.Contains(" <RESERVATION_ID> ", StringComparison.Ordinal));
+        var column = commands[0].IndexOf("Create a GPU reservation", StringComparison.Ordinal);
+        Assert.True(column > 0, commands[0]);
+        Assert.All(commands.Where(l => !l.StartsWith("   ", StringComparison.Ordinal)), l =>
+        {
+            Assert.Equal(' ', l[column - 1]);
+            Assert.NotEqual(' ', l[column]);
+        });
+    }
+
+    [Fact]
     public async Task ExitCodes_DocumentsOnlyCodesTheCliReturns()
     {
         using var cli = new CliHarness();
