@@ -53,28 +53,23 @@ internal static class CliNumbers
 
     /// <summary>A parser for an <see cref="Option{T}"/> of a whole number: a token that is not one gets
     /// "<c>--gpus: 'x' is not a whole number: use digits only (e.g. 8); valid: ...</c>".</summary>
-    public static Func<ArgumentResult, int?> Count(string valid) => result =>
-    {
-        var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (TryParseCount(token, out var value))
-        {
-            return value;
-        }
-
-        result.AddError($"{OptionName(result)}: '{token}' is not a whole number: {CountRule}; valid: {valid}.");
-        return null;
-    };
+    public static Func<ArgumentResult, int?> Count(string valid) => Parser<int>("a whole number", CountRule, valid, TryParseCount);
 
     /// <summary>A parser for an <see cref="Option{T}"/> of a decimal (hours).</summary>
-    public static Func<ArgumentResult, double?> Decimal(string valid) => result =>
+    public static Func<ArgumentResult, double?> Decimal(string valid) => Parser<double>("a number", DecimalRule, valid, TryParseDecimal);
+
+    private delegate bool TryParse<T>(string? text, out T value);
+
+    private static Func<ArgumentResult, T?> Parser<T>(string what, string rule, string valid, TryParse<T> parse)
+        where T : struct => result =>
     {
         var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (TryParseDecimal(token, out var value))
+        if (parse(token, out var value))
         {
             return value;
         }
 
-        result.AddError($"{OptionName(result)}: '{token}' is not a number: {DecimalRule}; valid: {valid}.");
+        result.AddError($"{OptionName(result)}: '{token}' is not {what}: {rule}; valid: {valid}.");
         return null;
     };
 

@@ -226,6 +226,26 @@ public sealed class LifecycleApiTests
     }
 
     [Fact]
+    public async Task SetGithubUser_KeysOfThatLoginEnterNewReservations_UnknownLoginRefusedAndNotKept()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice", withKey: false);
+        server.KeySource.Keys["alice-gh"] = [GpuDev.Testing.TestKeys.Ed25519.Replace("test@gpu-dev", "alice-from-github", StringComparison.Ordinal)];
+        server.KeySource.Missing["ghost-gh"] = true;
+
+        var refused = await alice.PutAsJsonAsync(Routes.MeGithubUser, new SetGithubUserRequest("ghost-gh"), GpuDevJsonContext.Default.SetGithubUserRequest);
+        var meAfterRefusal = await alice.GetFromJsonAsync(Routes.Me, GpuDevJsonContext.Default.MeDto);
+        var set = await alice.PutAsJsonAsync(Routes.MeGithubUser, new SetGithubUserRequest("@alice-gh"), GpuDevJsonContext.Default.SetGithubUserRequest);
+        var reservation = await ActiveAsync(server, alice);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Null(meAfterRefusal!.GithubUser);
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal("alice-gh", (await alice.GetFromJsonAsync(Routes.Me, GpuDevJsonContext.Default.MeDto))!.GithubUser);
+        Assert.Contains(server.Provider.Environments[reservation.Id].AuthorizedKeys, k => k.EndsWith(" alice-from-github", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Edit_NoChangeOrEndedReservation_Refused()
     {
         await using var server = new ServerFixture();

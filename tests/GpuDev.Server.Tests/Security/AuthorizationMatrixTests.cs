@@ -31,6 +31,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/admin/audit"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
         ["GET /openapi/{documentName}.json"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
         ["GET /api/v1/me"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+
+        // Each caller sets their own GitHub login only (there is no user in the route).
+        ["PUT /api/v1/me/github-user"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/gpu-types"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/availability"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/status"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
@@ -125,6 +128,7 @@ public sealed class AuthorizationMatrixTests
             ("POST", "/api/v1/disks/{name}/restore") => JsonContent.Create(new RestoreDiskRequest(null), GpuDevJsonContext.Default.RestoreDiskRequest),
             ("POST", "/api/v1/disks/{name}/undelete") => null,
             ("POST", _) => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
+            ("PUT", "/api/v1/me/github-user") => JsonContent.Create(new SetGithubUserRequest("guest-gh"), GpuDevJsonContext.Default.SetGithubUserRequest),
             ("PUT", _) => new ByteArrayContent(s_context),
             ("PATCH", _) => JsonContent.Create(new EditReservationRequest { ExtendHours = 1 }, GpuDevJsonContext.Default.EditReservationRequest),
             _ => null,
