@@ -15,7 +15,10 @@ internal sealed class ImagePreparer(Podman podman, LocalHostOptions options, str
     private const int MaxNoteLength = 300;
 
     /// <summary>Opens the archive <c>$1</c> as root (the server's data is not readable by nobody) and unpacks it into <c>$2</c> as nobody.</summary>
-    private const string UnpackScript = "exec setpriv --reuid=65534 --regid=65534 --clear-groups tar -xzf - -C \"$2\" --no-same-owner < \"$1\"";
+    // The shell (root) enters the context directory and opens the archive; tar runs as nobody in that directory, so it
+    // needs no search right on the state directories above it (0700 under quickstart's umask 077). umask 022: the files
+    // keep the modes they had on the user's machine (as `docker build` sends them), not the server's private umask.
+    private const string UnpackScript = "umask 022 && cd \"$2\" && exec setpriv --reuid=65534 --regid=65534 --clear-groups tar -xzf - --no-same-owner < \"$1\"";
 
     private readonly ConcurrentDictionary<string, Work> _work = new(StringComparer.Ordinal);
 

@@ -61,7 +61,7 @@ public sealed class ImageTests
     /// <summary>A real server on one simulated h100:8 node and a user with a key; the server log comes with any failure.</summary>
     private static async Task WithServerAsync(Func<ServerProcess, E2e.Cli, string, string, Task> test)
     {
-        await using var server = await ServerProcess.StartAsync("h100:8");
+        await using var server = await ServerProcess.StartAsync("h100:8", privateUmask: true);
         var work = Directory.CreateTempSubdirectory("gpu-dev-e2e-image-").FullName;
         try
         {

@@ -57,7 +57,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).
     /// <paramref name="extraArgs"/> and <paramref name="environment"/> go to the process as they are (e.g. <c>--store postgres</c>).</summary>
     public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
-        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null, bool privateUmask = false)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
         var port = FreePort();
@@ -65,7 +65,16 @@ internal sealed class ServerProcess : IAsyncDisposable
         var stateDir = Environment.IsPrivilegedProcess
             ? Path.Combine("/var/lib/gpu-dev-tests", Path.GetFileName(dataDir))
             : Path.Combine(dataDir, "local");
-        var info = new ProcessStartInfo(Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // privateUmask: as quickstart.sh runs it (umask 077), so nothing the server makes is readable by others by default.
+        var info = new ProcessStartInfo(privateUmask ? "/bin/sh" : Bin("gpu-dev-server")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (privateUmask)
+        {
+            foreach (var arg in new[] { "-c", "umask 077; exec \"$0\" \"$@\"", Bin("gpu-dev-server") })
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
         info.Environment["GPUDEV_LOCALHOST__STATEDIR"] = stateDir;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
