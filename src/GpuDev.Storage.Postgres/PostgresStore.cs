@@ -518,7 +518,7 @@ public sealed partial class PostgresStore(NpgsqlDataSource dataSource, TimeProvi
     {
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, null,
-            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = @after, last_error = @error::text WHERE id = @id;",
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = @after, last_error = @error::text, attempts = attempts - CASE WHEN @error::text IS NULL THEN 1 ELSE 0 END WHERE id = @id;",
             cancellationToken, ("id", jobId), ("after", ToMs(runAfter)), ("error", error));
     }
 

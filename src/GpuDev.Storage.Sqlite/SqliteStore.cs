@@ -467,7 +467,7 @@ public sealed partial class SqliteStore(string path, TimeProvider timeProvider) 
     {
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, null,
-            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = $after, last_error = $error WHERE id = $id;",
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = $after, last_error = $error, attempts = attempts - CASE WHEN $error IS NULL THEN 1 ELSE 0 END WHERE id = $id;",
             cancellationToken, ("$id", jobId), ("$after", ToMs(runAfter)), ("$error", error));
     }
 

@@ -331,6 +331,31 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Attempts_CountFailuresAndDeadWorkers_NotWaits()
+    {
+        await _queue.EnqueueAsync(new JobRequest(JobKind.Provision, "r1", Time.GetUtcNow()), CancellationToken.None);
+
+        for (var i = 0; i < 5; i++)
+        {
+            // An environment still starting: the handler polls again without an error, many times.
+            var waiting = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+            Assert.Equal(1, waiting!.Attempts);
+            await _queue.RetryAsync(waiting.Id, Time.GetUtcNow(), null, CancellationToken.None);
+        }
+
+        var failing = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        await _queue.RetryAsync(failing!.Id, Time.GetUtcNow(), "image pull failed", CancellationToken.None);
+        var afterFailure = await _queue.ClaimAsync("a", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Time.Advance(TimeSpan.FromMinutes(2)); // its worker dies: the lease runs out
+        var afterDeath = await _queue.ClaimAsync("b", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        Assert.Equal(1, failing.Attempts);
+        Assert.Equal(2, afterFailure!.Attempts);
+        Assert.Equal(3, afterDeath!.Attempts);
+        Assert.Equal("image pull failed", afterDeath.LastError);
+    }
+
+    [Fact]
     public async Task Retry_RunsAgainOnlyAfterDelay_CompleteRemoves()
     {
         await _queue.EnqueueAsync(new JobRequest(JobKind.Provision, "r1", Time.GetUtcNow()), CancellationToken.None);

@@ -35,8 +35,14 @@ public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputePr
 
     public IAsyncEnumerable<EnvironmentEvent> WatchAsync(CancellationToken cancellationToken) => _events.Reader.ReadAllAsync(cancellationToken);
 
+    private int _ensureCalls;
+
+    /// <summary>How many times EnsureEnvironmentAsync was called.</summary>
+    public int EnsureCalls => Volatile.Read(ref _ensureCalls);
+
     public Task<EnvironmentStatus> EnsureEnvironmentAsync(EnvironmentSpec spec, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _ensureCalls);
         if (NextStatus is { } forced)
         {
             return Task.FromResult(forced);

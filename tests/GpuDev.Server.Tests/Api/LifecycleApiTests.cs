@@ -245,6 +245,40 @@ public sealed class LifecycleApiTests
         Assert.Contains(server.Provider.Environments[reservation.Id].AuthorizedKeys, k => k.EndsWith(" alice-from-github", StringComparison.Ordinal));
     }
 
+    /// <summary>Waiting for a slow environment is not failing: after many "still starting" polls, one failure is the
+    /// first of the three allowed, not the last.</summary>
+    [Fact]
+    public async Task Provision_SlowStartThenOneFailure_RetriedNotFailed()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        server.Provider.NextStatus = new GpuDev.Core.Compute.EnvironmentStatus(GpuDev.Core.Compute.EnvironmentState.Starting, null, "pulling the image");
+        var created = (await (await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 },
+            GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+
+        await WaitUntilAsync(server, () => Task.FromResult(server.Provider.EnsureCalls >= 5));
+        var failedAt = server.Provider.EnsureCalls;
+        server.Provider.NextStatus = new GpuDev.Core.Compute.EnvironmentStatus(GpuDev.Core.Compute.EnvironmentState.Failed, null, "image pull timed out");
+        await WaitUntilAsync(server, () => Task.FromResult(server.Provider.EnsureCalls > failedAt));
+        server.Provider.NextStatus = null;
+
+        ReservationDto? last = null;
+        await WaitUntilAsync(server, async () => (last = await GetAsync(client, created.Id)).Status is "active" or "failed");
+        Assert.Equal("active", last!.Status);
+    }
+
+    /// <summary>Moves the fake clock 600 ms at a time (past the 500 ms poll and the 1 s backoff) until the condition holds.</summary>
+    private static async Task WaitUntilAsync(ServerFixture server, Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            server.Time.Advance(TimeSpan.FromMilliseconds(600));
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task Edit_NoChangeOrEndedReservation_Refused()
     {
