@@ -202,6 +202,6 @@ public sealed partial class KubernetesProvider
         Quantities.Of(node.Status?.Allocatable, K8sNames.Gpu),
         string.Join(',', (node.Metadata.Labels ?? new Dictionary<string, string>()).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Kubernetes: the {What} watch broke ({Message}); listing again")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Kubernetes: the {What} watch broke ({Message}); listing again")]
     private static partial void LogWatchBroke(ILogger logger, string what, string message);
 }

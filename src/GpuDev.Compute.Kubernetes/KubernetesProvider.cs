@@ -661,9 +661,9 @@ public sealed partial class KubernetesProvider : IComputeProvider, IEnvironmentE
         }
     }
 
-    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Kubernetes: {Usable} usable GPU nodes of {Total}")]
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Kubernetes: {Usable} usable GPU nodes of {Total}")]
     private static partial void LogDiscovered(ILogger logger, int usable, int total);
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Kubernetes: removed every object of reservation {ReservationId}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Kubernetes: removed every object of reservation {ReservationId}")]
     private static partial void LogRemoved(ILogger logger, string reservationId);
 }

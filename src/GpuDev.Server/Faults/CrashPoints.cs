@@ -28,6 +28,6 @@ internal sealed partial class CrashPoints(IOptions<ServerOptions> options, ILogg
         Thread.Sleep(Timeout.Infinite);
     }
 
-    [LoggerMessage(EventId = 1900, Level = LogLevel.Critical, Message = "Fault injection: killing the server at step {Step}")]
+    [LoggerMessage(EventId = 1950, Level = LogLevel.Critical, Message = "Fault injection: killing the server at step {Step}")]
     private static partial void LogCrashing(ILogger logger, string step);
 }

@@ -50,9 +50,9 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
             : Problems.Unauthorized("Send 'Authorization: Bearer <token>'; an admin creates tokens with 'gpu-dev-server user add'.")).ExecuteAsync(http);
     }
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Refused {Path}: {Why}")]
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Refused {Path}: {Why}")]
     private static partial void LogRejected(ILogger logger, string path, string why);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Throttled {Path} from {Address}: too many failed authentications; retry in {Seconds} s")]
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Warning, Message = "Throttled {Path} from {Address}: too many failed authentications; retry in {Seconds} s")]
     private static partial void LogThrottled(ILogger logger, string path, string address, int seconds);
 }
