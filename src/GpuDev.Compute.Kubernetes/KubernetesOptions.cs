@@ -5,7 +5,7 @@ namespace GpuDev.Compute.Kubernetes;
 /// <summary>Section <c>Kubernetes</c>: where and how reservations run on a cluster.</summary>
 public sealed class KubernetesOptions
 {
-    public const string SectionName = "Kubernetes";
+    public const string Section = "Kubernetes";
 
     /// <summary>Path of a kubeconfig file; empty: in-cluster configuration when running in a pod, else <c>$KUBECONFIG</c> or <c>~/.kube/config</c>.</summary>
     public string? Kubeconfig { get; set; }

@@ -19,7 +19,7 @@ public static class LocalHostComputeExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDir);
 
         services.AddOptions<LocalHostOptions>()
-            .Bind(configuration.GetSection(LocalHostOptions.SectionName))
+            .Bind(configuration.GetSection(LocalHostOptions.Section))
             .PostConfigure(o =>
             {
                 if (string.IsNullOrWhiteSpace(o.StateDir))

@@ -3,7 +3,7 @@ namespace GpuDev.Compute.LocalHost;
 /// <summary>Configuration section <c>LocalHost</c> of the local-host compute provider (one podman container per rank).</summary>
 public sealed class LocalHostOptions
 {
-    public const string SectionName = "LocalHost";
+    public const string Section = "LocalHost";
 
     /// <summary>The image of every environment: gpu-dev's own small Debian image (<c>images/devbox/build.sh</c>) by default;
     /// <c>images/devserver</c> (PyTorch, CUDA) for GPU sites. Server option <c>--image</c>.</summary>

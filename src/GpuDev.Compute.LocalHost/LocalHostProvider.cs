@@ -103,7 +103,7 @@ internal sealed partial class LocalHostProvider(
         var problems = await new PodmanCheck(_podman, _options, _rootless).RunAsync(realGpus: nodes.Any(n => !n.Simulated && n.GpuCount > 0), cancellationToken).ConfigureAwait(false);
         if (problems.Count > 0)
         {
-            throw new OptionsValidationException(LocalHostOptions.SectionName, typeof(LocalHostOptions), problems);
+            throw new OptionsValidationException(LocalHostOptions.Section, typeof(LocalHostOptions), problems);
         }
 
         Log.PodmanReady(logger, _podman.Runtime is { Length: > 0 } r ? r : "podman's default", _rootless ? "rootless" : "as root, container root mapped to per-owner uid ranges", _options.DefaultImage);

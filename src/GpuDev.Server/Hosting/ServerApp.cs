@@ -137,7 +137,11 @@ public static class ServerApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section).ValidateOnStart();
-        services.AddOptions<DiskOptions>().BindConfiguration(DiskOptions.Section);
+        services.AddOptions<DiskOptions>().BindConfiguration(DiskOptions.Section)
+            .Validate(o => o.QuotaBytes > 0, "Disks:QuotaBytes must be a positive number of bytes (e.g. 107374182400 for 100 GiB).")
+            .Validate(o => o.PurgeAfter > TimeSpan.Zero, "Disks:PurgeAfter must be a positive time span (e.g. 30.00:00:00): how long a deleted disk's snapshots are kept.")
+            .Validate(o => o.KeepSnapshots >= 1, "Disks:KeepSnapshots must be at least 1.")
+            .ValidateOnStart();
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
             .Validate(o => o.RetentionDays >= 1, "Audit:RetentionDays must be at least 1.").ValidateOnStart();
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
@@ -247,7 +251,7 @@ public static class ServerApp
         app.MapPrometheusScrapingEndpoint(Routes.Metrics);
 
         // From configuration, not the options: reading them here would validate them before start-up reports what is wrong.
-        if (string.Equals(app.Configuration[$"{KubernetesOptions.SectionName}:{nameof(KubernetesOptions.BuildRegistryAuth)}"], "token", StringComparison.Ordinal)
+        if (string.Equals(app.Configuration[$"{KubernetesOptions.Section}:{nameof(KubernetesOptions.BuildRegistryAuth)}"], "token", StringComparison.Ordinal)
             && app.Services.GetService<IServiceProviderIsService>()?.IsService(typeof(BuildRegistryTokens)) == true)
         {
             app.MapRegistryTokenApi();

@@ -49,4 +49,21 @@ public sealed class ProviderOptionTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void DiskOptions_OutOfRange_RefusedWithTheRule()
+    {
+        var dir = Directory.CreateTempSubdirectory("gpu-dev-options-").FullName;
+        try
+        {
+            using var app = ServerApp.Build(["--data-dir", dir, "--Disks:KeepSnapshots", "0"]);
+            var e = Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<GpuDev.Server.Disks.DiskOptions>>().Value);
+
+            Assert.Contains("Disks:KeepSnapshots must be at least 1.", e.Failures);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
