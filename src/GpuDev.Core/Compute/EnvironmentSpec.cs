@@ -23,8 +23,6 @@ public sealed record EnvironmentSpec
     /// <summary>Extra environment variables for sessions (the provider adds CUDA/RANK variables itself).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    public DateTimeOffset ExpiresAt { get; init; }
-
     /// <summary>The named disk to mount as <c>/home/dev</c>; null for a temporary home removed at the end.</summary>
     public string? DiskId { get; init; }
 

@@ -146,7 +146,6 @@ internal sealed partial class ProvisionHandler(
         AuthorizedKeys = keys,
         Allocations = reservation.Allocations,
         GpuType = reservation.GpuType,
-        ExpiresAt = reservation.CreatedAt + TimeSpan.FromHours(reservation.Hours),
         DiskId = reservation.DiskId,
         RecreateEnv = reservation.RecreateEnv,
         Options = reservation.Options,
