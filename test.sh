@@ -13,6 +13,14 @@ rc=${PIPESTATUS[0]}
 passed=$(grep -E '^\s+succeeded: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -E '^\s+failed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -E '^\s+skipped: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+# Under CI's require-all switch a skip is allowed only with an allow-listed reason ("(allowed: NoKubeconfig|NoGpu)",
+# written by TestSkips): any other skip, however it was made, fails the run with its name and reason.
+unallowed=$(awk '/^skipped /{name=$2; getline; if ($0 !~ /\(allowed: (NoKubeconfig|NoGpu)\)/) print "  " name ":" $0}' "$log")
 rm -f "$log"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [[ ${GPU_DEV_REQUIRE_ALL_TESTS:-} == 1 && -n $unallowed ]]; then
+  echo "error: GPU_DEV_REQUIRE_ALL_TESTS=1 and these tests skipped without an allow-listed reason (NoKubeconfig, NoGpu):"
+  echo "$unallowed"
+  exit 1
+fi
 exit "$rc"
