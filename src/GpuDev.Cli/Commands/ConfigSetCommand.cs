@@ -28,15 +28,17 @@ internal sealed class ConfigSetCommand : CliCommand
             throw CliException.Usage($"unknown config key \"{key}\"; valid keys: {string.Join(", ", ConfigStore.Keys)}");
         }
 
-        if (key == ConfigStore.ServerKey
-            && (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+        if (key == ConfigStore.ServerKey)
         {
-            throw CliException.Usage($"server must be an absolute http or https URL, e.g. http://127.0.0.1:8484; got \"{value}\"");
-        }
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                throw CliException.Usage($"server must be an absolute http or https URL, e.g. http://127.0.0.1:8484; got \"{value}\"");
+            }
 
-        if (key == ConfigStore.ServerKey && ConfigStore.ApiPathProblem(new Uri(value)) is { } apiPath)
-        {
-            throw CliException.Usage(apiPath);
+            if (ConfigStore.ApiPathProblem(url) is { } apiPath)
+            {
+                throw CliException.Usage(apiPath);
+            }
         }
 
         if (key == ConfigStore.GithubUserKey)
@@ -58,21 +60,20 @@ internal sealed class ConfigSetCommand : CliCommand
             throw CliException.Usage($"{key} must not be empty");
         }
 
+        // github_user works end to end: the server checks the login's keys and keeps it, then it is saved here (a refused
+        // login is not). A token set later sends a saved github_user along; failing that is only a warning.
         var store = Services.Config;
-        var previous = store.Get(key).Value;
-        store.Set(key, value);
-        if (key == ConfigStore.GithubUserKey || (key == ConfigStore.TokenKey && store.Get(ConfigStore.GithubUserKey).Value is { Length: > 0 }))
+        if (key == ConfigStore.GithubUserKey)
         {
-            // github_user works end to end: the server keeps it and your reservations accept that login's GitHub keys.
-            // A login the server refuses (no such user, no keys) is not kept here either.
+            await SendGithubUserAsync(value, cancellationToken).ConfigureAwait(false);
+        }
+
+        store.Set(key, value);
+        if (key == ConfigStore.TokenKey && store.Get(ConfigStore.GithubUserKey).Value is { Length: > 0 } login)
+        {
             try
             {
-                await SendGithubUserAsync(store.Get(ConfigStore.GithubUserKey).Value!, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CliException) when (key == ConfigStore.GithubUserKey)
-            {
-                store.Set(key, previous);
-                throw;
+                await SendGithubUserAsync(login, cancellationToken).ConfigureAwait(false);
             }
             catch (CliException e)
             {
@@ -94,6 +95,6 @@ internal sealed class ConfigSetCommand : CliCommand
         }
 
         await Services.CreateClient().SetGithubUserAsync(login, cancellationToken).ConfigureAwait(false);
-        Services.Console.Error.WriteLine($"The server now lets the GitHub keys of {login} (github.com/{login}.keys) into your new reservations.");
+        Services.Console.Error.WriteLine($"The server now lets the GitHub keys of {login} into your new reservations.");
     }
 }

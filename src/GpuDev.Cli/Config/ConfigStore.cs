@@ -78,7 +78,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
         return key == ServerKey ? new ConfigValue(DefaultServer, ConfigSource.Default) : new ConfigValue(null, ConfigSource.Default);
     }
 
-    public void Set(string key, string? value)
+    public void Set(string key, string value)
     {
         var file = Load();
         file[key] = JsonValue.Create(value);

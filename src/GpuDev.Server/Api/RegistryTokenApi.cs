@@ -12,7 +12,9 @@ namespace GpuDev.Server.Api;
 /// Docker registry token protocol: <c>GET /registry/token?service=…&amp;scope=…</c> with Basic credentials (docker,
 /// podman, Kaniko) and <c>POST</c> with <c>grant_type=password</c> (containerd, the kubelet's pulls). Only a build's
 /// credentials are accepted, only while its reservation is preparing or active, and the token grants what
-/// <see cref="BuildRegistryTokens.Grant"/> allows. Failed attempts count against the address like bad API tokens.</summary>
+/// <see cref="BuildRegistryTokens.Grant"/> allows. Failed attempts count against the address like bad API tokens.
+/// Errors are the token protocol's OAuth-style body (<c>error</c>, <c>error_description</c>) that registry clients print,
+/// not ProblemDetails: these routes are the registry's, outside the gpu-dev API.</summary>
 public static class RegistryTokenApi
 {
     public static IEndpointRouteBuilder MapRegistryTokenApi(this IEndpointRouteBuilder app)
@@ -97,5 +99,5 @@ public static class RegistryTokenApi
 
     /// <summary>The OAuth-style error body registry clients print.</summary>
     private static IResult Error(int status, string error, string description) =>
-        Results.Text($"{{\"error\":\"{error}\",\"error_description\":\"{description.Replace("\"", "'", StringComparison.Ordinal)}\"}}", "application/json", statusCode: status);
+        Results.Text(new System.Text.Json.Nodes.JsonObject { ["error"] = error, ["error_description"] = description }.ToJsonString(), "application/json", statusCode: status);
 }
