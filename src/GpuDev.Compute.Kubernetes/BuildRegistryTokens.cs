@@ -41,14 +41,9 @@ public sealed class BuildRegistryTokens
     /// <summary>The certificate the registry trusts (PEM), to put in its <c>rootcertbundle</c>.</summary>
     public string CertificatePem => _material.Value.Certificate.ExportCertificatePem() + "\n";
 
-    /// <summary>The repository (registry path, no host) a reservation's build pushes to and its pods pull from.</summary>
-    public string Repository(string reservationId) => BuildRepository(_options.BuildRegistry, reservationId);
-
-    public static string BuildRepository(string? buildRegistry, string reservationId)
-    {
-        var (_, path) = SplitRegistry(buildRegistry);
-        return $"{(path.Length > 0 ? path + "/" : "")}gpu-dev-build/{K8sNames.Checked(reservationId)}";
-    }
+    /// <summary>The repository (registry path, no host) a reservation's build pushes to and its pods pull from: the
+    /// path of <see cref="K8sNames.BuiltRepository"/>.</summary>
+    public string Repository(string reservationId) => SplitRegistry(K8sNames.BuiltRepository(_options.BuildRegistry, reservationId)).Path;
 
     public (string User, string Password) CredentialsFor(string reservationId) =>
         (UserPrefix + K8sNames.Checked(reservationId), Password(reservationId));
@@ -93,7 +88,7 @@ public sealed class BuildRegistryTokens
     public IReadOnlyList<(string Name, string[] Actions)> Grant(string reservationId, IEnumerable<string> scopes)
     {
         var own = Repository(reservationId);
-        var builds = BuildRepository(_options.BuildRegistry, "x")[..^1];
+        var builds = own[..^reservationId.Length]; // the repository every build's own is under
         var granted = new List<(string, string[])>();
         foreach (var scope in scopes)
         {

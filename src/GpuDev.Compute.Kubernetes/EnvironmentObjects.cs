@@ -498,5 +498,5 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
 
     public static bool IsDigest(string? value) => value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(char.IsAsciiHexDigitLower);
 
-    private string BuiltRepository(string reservationId) => $"{options.BuildRegistry?.TrimEnd('/')}/gpu-dev-build/{K8sNames.Checked(reservationId)}";
+    private string BuiltRepository(string reservationId) => K8sNames.BuiltRepository(options.BuildRegistry, reservationId);
 }

@@ -61,6 +61,10 @@ internal static partial class K8sNames
 
     public static string Build(string id) => $"{Base(id)}-build";
 
+    /// <summary>Where a reservation's <c>--dockerfile</c> image goes: <c>&lt;BuildRegistry&gt;/gpu-dev-build/&lt;id&gt;</c>, a
+    /// repository per build, so per-build registry credentials can be scoped to it.</summary>
+    public static string BuiltRepository(string? buildRegistry, string id) => $"{buildRegistry?.Trim().TrimEnd('/')}/gpu-dev-build/{Checked(id)}";
+
     /// <summary>The build's registry credentials (<c>Kubernetes:BuildRegistryAuth=token</c>), also the pods' image pull secret.</summary>
     public static string BuildAuth(string id) => $"{Base(id)}-build-auth";
 
