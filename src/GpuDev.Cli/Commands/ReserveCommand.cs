@@ -100,17 +100,14 @@ internal sealed class ReserveCommand : CliCommand
         ReservationDto reservation;
         try
         {
-            try
-            {
-                reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
-            }
-            catch (CliException ex) when (IsNamedDisk(request) && request.IgnoreNoPersist && ex.ProblemCode == ProblemCodes.Conflict)
-            {
-                // --ignore-no-persist: the disk is in use, so this reservation gets a temporary home without asking.
-                Services.Console.Error.WriteLine($"note: {ex.Message.TrimEnd('.')}; reserving with a temporary /home/dev instead (--ignore-no-persist)");
-                request = TemporaryHome(request);
-                reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
-            }
+            reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CliException ex) when (IsNamedDisk(request) && request.IgnoreNoPersist && ex.ProblemCode == ProblemCodes.Conflict)
+        {
+            // --ignore-no-persist: the disk is in use, so this reservation gets a temporary home without asking.
+            Services.Console.Error.WriteLine($"note: {ex.Message.TrimEnd('.')}; reserving with a temporary /home/dev instead (--ignore-no-persist)");
+            request = TemporaryHome(request);
+            reservation = await client.CreateReservationAsync(request, Guid.NewGuid().ToString(), cancellationToken).ConfigureAwait(false);
         }
         catch (CliException ex) when (IsNamedDisk(request) && ex.ProblemCode is ProblemCodes.NotFound or ProblemCodes.Conflict)
         {
