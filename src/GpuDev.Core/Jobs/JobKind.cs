@@ -2,6 +2,9 @@ namespace GpuDev.Core.Jobs;
 
 public enum JobKind
 {
+    /// <summary>A new request's first job, stored with it: run a scheduling pass now, on whichever replica claims it.</summary>
+    Schedule,
+
     /// <summary>Create the environment and wait until ssh answers; then active.</summary>
     Provision,
 

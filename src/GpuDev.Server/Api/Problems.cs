@@ -38,12 +38,11 @@ internal static class Problems
     public static ProblemHttpResult Unauthorized(string detail) =>
         Create(StatusCodes.Status401Unauthorized, ProblemCodes.Unauthorized, "Not authenticated.", detail);
 
-    public static ProblemHttpResult NotFound(string id) =>
-        Create(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "No such reservation.", $"No reservation of yours matches '{id}'.");
+    public static ProblemHttpResult NotFound(string detail) =>
+        Create(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "No such reservation.", detail);
 
-    public static ProblemHttpResult Ambiguous(string id, IEnumerable<string> matches) =>
-        Create(StatusCodes.Status409Conflict, ProblemCodes.AmbiguousId, "The id prefix is ambiguous.",
-            $"'{id}' matches several reservations ({string.Join(", ", matches.Select(m => m[..8]))}); give more characters.");
+    public static ProblemHttpResult Ambiguous(string detail) =>
+        Create(StatusCodes.Status409Conflict, ProblemCodes.AmbiguousId, "The id prefix is ambiguous.", detail);
 
     public static ProblemHttpResult InvalidTransition(string detail) =>
         Create(StatusCodes.Status409Conflict, ProblemCodes.InvalidTransition, "The reservation cannot change that way.", detail);

@@ -26,17 +26,15 @@ public static class ReservationsApi
         CurrentUser caller, CreateReservationRequest body, [FromHeader(Name = Routes.IdempotencyKeyHeader)] string? idempotencyKey,
         ReservationService service, HttpContext http, CancellationToken cancellationToken)
     {
-        var result = await service.CreateAsync(caller, body, idempotencyKey, cancellationToken);
-        if (result.Result is Created<ReservationDto> { Value: { } created })
+        var (outcome, refusal) = await service.CreateAsync(caller, body.ToDomain(), idempotencyKey, cancellationToken);
+        if (outcome is null)
         {
-            http.Items[AuditMiddleware.TargetItem] = created.Id;
-        }
-        else if (result.Result is Ok<ReservationDto> { Value: { } earlier })
-        {
-            http.Items[AuditMiddleware.TargetItem] = earlier.Id;
+            return refusal!.ToProblem();
         }
 
-        return result;
+        http.Items[AuditMiddleware.TargetItem] = outcome.Reservation.Id;
+        var dto = outcome.Reservation.ToDto(withAccess: true);
+        return outcome.Created ? TypedResults.Created(Routes.Reservation(dto.Id), dto) : TypedResults.Ok(dto);
     }
 
     internal static async Task<Results<Ok<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
@@ -86,33 +84,41 @@ public static class ReservationsApi
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> GetAsync(
         CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
     {
-        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
-        return reservation is null ? problem! : TypedResults.Ok(reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
+        var (reservation, refusal) = await service.FindAsync(caller, id, cancellationToken);
+        return reservation is null ? refusal!.ToProblem() : TypedResults.Ok(reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(
         CurrentUser caller, string id, EditReservationRequest body, ReservationService service, HttpContext http, CancellationToken cancellationToken)
     {
-        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        var (reservation, refusal) = await service.FindAsync(caller, id, cancellationToken);
+        if (reservation is null)
+        {
+            return refusal!.ToProblem();
+        }
+
         SetTarget(http, reservation);
-        return reservation is null ? problem! : await service.EditAsync(caller, reservation, body, cancellationToken);
+        var change = new ReservationChangeRequest(body.ExtendHours, body.Jupyter, body.AddUsers);
+        return Answer(await service.EditAsync(caller, reservation, change, cancellationToken));
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(
         CurrentUser caller, string id, ReservationService service, HttpContext http, CancellationToken cancellationToken)
     {
-        var (reservation, problem) = await service.FindAsync(caller, id, cancellationToken);
+        var (reservation, refusal) = await service.FindAsync(caller, id, cancellationToken);
+        if (reservation is null)
+        {
+            return refusal!.ToProblem();
+        }
+
         SetTarget(http, reservation);
-        return reservation is null ? problem! : await service.CancelAsync(caller, reservation, cancellationToken);
+        return Answer(await service.CancelAsync(caller, reservation, cancellationToken));
     }
+
+    private static Results<Ok<ReservationDto>, ProblemHttpResult> Answer(Outcome<Reservation> outcome) =>
+        outcome.Value is { } reservation ? TypedResults.Ok(reservation.ToDto(withAccess: true)) : outcome.Refusal!.ToProblem();
 
     /// <summary>The audit trail names the full id the handler resolved, not the prefix the caller typed. A reservation
     /// the caller may not see (answered 404) keeps the typed id, so the trail reveals nothing either.</summary>
-    private static void SetTarget(HttpContext http, Reservation? reservation)
-    {
-        if (reservation is not null)
-        {
-            http.Items[AuditMiddleware.TargetItem] = reservation.Id;
-        }
-    }
+    private static void SetTarget(HttpContext http, Reservation reservation) => http.Items[AuditMiddleware.TargetItem] = reservation.Id;
 }

@@ -175,12 +175,13 @@ public static class ServerApp
 
         services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
 
-        services.AddSingleton<Faults.CrashPoints>();
         services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();
         services.AddSingleton<FleetView>();
+        services.AddSingleton<SchedulingPass>();
+        services.AddSingleton<ScheduleHandler>();
         services.AddSingleton<ProvisionHandler>();
         services.AddSingleton<TeardownHandler>();
         services.AddSingleton<WarnHandler>();
@@ -191,6 +192,8 @@ public static class ServerApp
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        // First, so it listens before any worker reaches a step; it does nothing unless fault injection is switched on.
+        services.AddHostedService<Faults.CrashPoints>();
         services.AddHostedService<StartupService>();
         services.AddSingleton<WorkerLeaseKeeper>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLeaseKeeper>());

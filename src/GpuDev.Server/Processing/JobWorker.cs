@@ -11,6 +11,7 @@ namespace GpuDev.Server.Processing;
 /// again when its lease runs out; every handler is safe to repeat.</summary>
 internal sealed partial class JobWorker(
     IJobQueue queue,
+    ScheduleHandler schedule,
     ProvisionHandler provision,
     TeardownHandler teardown,
     WarnHandler warn,
@@ -69,6 +70,7 @@ internal sealed partial class JobWorker(
         {
             var outcome = job.Kind switch
             {
+                JobKind.Schedule => await schedule.HandleAsync(job, cancellationToken),
                 JobKind.Provision => await provision.HandleAsync(job, cancellationToken),
                 JobKind.Teardown => await teardown.HandleAsync(job, cancellationToken),
                 JobKind.Warn => await warn.HandleAsync(job, cancellationToken),

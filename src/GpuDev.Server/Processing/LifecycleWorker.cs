@@ -19,7 +19,6 @@ internal sealed partial class LifecycleWorker(
     GpuDev.Core.Compute.IDiskProvider diskProvider,
     TimeProvider timeProvider,
     JobSignal jobs,
-    Faults.CrashPoints crash,
     WorkerLeaseKeeper leases,
     IOptions<ServerOptions> options,
     IAuditLog auditLog,
@@ -112,7 +111,7 @@ internal sealed partial class LifecycleWorker(
             {
                 if (target == ReservationStatus.Expired)
                 {
-                    crash.Reach(Faults.CrashSteps.AfterExpireCommitted);
+                    Faults.Steps.Reached(Faults.CrashSteps.AfterExpireCommitted);
                 }
 
                 await audit.TransitionedAsync(AuditTrail.Lifecycle, transition);

@@ -17,7 +17,6 @@ internal sealed partial class ProvisionHandler(
     IComputeProvider provider,
     KeyCollector keys,
     TimeProvider timeProvider,
-    Faults.CrashPoints crash,
     IOptions<ServerOptions> options,
     AuditTrail audit,
     ServerMetrics metrics,
@@ -58,7 +57,7 @@ internal sealed partial class ProvisionHandler(
         switch (status.State)
         {
             case EnvironmentState.Ready when status.Ssh is not null:
-                crash.Reach(Faults.CrashSteps.AfterEnsure);
+                Faults.Steps.Reached(Faults.CrashSteps.AfterEnsure);
                 await ActivateAsync(reservation, status, cancellationToken);
                 return JobOutcome.Done;
             case EnvironmentState.Failed:
@@ -108,7 +107,7 @@ internal sealed partial class ProvisionHandler(
         };
         if (await store.TransitionAsync(transition, cancellationToken))
         {
-            crash.Reach(Faults.CrashSteps.AfterActive);
+            Faults.Steps.Reached(Faults.CrashSteps.AfterActive);
             await audit.TransitionedAsync(AuditTrail.Job, transition);
             if (reservation.Jupyter)
             {

@@ -15,7 +15,6 @@ internal sealed partial class TeardownHandler(
     IDiskProvider diskProvider,
     Microsoft.Extensions.Options.IOptions<Disks.DiskOptions> diskOptions,
     SchedulerSignal scheduler,
-    Faults.CrashPoints crash,
     ServerMetrics metrics,
     ILogger<TeardownHandler> logger)
 {
@@ -47,7 +46,7 @@ internal sealed partial class TeardownHandler(
             metrics.ProviderError(provider.Name, "remove_environment");
             throw;
         }
-        crash.Reach(Faults.CrashSteps.TeardownAfterRemove);
+        Faults.Steps.Reached(Faults.CrashSteps.TeardownAfterRemove);
 
         if (diskId is not null)
         {
@@ -55,7 +54,7 @@ internal sealed partial class TeardownHandler(
         }
 
         await store.ReleaseAllocationsAsync(job.ReservationId, CancellationToken.None);
-        crash.Reach(Faults.CrashSteps.TeardownAfterRelease);
+        Faults.Steps.Reached(Faults.CrashSteps.TeardownAfterRelease);
         LogTornDown(logger, job.ReservationId);
         scheduler.Signal.Notify();
         return JobOutcome.Done;
@@ -72,7 +71,7 @@ internal sealed partial class TeardownHandler(
 
         var snapshot = await diskProvider.SnapshotAsync(diskId, reservationId, reservationId, CancellationToken.None);
         var size = await diskProvider.UsageAsync(diskId, CancellationToken.None);
-        crash.Reach(Faults.CrashSteps.SnapshotBeforeRecord);
+        Faults.Steps.Reached(Faults.CrashSteps.SnapshotBeforeRecord);
 
         // Retention before release: the disk is available only once its snapshot list is final.
         var older = (await disks.ListSnapshotsAsync(diskId, CancellationToken.None)).Where(s => s.Id != snapshot.Id);
@@ -83,7 +82,7 @@ internal sealed partial class TeardownHandler(
         }
 
         await disks.CompleteBackupAsync(diskId, snapshot, size, CancellationToken.None);
-        crash.Reach(Faults.CrashSteps.AfterSnapshot);
+        Faults.Steps.Reached(Faults.CrashSteps.AfterSnapshot);
         LogBackedUp(logger, diskId, reservationId, snapshot.SizeBytes);
     }
 

@@ -1,4 +1,3 @@
-using GpuDev.Contracts;
 using GpuDev.Core.Catalog;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Disks;
@@ -6,15 +5,13 @@ using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
 using GpuDev.Core.Storage;
-using GpuDev.Server.Api;
-using GpuDev.Server.Disks;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace GpuDev.Server.Reservations;
 
-/// <summary>What the API does with reservations: create (validated, idempotent), find by id prefix, cancel.</summary>
+/// <summary>What can be done with reservations: create (validated, idempotent), find by id prefix, cancel, edit. It answers
+/// in the domain's terms (reservations and <see cref="Refusal"/>s); the API layer maps them to HTTP.</summary>
 internal sealed partial class ReservationService(
     IReservationStore store,
     GpuCatalog catalog,
@@ -24,25 +21,25 @@ internal sealed partial class ReservationService(
     IComputeProvider provider,
     KeyCollector keys,
     IDiskStore disks,
-    Faults.CrashPoints crash,
     Microsoft.Extensions.Options.IOptions<Hosting.ServerOptions> serverOptions,
     ILogger<ReservationService> logger)
 {
     public const int MinPrefixLength = 4;
 
-    public async Task<Results<Created<ReservationDto>, Ok<ReservationDto>, ProblemHttpResult>> CreateAsync(
-        CurrentUser caller, CreateReservationRequest body, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>Stores a new reservation, pending, with its first job (<see cref="JobKind.Schedule"/>) in the same
+    /// transaction; or, for an idempotency key the caller used before, returns the earlier reservation.</summary>
+    public async Task<Outcome<CreatedReservation>> CreateAsync(
+        CurrentUser caller, ReservationRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
         if (idempotencyKey is { Length: 0 or > 128 } || (idempotencyKey is not null && idempotencyKey.Any(char.IsControl)))
         {
-            return Problems.BadRequest("Idempotency-Key must be 1-128 printable characters.", "idempotencyKey");
+            return Refusal.BadInput("Idempotency-Key must be 1-128 printable characters.", "idempotencyKey");
         }
 
-        var request = body.ToDomain();
         var violations = ReservationRules.Validate(request, catalog);
         if (violations.Count > 0)
         {
-            return Problems.Validation(violations);
+            return new Refusal(RefusalKind.RuleViolations, string.Join(" ", violations.Select(v => v.Message))) { Violations = violations };
         }
 
         var type = catalog.Find(request.GpuType)!;
@@ -50,18 +47,19 @@ internal sealed partial class ReservationService(
         var nodeCount = ReservationRules.NodeCount(gpuCount, type);
         if (NotSupported(request) is { } unsupported)
         {
-            return Problems.NotSupported(unsupported);
+            return new Refusal(RefusalKind.NotSupported, unsupported);
         }
 
         if (request.BuildContext is { } context && !File.Exists(Path.Combine(serverOptions.Value.DataDir, BuildContexts.RelativePath(context))))
         {
-            return Problems.Validation([new RuleViolation("build-context-missing", "buildContext",
-                $"The build context {context} has not been uploaded: PUT it to {Contracts.Routes.BuildContext(context)} first (gpu-dev reserve --dockerfile does).")]);
+            RuleViolation missing = new("build-context-missing", "buildContext",
+                $"The build context {context} has not been uploaded: PUT it to {Contracts.Routes.BuildContext(context)} first (gpu-dev reserve --dockerfile does).");
+            return new Refusal(RefusalKind.RuleViolations, missing.Message) { Violations = [missing] };
         }
 
         if (await NeverFitsAsync(type, gpuCount, nodeCount, request.NodeLabels, cancellationToken) is { } capacity)
         {
-            return Problems.InsufficientCapacity(capacity);
+            return new Refusal(RefusalKind.NeverFits, capacity);
         }
 
         Disk? disk = null;
@@ -70,7 +68,7 @@ internal sealed partial class ReservationService(
             disk = await disks.FindDiskAsync(caller.Id, diskName, includeDeleted: false, cancellationToken);
             if (disk is null)
             {
-                return DisksApi.NotFound(diskName);
+                return new Refusal(RefusalKind.DiskNotFound, $"You have no disk named {diskName}.") { Field = diskName };
             }
         }
 
@@ -105,21 +103,24 @@ internal sealed partial class ReservationService(
         bool created;
         try
         {
-            (stored, created) = await store.CreateReservationAsync(reservation, idempotencyKey, null, cancellationToken);
+            // The first job: any replica's job worker (this one's, woken below) runs a scheduling pass for it at once,
+            // so a request need not wait for the scheduler's poll on whichever replica holds the scheduler lease.
+            var first = new JobRequest(JobKind.Schedule, reservation.Id, now);
+            (stored, created) = await store.CreateReservationAsync(reservation, idempotencyKey, first, cancellationToken);
         }
-        catch (DiskInUseException)
+        catch (DiskInUseException e)
         {
-            return DisksApi.InUse((await disks.GetDiskAsync(disk!.Id, cancellationToken))!, forReservation: true);
+            var held = (await disks.GetDiskAsync(disk!.Id, cancellationToken))!;
+            return new Refusal(RefusalKind.DiskInUse, e.Message) { Disk = held };
         }
 
-        if (!created)
+        if (created)
         {
-            return TypedResults.Ok(stored.ToDto(withAccess: true));
+            LogCreated(logger, stored.Id, caller.User.Name, gpuCount, type.Name);
+            jobs.Signal.Notify();
         }
 
-        LogCreated(logger, stored.Id, caller.User.Name, gpuCount, type.Name);
-        scheduler.Signal.Notify();
-        return TypedResults.Created(Routes.Reservation(stored.Id), stored.ToDto(withAccess: true));
+        return new CreatedReservation(stored, created);
     }
 
     private string? NotSupported(ReservationRequest request) => request switch
@@ -163,12 +164,12 @@ internal sealed partial class ReservationService(
     }
 
     /// <summary>Finds a reservation the caller may see by full id or unique prefix (at least 4 characters).</summary>
-    public async Task<(Reservation? Reservation, ProblemHttpResult? Problem)> FindAsync(CurrentUser caller, string idOrPrefix, CancellationToken cancellationToken)
+    public async Task<Outcome<Reservation>> FindAsync(CurrentUser caller, string idOrPrefix, CancellationToken cancellationToken)
     {
         var prefix = idOrPrefix.Trim().ToLowerInvariant();
         if (prefix.Length < MinPrefixLength || prefix.Length > 32 || !prefix.All(char.IsAsciiHexDigitLower))
         {
-            return (null, Problems.BadRequest($"A reservation id is 4-32 hex characters (a prefix of the id); got '{Truncate(idOrPrefix)}'.", "id"));
+            return Refusal.BadInput($"A reservation id is 4-32 hex characters (a prefix of the id); got '{Truncate(idOrPrefix)}'.", "id");
         }
 
         var matches = await store.ListReservationsAsync(
@@ -176,28 +177,29 @@ internal sealed partial class ReservationService(
             cancellationToken);
         return matches.Count switch
         {
-            0 => (null, Problems.NotFound(Truncate(idOrPrefix))),
-            1 => (matches[0], null),
-            _ => (null, Problems.Ambiguous(prefix, matches.Select(m => m.Id))),
+            0 => new Refusal(RefusalKind.ReservationNotFound, $"No reservation of yours matches '{Truncate(idOrPrefix)}'."),
+            1 => matches[0],
+            _ => new Refusal(RefusalKind.AmbiguousId,
+                $"'{prefix}' matches several reservations ({string.Join(", ", matches.Select(m => m.Id[..8]))}); give more characters."),
         };
     }
 
     /// <summary>Owners and admins may change a reservation; an added user may only look and connect.</summary>
     public static bool CanEdit(CurrentUser caller, Reservation reservation) => caller.IsAdmin || reservation.UserId == caller.Id;
 
-    public async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> CancelAsync(CurrentUser caller, Reservation reservation, CancellationToken cancellationToken)
+    public async Task<Outcome<Reservation>> CancelAsync(CurrentUser caller, Reservation reservation, CancellationToken cancellationToken)
     {
         if (!CanEdit(caller, reservation))
         {
             LogRefused(logger, reservation.Id, caller.User.Name, "cancel");
-            return Problems.Forbidden($"Only {reservation.UserName} (the owner) or an admin can cancel reservation {reservation.Id[..8]}; you were added to it.");
+            return new Refusal(RefusalKind.NotOwner, $"Only {reservation.UserName} (the owner) or an admin can cancel reservation {reservation.Id[..8]}; you were added to it.");
         }
 
         for (var attempt = 0; attempt < 5; attempt++)
         {
             if (reservation.Status.IsTerminal())
             {
-                return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} is already {reservation.Status.ToWire()}.");
+                return new Refusal(RefusalKind.InvalidTransition, $"Reservation {reservation.Id[..8]} is already {reservation.Status.ToWire()}.");
             }
 
             var now = timeProvider.GetUtcNow();
@@ -208,41 +210,40 @@ internal sealed partial class ReservationService(
             };
             if (await store.TransitionAsync(transition, cancellationToken))
             {
-                crash.Reach(Faults.CrashSteps.AfterCancelCommitted);
+                Faults.Steps.Reached(Faults.CrashSteps.AfterCancelCommitted);
                 LogCancelled(logger, reservation.Id, caller.User.Name);
                 jobs.Signal.Notify();
-                var cancelled = await store.GetReservationAsync(reservation.Id, cancellationToken);
-                return TypedResults.Ok(cancelled!.ToDto(withAccess: true));
+                return (await store.GetReservationAsync(reservation.Id, cancellationToken))!;
             }
 
             reservation = (await store.GetReservationAsync(reservation.Id, cancellationToken))!;
         }
 
-        return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} changed while cancelling; try again.");
+        return new Refusal(RefusalKind.InvalidTransition, $"Reservation {reservation.Id[..8]} changed while cancelling; try again.");
     }
 
-    public async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(CurrentUser caller, Reservation reservation, EditReservationRequest edit, CancellationToken cancellationToken)
+    public async Task<Outcome<Reservation>> EditAsync(CurrentUser caller, Reservation reservation, ReservationChangeRequest edit, CancellationToken cancellationToken)
     {
         if (!CanEdit(caller, reservation))
         {
             LogRefused(logger, reservation.Id, caller.User.Name, "edit");
-            return Problems.Forbidden($"Only {reservation.UserName} (the owner) or an admin can edit reservation {reservation.Id[..8]}; you were added to it.");
+            return new Refusal(RefusalKind.NotOwner, $"Only {reservation.UserName} (the owner) or an admin can edit reservation {reservation.Id[..8]}; you were added to it.");
         }
 
         if (edit is { ExtendHours: null, Jupyter: null, AddUsers: null or { Count: 0 } })
         {
-            return Problems.BadRequest("Give at least one change: extendHours, jupyter or addUsers.", "edit");
+            return Refusal.BadInput("Give at least one change: extendHours, jupyter or addUsers.", "edit");
         }
 
         if (reservation.Status != ReservationStatus.Active)
         {
-            return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} is {reservation.Status.ToWire()}; only active reservations can be edited.");
+            return new Refusal(RefusalKind.InvalidTransition, $"Reservation {reservation.Id[..8]} is {reservation.Status.ToWire()}; only active reservations can be edited.");
         }
 
         var badUser = edit.AddUsers?.FirstOrDefault(u => !UserNames.IsValidGithub(u));
         if (badUser is not null)
         {
-            return Problems.BadRequest($"'{Truncate(badUser)}' is not a GitHub user name (1-39 letters, digits or single hyphens).", "addUsers");
+            return Refusal.BadInput($"'{Truncate(badUser)}' is not a GitHub user name (1-39 letters, digits or single hyphens).", "addUsers");
         }
 
         // An added user who could not log in is refused now, with the reason, rather than reported as added.
@@ -251,7 +252,7 @@ internal sealed partial class ReservationService(
         {
             if (await keys.CheckAddableAsync(user, cancellationToken) is { } refusal)
             {
-                return refusal.Unavailable ? Problems.Unavailable(refusal.Message) : Problems.BadRequest(refusal.Message, "addUsers");
+                return refusal.Unavailable ? new Refusal(RefusalKind.Unavailable, refusal.Message) : Refusal.BadInput(refusal.Message, "addUsers");
             }
         }
 
@@ -261,7 +262,7 @@ internal sealed partial class ReservationService(
         {
             if (ReservationLimits.CheckExtension(reservation, hours) is { } refusal)
             {
-                return refusal.Code == "conflict" ? Problems.Conflict(refusal.Message) : Problems.BadRequest(refusal.Message, "extendHours");
+                return refusal.Code == "conflict" ? new Refusal(RefusalKind.Conflict, refusal.Message) : Refusal.BadInput(refusal.Message, "extendHours");
             }
 
             change = change with { ExpiresAt = reservation.ExpiresAt!.Value + TimeSpan.FromHours(hours), ExtendedHours = hours, ClearWarnings = true };
@@ -281,13 +282,13 @@ internal sealed partial class ReservationService(
             }
             catch (EnvironmentUnavailableException e)
             {
-                return Problems.Unavailable(e.Message);
+                return new Refusal(RefusalKind.Unavailable, e.Message);
             }
         }
 
         if (!await store.EditActiveAsync(change, cancellationToken))
         {
-            return Problems.InvalidTransition($"Reservation {reservation.Id[..8]} ended while it was being edited.");
+            return new Refusal(RefusalKind.InvalidTransition, $"Reservation {reservation.Id[..8]} ended while it was being edited.");
         }
 
         var updated = (await store.GetReservationAsync(reservation.Id, cancellationToken))!;
@@ -303,7 +304,7 @@ internal sealed partial class ReservationService(
         }
 
         LogEdited(logger, reservation.Id, caller.User.Name);
-        return TypedResults.Ok(updated.ToDto(withAccess: true));
+        return updated;
     }
 
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
