@@ -185,7 +185,7 @@ public sealed class ReplicaTests
         return events;
     }
 
-    private static async Task<TempPostgres> StartPostgresAsync()
+    internal static async Task<TempPostgres> StartPostgresAsync()
     {
         if (TempPostgres.WhyUnavailable() is { } reason)
         {
