@@ -4,6 +4,7 @@ using GpuDev.Contracts;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
+using GpuDev.Server.Processing;
 using GpuDev.Testing;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
@@ -12,6 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -125,6 +127,20 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary>Drives every worker once at the fake clock's current time, instead of sleeping and hoping the background
+    /// loops ran: the lifecycle pass (warnings, expiry, queue limits, purges), a scheduling pass, then every due job until
+    /// none is left. After it, "nothing happened" means the workers looked and found nothing to do.</summary>
+    public async Task SettleAsync()
+    {
+        var hosted = Services.GetServices<IHostedService>().ToList();
+        await hosted.OfType<LifecycleWorker>().Single().RunOnceAsync(CancellationToken.None);
+        await Services.GetRequiredService<SchedulingPass>().RunAsync(CancellationToken.None);
+        var jobs = hosted.OfType<JobWorker>().Single();
+        for (var i = 0; i < 100 && await jobs.RunOnceAsync(CancellationToken.None); i++)
+        {
+        }
     }
 
     public static async Task<ReservationDto> WaitForStatusAsync(HttpClient client, string id, string status)

@@ -69,7 +69,7 @@ public sealed class FleetApiTests
         var queued = await ServerFixture.WaitForStatusAsync(client, (await ReserveAsync(client, 8)).Id, "queued");
 
         server.Time.Advance(TimeSpan.FromHours(1.5));
-        await Task.Delay(300);
+        await server.SettleAsync();
         Assert.Equal("queued", (await Get(client, queued.Id)).Status);
         server.Time.Advance(TimeSpan.FromHours(0.6));
         var cancelled = await ServerFixture.WaitForStatusAsync(client, queued.Id, "cancelled");

@@ -37,7 +37,7 @@ public sealed class LifecycleApiTests
         var reservation = await ActiveAsync(server, client);
 
         server.Time.Advance(TimeSpan.FromMinutes(29));
-        await Task.Delay(300);
+        await server.SettleAsync();
         Assert.Empty(server.Provider.Warnings);
         server.Time.Advance(TimeSpan.FromMinutes(2));
         await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 1));
@@ -46,7 +46,7 @@ public sealed class LifecycleApiTests
         server.Time.Advance(TimeSpan.FromMinutes(10));
         await WaitAsync(() => Task.FromResult(server.Provider.Warnings.Count == 3));
         server.Time.Advance(TimeSpan.FromMinutes(1));
-        await Task.Delay(300);
+        await server.SettleAsync();
 
         Assert.Equal(["EXPIRES_IN_30_MIN", "EXPIRES_IN_15_MIN", "EXPIRES_IN_5_MIN"], server.Provider.Warnings.Select(w => w.FileName));
         Assert.StartsWith($"reservation {reservation.Id[..8]} expires in 29 minutes", server.Provider.Warnings.First().Message, StringComparison.Ordinal);
@@ -317,7 +317,7 @@ public sealed class LifecycleRestartTests
         var again = second.CreateDefaultClient();
         again.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
         await ServerFixture.WaitForStatusAsync(again, id, "active");
-        await Task.Delay(500);
+        await second.SettleAsync();
 
         await using var third = await second.RestartAsync();
         third.Time.Advance(TimeSpan.FromHours(2));

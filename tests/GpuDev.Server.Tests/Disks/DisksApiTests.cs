@@ -273,7 +273,7 @@ public sealed class DiskLifecycleTests
 
         var undeleted = await client.PostAsync(Routes.Disk("keep") + "/undelete", null);
         server.Time.Advance(TimeSpan.FromMinutes(29));
-        await Task.Delay(300);
+        await server.SettleAsync();
         Assert.Empty(server.Disks.Purged);
         server.Time.Advance(TimeSpan.FromMinutes(2));
         var deadline = DateTime.UtcNow.AddSeconds(15);
