@@ -178,8 +178,10 @@ public sealed class InteractiveTerminalTests : IDisposable
     private static string WithTerminalState(string command) =>
         $"{command}; code=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?echo'; (exit $code)";
 
-    /// <summary>Presses <paramref name="key"/> and waits for the command to end; the exit must come within a second,
-    /// leave echo and the cursor on, and a stray Enter afterwards must reach nothing.</summary>
+    /// <summary>Presses <paramref name="key"/> and waits for the command to end; the exit must come at once (bounded at 3 s:
+    /// the time goes through tmux and a second process, so a tight bound would measure the machine's load, not the CLI;
+    /// the figure is printed with the test output), leave echo and the cursor on, and a stray Enter afterwards
+    /// must reach nothing.</summary>
     private static async Task<string> PressAndExpectExit2Async(TmuxSession tmux, string key)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -187,7 +189,7 @@ public sealed class InteractiveTerminalTests : IDisposable
         var screen = await tmux.WaitForAsync("[exit ");
         var elapsed = clock.Elapsed;
         Assert.Contains("[exit 2]", screen, StringComparison.Ordinal);
-        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"{key} took {elapsed.TotalMilliseconds:0} ms to end the command");
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"{key} took {elapsed.TotalMilliseconds:0} ms to end the command");
         TestContext.Current.TestOutputHelper?.WriteLine($"{key} to exit: {elapsed.TotalMilliseconds:0} ms");
         Assert.Contains("cancelled; nothing was changed", screen, StringComparison.Ordinal);
         Assert.Contains("\necho\n", screen, StringComparison.Ordinal);
