@@ -24,9 +24,13 @@ public sealed partial class SqliteDialect : SqlDialect
     protected override string BeforeMigrations => "PRAGMA journal_mode=WAL;";
 
     /// <summary>A non-deferred transaction, <c>BEGIN IMMEDIATE</c>: it takes the write lock up front (waiting up to the
-    /// busy timeout), so a read-then-write never fails halfway on a lock held by another writer.</summary>
-    protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+    /// busy timeout), so a read-then-write never fails halfway on a lock held by another writer. This is what
+    /// <c>BeginTransactionAsync()</c> has always given here, spelt out.</summary>
+    protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+    }
 
     /// <summary>Drops the PostgreSQL parameter casts (<c>@name::text</c>): SQLite has no such syntax and needs no types.</summary>
     protected override string Translate(string sql) => PostgresCast().Replace(sql, "");
