@@ -177,5 +177,17 @@ internal static class PostgresSchema
         """
         ALTER TABLE reservations ADD COLUMN extended_at bigint;
         """,
+
+        // Disk names are not case-sensitive (lookups compare lower(name)): one live disk per user and name whatever its
+        // case. A live duplicate from before (two creates racing past the API's check) keeps its data under its name
+        // followed by '-' and its id's first 8 characters, still a valid name; the oldest keeps the name.
+        """
+        UPDATE disks SET name = substr(name, 1, 55) || '-' || substr(id, 1, 8)
+        WHERE deleted_at IS NULL AND EXISTS (
+            SELECT 1 FROM disks older WHERE older.user_id = disks.user_id AND older.deleted_at IS NULL AND lower(older.name) = lower(disks.name)
+                AND (older.created_at < disks.created_at OR (older.created_at = disks.created_at AND older.id < disks.id)));
+        DROP INDEX ix_disks_live_name;
+        CREATE UNIQUE INDEX ix_disks_live_lower_name ON disks(user_id, lower(name)) WHERE deleted_at IS NULL;
+        """,
     ];
 }

@@ -1,7 +1,3 @@
-using GpuDev.Core.Audit;
-using GpuDev.Core.Disks;
-using GpuDev.Core.Jobs;
-using GpuDev.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -9,19 +5,12 @@ namespace GpuDev.Storage.Postgres;
 
 public static class PostgresStorageExtensions
 {
-    /// <summary>Registers the PostgreSQL store and queue on <paramref name="connectionString"/> (one pooled
+    /// <summary>Registers the storage ports on <paramref name="connectionString"/> (one pooled
     /// <see cref="NpgsqlDataSource"/>, disposed with the container).</summary>
     public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString)
     {
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        services.AddSingleton(sp => new PostgresStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IReservationStore>(sp => sp.GetRequiredService<PostgresStore>());
-        services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<PostgresStore>());
-        services.AddSingleton<IWorkerLeases>(sp => sp.GetRequiredService<PostgresStore>());
-        services.AddSingleton<IDiskStore>(sp => sp.GetRequiredService<PostgresStore>());
-        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<PostgresStore>());
-        services.AddSingleton<IReservationStatistics>(sp => sp.GetRequiredService<PostgresStore>());
-        return services;
+        return services.AddSqlStorage(sp => new SqlDatabase(sp.GetRequiredService<NpgsqlDataSource>(), PostgresDialect.Instance));
     }
 
     /// <summary>Opens one connection to check that the database is reachable; a one-line reason when it is not (null when it is).</summary>

@@ -1,4 +1,3 @@
-using GpuDev.Core.Storage;
 using GpuDev.Storage.Postgres;
 using Npgsql;
 
@@ -9,32 +8,33 @@ public sealed class PostgresStoreTests(PostgresFixture fixture) : StoreContractT
     private readonly List<NpgsqlDataSource> _dataSources = [];
     private string? _connectionString;
 
-    protected override async Task<IReservationStore> CreateAsync()
+    protected override async Task<SqlDatabase> OpenDatabaseAsync()
     {
         _connectionString ??= await fixture.NewDatabaseAsync();
         var dataSource = NpgsqlDataSource.Create(_connectionString);
         _dataSources.Add(dataSource);
-        return new PostgresStore(dataSource, Time);
+        return new SqlDatabase(dataSource, PostgresDialect.Instance);
     }
 
     [Fact]
     public async Task Initialize_FourReplicasAtOnceOnAnEmptyDatabase_AllSucceedOnce()
     {
         _connectionString = await fixture.NewDatabaseAsync();
-        var stores = new List<PostgresStore>();
+        var replicas = new List<StorePorts>();
         for (var i = 0; i < 4; i++)
         {
-            stores.Add((PostgresStore)await CreateAsync());
+            replicas.Add(await CreateReplicaAsync());
         }
 
-        await Task.WhenAll(stores.Select(s => Task.Run(() => s.InitializeAsync(CancellationToken.None))));
+        await Task.WhenAll(replicas.Select(r => Task.Run(() => r.Reservations.InitializeAsync(CancellationToken.None))));
 
-        Assert.Equal(PostgresStore.LatestSchemaVersion, await stores[0].GetSchemaVersionAsync(CancellationToken.None));
+        var latest = replicas[0].Database.LatestSchemaVersion;
+        Assert.Equal(latest, await replicas[0].Database.GetSchemaVersionAsync(CancellationToken.None));
         await using var connection = await _dataSources[0].OpenConnectionAsync();
         await using var command = new NpgsqlCommand("SELECT COUNT(*)::integer, COUNT(DISTINCT version)::integer FROM schema_migrations;", connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        Assert.Equal((PostgresStore.LatestSchemaVersion, PostgresStore.LatestSchemaVersion), (reader.GetInt32(0), reader.GetInt32(1)));
+        Assert.Equal((latest, latest), (reader.GetInt32(0), reader.GetInt32(1)));
     }
 
     public override async ValueTask DisposeAsync()

@@ -1,4 +1,3 @@
-using GpuDev.Core.Storage;
 using GpuDev.Storage.Sqlite;
 
 namespace GpuDev.Storage.Tests;
@@ -7,8 +6,8 @@ public sealed class SqliteStoreTests : StoreContractTests
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gpu-dev-sqlite-").FullName;
 
-    protected override Task<IReservationStore> CreateAsync() =>
-        Task.FromResult<IReservationStore>(new SqliteStore(Path.Combine(_dir, "gpu-dev.db"), Time));
+    protected override Task<SqlDatabase> OpenDatabaseAsync() =>
+        Task.FromResult(new SqlDatabase(new SqliteDataSource(Path.Combine(_dir, "gpu-dev.db")), SqliteDialect.Instance));
 
     public override ValueTask DisposeAsync()
     {

@@ -20,7 +20,7 @@ public abstract partial class StoreContractTests
         var replicas = new List<IJobQueue>();
         for (var i = 0; i < 8; i++)
         {
-            replicas.Add((IJobQueue)await CreateAsync());
+            replicas.Add((await CreateReplicaAsync()).Jobs);
         }
 
         var claimed = new ConcurrentBag<(long Id, string Owner)>();

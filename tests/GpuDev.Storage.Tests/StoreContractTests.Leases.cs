@@ -5,7 +5,7 @@ namespace GpuDev.Storage.Tests;
 /// <summary>Worker leases (one active scheduler / lifecycle worker among replicas).</summary>
 public abstract partial class StoreContractTests
 {
-    private IWorkerLeases Leases => (IWorkerLeases)_store;
+    private IWorkerLeases Leases => _ports.Leases;
 
     [Fact]
     public async Task Lease_AcquireRenewAndRefuseOthersWhileLive()
@@ -58,7 +58,7 @@ public abstract partial class StoreContractTests
         var replicas = new List<IWorkerLeases>();
         for (var i = 0; i < 6; i++)
         {
-            replicas.Add((IWorkerLeases)await CreateAsync());
+            replicas.Add((await CreateReplicaAsync()).Leases);
         }
 
         var won = await Task.WhenAll(replicas.Select((r, i) => Task.Run(() => r.TryAcquireAsync("scheduler", $"r{i}", TimeSpan.FromSeconds(15), CancellationToken.None))));

@@ -14,19 +14,26 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 {
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
+    private StorePorts _ports = null!;
     private IReservationStore _store = null!;
     private IJobQueue _queue = null!;
     private IDiskStore _disks = null!;
 
-    /// <summary>A store on this test's database; each call gives another instance (another replica) on the same database.
-    /// The instance implements <see cref="IReservationStore"/>, <see cref="IJobQueue"/> and <see cref="IDiskStore"/>.</summary>
-    protected abstract Task<IReservationStore> CreateAsync();
+    /// <summary>This test's database; each call gives another connection source (another replica) on the same database.</summary>
+    protected abstract Task<SqlDatabase> OpenDatabaseAsync();
+
+    /// <summary>Every port over another replica of this test's database.</summary>
+    protected async Task<StorePorts> CreateReplicaAsync() => new(await OpenDatabaseAsync(), Time);
+
+    /// <summary>The reservation store of another replica.</summary>
+    private async Task<IReservationStore> CreateAsync() => (await CreateReplicaAsync()).Reservations;
 
     public async ValueTask InitializeAsync()
     {
-        _store = await CreateAsync();
-        _queue = (IJobQueue)_store;
-        _disks = (IDiskStore)_store;
+        _ports = await CreateReplicaAsync();
+        _store = _ports.Reservations;
+        _queue = _ports.Jobs;
+        _disks = _ports.Disks;
         await _store.InitializeAsync(CancellationToken.None);
     }
 
@@ -54,7 +61,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task Audit_Query_FiltersNewestFirstAndPurges()
     {
-        var audit = (IAuditLog)_store;
+        var audit = _ports.Audit;
         var t0 = Time.GetUtcNow();
         await audit.RecordAsync(new AuditEntry(t0.AddDays(-100), "bob", "DELETE /api/v1/reservations/{id}", "abcd1234", 200, null, "10.0.0.1"), CancellationToken.None);
         await audit.RecordAsync(new AuditEntry(t0.AddHours(-2), "bob", "POST /api/v1/reservations/", "abcd9999", 201, null, "10.0.0.1"), CancellationToken.None);
@@ -92,7 +99,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await NewReservationAsync();
         await _store.TransitionAsync(new ReservationTransition(first.Id, ReservationStatus.Pending, ReservationStatus.Cancelled, "by owner", Time.GetUtcNow()), CancellationToken.None);
 
-        var counts = await ((IReservationStatistics)_store).CountReservationsAsync(CancellationToken.None);
+        var counts = await _ports.Statistics.CountReservationsAsync(CancellationToken.None);
 
         Assert.Equal([new ReservationCount("cancelled", "h100", 1), new ReservationCount("pending", "h100", 1)], counts.OrderBy(c => c.Status, StringComparer.Ordinal));
     }

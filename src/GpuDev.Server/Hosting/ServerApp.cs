@@ -11,8 +11,6 @@ using GpuDev.Server.Identity;
 using GpuDev.Server.Observability;
 using GpuDev.Server.Processing;
 using GpuDev.Server.Reservations;
-using GpuDev.Storage.Postgres;
-using GpuDev.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration.Json;
@@ -104,7 +102,7 @@ public static class ServerApp
     {
         var errors = new List<string>();
         var compute = configuration["Compute:Provider"] ?? "local";
-        var storage = configuration["Storage:Provider"] ?? "sqlite";
+        var store = new StoreChoice(configuration["Storage:Provider"] ?? StoreChoice.Sqlite, configuration["Storage:Postgres"]);
         if (compute is not ("local" or "kubernetes"))
         {
             errors.Add($"Compute:Provider (--provider) '{compute}' is not valid; valid: local, kubernetes.");
@@ -115,17 +113,16 @@ public static class ServerApp
             errors.Add($"{LogFormatKey} (--log-format) '{configuration[LogFormatKey]}' is not valid; valid: {string.Join(", ", s_logFormats)}.");
         }
 
-        var postgres = configuration["Storage:Postgres"];
-        if (storage is not ("sqlite" or "postgres"))
+        if (!store.IsKnown)
         {
-            errors.Add($"Storage:Provider (--store) '{storage}' is not available; valid: sqlite, postgres.");
+            errors.Add($"Storage:Provider (--store) '{store.Provider}' is not available; valid: {string.Join(", ", StoreChoice.Providers)}.");
         }
-        else if (storage == "postgres" && string.IsNullOrWhiteSpace(postgres))
+        else if (store.LacksConnectionString)
         {
             errors.Add("Storage:Postgres (--postgres) is required with --store postgres: a connection string such as 'Host=db;Database=gpudev;Username=gpudev;Password=...' (or GPUDEV_STORAGE__POSTGRES).");
         }
-        else if (storage == "postgres" && errors.Count == 0
-            && PostgresStorageExtensions.CheckConnectionAsync(postgres!, CancellationToken.None).GetAwaiter().GetResult() is { } unreachable)
+        else if (errors.Count == 0
+            && StoreRegistration.CheckConnectionAsync(store, CancellationToken.None).GetAwaiter().GetResult() is { } unreachable)
         {
             errors.Add($"Storage:Postgres (--postgres): {unreachable}");
         }
@@ -153,14 +150,7 @@ public static class ServerApp
         var types = configuration.GetSection("GpuTypes").Get<List<GpuType>>();
         services.AddSingleton(types is { Count: > 0 } ? new GpuCatalog(types) : GpuCatalog.Default);
 
-        if (storage == "postgres")
-        {
-            services.AddPostgresStorage(postgres!);
-        }
-        else
-        {
-            services.AddSqliteStorage(dataDir);
-        }
+        StoreRegistration.Add(services, store, dataDir);
 
         if (compute == "kubernetes")
         {

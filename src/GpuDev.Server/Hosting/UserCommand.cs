@@ -1,9 +1,6 @@
 using GpuDev.Core.Identity;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
-using GpuDev.Storage.Postgres;
-using GpuDev.Storage.Sqlite;
-using Npgsql;
 
 namespace GpuDev.Server.Hosting;
 
@@ -82,30 +79,30 @@ internal static class UserCommand
             return 1;
         }
 
-        switch (storeKind)
+        var choice = new StoreChoice(storeKind, postgres);
+        if (!choice.IsKnown)
         {
-            case "sqlite":
-                break;
-            case "postgres" when string.IsNullOrWhiteSpace(postgres):
-                await stderr.WriteLineAsync("error: --postgres CONNECTION-STRING (or GPUDEV_STORAGE__POSTGRES) is required with --store postgres");
-                return 1;
-            case "postgres":
-                if (await PostgresStorageExtensions.CheckConnectionAsync(postgres!, CancellationToken.None) is { } unreachable)
-                {
-                    await stderr.WriteLineAsync($"error: --postgres: {unreachable}");
-                    return 1;
-                }
-
-                break;
-            default:
-                await stderr.WriteLineAsync($"error: --store '{storeKind}' is not available; valid: sqlite, postgres");
-                return 1;
+            await stderr.WriteLineAsync($"error: --store '{storeKind}' is not available; valid: {string.Join(", ", StoreChoice.Providers)}");
+            return 1;
         }
 
-        await using var dataSource = storeKind == "postgres" ? NpgsqlDataSource.Create(postgres!) : null;
-        IReservationStore store = dataSource is not null
-            ? new PostgresStore(dataSource, TimeProvider.System)
-            : new SqliteStore(Path.Combine(Path.GetFullPath(string.IsNullOrEmpty(dataDir) ? ServerOptions.DefaultDataDir() : dataDir), "gpu-dev.db"), TimeProvider.System);
+        if (choice.LacksConnectionString)
+        {
+            await stderr.WriteLineAsync("error: --postgres CONNECTION-STRING (or GPUDEV_STORAGE__POSTGRES) is required with --store postgres");
+            return 1;
+        }
+
+        if (await StoreRegistration.CheckConnectionAsync(choice, CancellationToken.None) is { } unreachable)
+        {
+            await stderr.WriteLineAsync($"error: --postgres: {unreachable}");
+            return 1;
+        }
+
+        // The server's own registration, so the tool writes exactly where the server reads.
+        var services = new ServiceCollection().AddSingleton(TimeProvider.System);
+        StoreRegistration.Add(services, choice, string.IsNullOrEmpty(dataDir) ? ServerOptions.DefaultDataDir() : dataDir);
+        await using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<IReservationStore>();
         await store.InitializeAsync(CancellationToken.None);
         if (await store.FindUserByNameAsync(name, CancellationToken.None) is not null)
         {

@@ -50,12 +50,9 @@ public sealed class DependencyRulesTests
     }
 
     [Fact]
-    public void Providers_Always_ReferenceOnlyCore()
+    public void ComputeProviders_Always_ReferenceOnlyCore()
     {
-        var providers = SourceProjects()
-            .Where(p => p.Name.StartsWith("GpuDev.Storage.", StringComparison.Ordinal)
-                || p.Name.StartsWith("GpuDev.Compute.", StringComparison.Ordinal))
-            .ToList();
+        var providers = SourceProjects().Where(p => p.Name.StartsWith("GpuDev.Compute.", StringComparison.Ordinal)).ToList();
 
         var violations = providers
             .SelectMany(p => p.ProjectReferences
@@ -63,8 +60,40 @@ public sealed class DependencyRulesTests
                 .Select(r => $"{p.Name} -> {r}"))
             .ToList();
 
+        Assert.NotEmpty(providers);
         Assert.True(violations.Count == 0,
-            "providers may reference GpuDev.Core only (never each other or GpuDev.Server): " + string.Join(", ", violations));
+            "compute providers may reference GpuDev.Core only (never each other or GpuDev.Server): " + string.Join(", ", violations));
+    }
+
+    [Fact]
+    public void StorageCore_Always_ReferencesOnlyCore()
+    {
+        var storage = SourceProjects().SingleOrDefault(p => p.Name == "GpuDev.Storage");
+        Assert.True(storage is not null, "GpuDev.Storage is not under src/: the rule about it checks nothing (renamed? update the rule)");
+
+        var references = storage!.ProjectReferences;
+
+        Assert.Equal(["GpuDev.Core"], references);
+        Assert.Empty(storage.FrameworkReferences);
+    }
+
+    /// <summary>Each database project holds only its dialect, schema, connections and registration: it builds on the
+    /// shared store (GpuDev.Storage) and Core, never on another database, a compute provider or the server.</summary>
+    [Fact]
+    public void StorageProviders_Always_ReferenceOnlyStorageAndCore()
+    {
+        var providers = SourceProjects().Where(p => p.Name.StartsWith("GpuDev.Storage.", StringComparison.Ordinal)).ToList();
+
+        var violations = providers
+            .SelectMany(p => p.ProjectReferences
+                .Where(r => r is not ("GpuDev.Core" or "GpuDev.Storage"))
+                .Select(r => $"{p.Name} -> {r}"))
+            .ToList();
+
+        Assert.Equal(["GpuDev.Storage.Postgres", "GpuDev.Storage.Sqlite"], providers.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.All(providers, p => Assert.Contains("GpuDev.Storage", p.ProjectReferences));
+        Assert.True(violations.Count == 0,
+            "storage providers may reference GpuDev.Storage and GpuDev.Core only: " + string.Join(", ", violations));
     }
 
     [Fact]

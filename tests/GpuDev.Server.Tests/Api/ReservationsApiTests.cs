@@ -4,6 +4,7 @@ using System.Text;
 using GpuDev.Contracts;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GpuDev.Server.Tests.Api;
 
@@ -339,7 +340,7 @@ public sealed class ReservationsApiTests
 
         Assert.Contains(orphan, server.Provider.Removed);
         Assert.DoesNotContain((await server.Store.GetAllocationsAsync(CancellationToken.None)), a => a.ReservationId == orphan);
-        Assert.DoesNotContain(await ((IJobQueue)server.Store).ListAsync(CancellationToken.None), j => j.ReservationId == orphan);
+        Assert.DoesNotContain(await server.Services.GetRequiredService<IJobQueue>().ListAsync(CancellationToken.None), j => j.ReservationId == orphan);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

@@ -1,6 +1,9 @@
+using GpuDev.Core.Jobs;
+using GpuDev.Core.Storage;
 using GpuDev.Server.Hosting;
 using GpuDev.Server.Processing;
 using GpuDev.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -13,23 +16,23 @@ public sealed class WorkerLeaseKeeperTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
     private readonly string _dir = Directory.CreateTempSubdirectory("gpu-dev-leases-").FullName;
-    private SqliteStore _store = null!;
+    private ServiceProvider _services = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _store = new SqliteStore(Path.Combine(_dir, "gpu-dev.db"), _time);
-        await _store.InitializeAsync(CancellationToken.None);
+        _services = new ServiceCollection().AddSingleton<TimeProvider>(_time).AddSqliteStorage(_dir).BuildServiceProvider();
+        await _services.GetRequiredService<IReservationStore>().InitializeAsync(CancellationToken.None);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await _services.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
-        return ValueTask.CompletedTask;
     }
 
     private WorkerLeaseKeeper Keeper() =>
-        new(_store, _time, Options.Create(new ServerOptions { LeaderLease = TimeSpan.FromSeconds(15) }), NullLogger<WorkerLeaseKeeper>.Instance);
+        new(_services.GetRequiredService<IWorkerLeases>(), _time, Options.Create(new ServerOptions { LeaderLease = TimeSpan.FromSeconds(15) }), NullLogger<WorkerLeaseKeeper>.Instance);
 
     [Fact]
     public async Task HoldsAsync_HolderStopsRenewing_OtherTakesOverWithinLeaderLease()

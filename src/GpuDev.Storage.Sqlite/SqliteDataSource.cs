@@ -1,0 +1,52 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace GpuDev.Storage.Sqlite;
+
+/// <summary>Connections to one SQLite file (created, with its folder, on first use), pooled by Microsoft.Data.Sqlite.
+/// Each connection enforces foreign keys, syncs NORMAL (safe in WAL mode) and waits up to 30 s for the write lock.</summary>
+public sealed class SqliteDataSource(string path) : DbDataSource
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    private volatile bool _folderReady;
+
+    public string Path { get; } = path;
+
+    public override string ConnectionString => _connectionString;
+
+    protected override DbConnection CreateDbConnection() => new SqliteConnection(_connectionString);
+
+    protected override DbConnection OpenDbConnection() => OpenDbConnectionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_folderReady)
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+            _folderReady = true;
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
