@@ -7,12 +7,16 @@ namespace GpuDev.Compute.Kubernetes;
 
 /// <summary>The objects of one reservation, built from its spec alone (pure, so every build is the same and the
 /// objects can be checked offline): per rank a Pod, a NodePort Service for SSH and, for multinode, a headless
-/// Service; a Secret with keys; a ConfigMap with the entry script and expiry warnings; a NodePort Service for Jupyter.</summary>
+/// Service; a Secret with keys; a ConfigMap with the entry script and expiry warnings; a NodePort Service for Jupyter.
+/// The pod itself is built by <see cref="EnvironmentPod"/>, the objects of an image build by <see cref="ImageBuildObjects"/>.</summary>
 internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog catalog)
 {
     public const int SshPort = EnvironmentContract.SshPort;
     public const int MasterPort = EnvironmentContract.MasterPort;
     public const int JupyterPort = EnvironmentContract.JupyterPort;
+
+    private readonly EnvironmentPod _pod = new(options, catalog);
+    private readonly ImageBuildObjects _builds = new(options);
 
     /// <summary>What the provider knows of a node when it builds a pod for it.</summary>
     public sealed record NodeFacts(string Name, double Cpu, double MemoryBytes, int Gpus, int Efa);
@@ -33,13 +37,25 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         return labels;
     }
 
-    private V1ObjectMeta Meta(string name, EnvironmentSpec spec, string role, int? rank = null) => new()
+    /// <summary>The metadata of every object of a reservation: its labels (everything of it is found by them) and its owner.</summary>
+    public static V1ObjectMeta Meta(string ns, string name, EnvironmentSpec spec, string role, int? rank = null) => new()
     {
         Name = name,
-        NamespaceProperty = options.Namespace,
+        NamespaceProperty = ns,
         Labels = Labels(spec.ReservationId, role, rank),
         Annotations = new Dictionary<string, string> { [K8sNames.Owner] = spec.Owner },
     };
+
+    /// <param name="pullSecret">The image pull secret of an image built with per-build registry credentials.</param>
+    public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image, string? pullSecret = null) => _pod.Build(spec, rank, node, image, pullSecret);
+
+    /// <inheritdoc cref="ImageBuildObjects.Build"/>
+    public (V1ConfigMap Context, V1Job Job, V1Secret? Auth) Build(EnvironmentSpec spec, string? dockerConfigJson = null) => _builds.Build(spec, dockerConfigJson);
+
+    /// <inheritdoc cref="ImageBuildObjects.BuiltImageByDigest"/>
+    public string BuiltImageByDigest(string reservationId, string digest) => _builds.BuiltImageByDigest(reservationId, digest);
+
+    public static bool IsDigest(string? value) => ImageBuildObjects.IsDigest(value);
 
     public V1Secret Secret(EnvironmentSpec spec, HostKeyPair hostKey, HostKeyPair? rankKey, string jupyterToken)
     {
@@ -120,170 +136,6 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         },
     };
 
-    /// <param name="pullSecret">The image pull secret of an image built with per-build registry credentials.</param>
-    public V1Pod Pod(EnvironmentSpec spec, int rank, NodeFacts node, string image, string? pullSecret = null)
-    {
-        var allocation = spec.Allocations[rank];
-        var gpus = allocation.GpuIndices.Count;
-        var type = catalog.Find(spec.GpuType);
-        var share = node.Gpus > 0 ? (double)gpus / node.Gpus : 1.0;
-        share *= options.ResourceShare;
-        var multinode = spec.Allocations.Count > 1;
-        var id = spec.ReservationId;
-
-        var limits = new Dictionary<string, ResourceQuantity>
-        {
-            ["cpu"] = new(Quantities.Millicores(node.Cpu * share)),
-            ["memory"] = new(Quantities.Mebibytes(node.MemoryBytes * share)),
-        };
-        if (gpus > 0)
-        {
-            limits[K8sNames.Gpu] = new(gpus.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (multinode && options.UseEfa && node.Efa > 0)
-        {
-            limits[K8sNames.Efa] = new(node.Efa.ToString(CultureInfo.InvariantCulture));
-        }
-
-        var masterAddress = multinode ? $"{K8sNames.Headless(id, 0)}.{options.Namespace}.svc.cluster.local" : "localhost";
-        var env = EnvironmentContract.Variables(spec, rank, masterAddress).Select(v => Env(v.Key, v.Value)).ToList();
-        env.Add(Env("NCCL_SOCKET_IFNAME", "eth0"));
-        if (limits.ContainsKey(K8sNames.Efa))
-        {
-            env.Add(Env("FI_PROVIDER", "efa"));
-            env.Add(Env("FI_EFA_USE_DEVICE_RDMA", "1"));
-        }
-
-        if (spec.Options.Nsight)
-        {
-            env.Add(Env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"));
-        }
-
-        var mounts = new List<V1VolumeMount>
-        {
-            Mount("/home/dev", "home"),
-            Mount("/dev/shm", "dshm"),
-            Mount(EnvironmentContract.KeysPath, "keys", readOnly: true),
-            Mount(EnvironmentContract.ConfigPath, "config", readOnly: true),
-        };
-        if (multinode)
-        {
-            mounts.Add(Mount("/shared", "shared", subPath: options.SharedClaim is { Length: > 0 } ? id : null));
-        }
-
-        var volumes = new List<V1Volume>
-        {
-            spec.DiskId is { } diskId
-                ? new V1Volume { Name = "home", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = K8sNames.DiskClaim(diskId) } }
-                : new V1Volume { Name = "home", EmptyDir = new V1EmptyDirVolumeSource() },
-            new V1Volume { Name = "dshm", EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity(options.ShmSize) } },
-            new V1Volume { Name = "keys", Secret = new V1SecretVolumeSource { SecretName = K8sNames.Secret(id), DefaultMode = 256 } },
-            new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = K8sNames.Config(id), DefaultMode = 365 } },
-        };
-        if (multinode)
-        {
-            var sharedClaim = options.SharedClaim is { Length: > 0 } shared ? shared : K8sNames.SharedClaim(id);
-            volumes.Add(new V1Volume { Name = "shared", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = sharedClaim } });
-        }
-
-        if (options.SharedPersonalClaim is { Length: > 0 } personal)
-        {
-            mounts.Add(Mount("/shared-personal", "shared-personal", subPath: spec.Owner));
-            volumes.Add(new V1Volume { Name = "shared-personal", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = personal } });
-        }
-
-        if (options.CcacheClaim is { Length: > 0 } ccache)
-        {
-            // One directory of the claim per owner: no tenant shares (or can poison) another's compiler cache.
-            mounts.Add(Mount("/ccache", "ccache", subPath: spec.Owner));
-            volumes.Add(new V1Volume { Name = "ccache", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ccache } });
-        }
-
-        var initContainers = new List<V1Container>();
-        if (options.StaticSshdImage is { Length: > 0 } sshdImage && !spec.Options.PreserveEntrypoint)
-        {
-            mounts.Add(Mount(K8sNames.ToolsPath, "tools", readOnly: true));
-            volumes.Add(new V1Volume { Name = "tools", EmptyDir = new V1EmptyDirVolumeSource() });
-            initContainers.Add(new V1Container
-            {
-                Name = "install-sshd",
-                Image = sshdImage,
-                Command = ["/bin/sh", "-c", "cp /sshd /tools/sshd && chmod 755 /tools/sshd"],
-                VolumeMounts = [Mount("/tools", "tools")],
-            });
-        }
-
-        var container = new V1Container
-        {
-            Name = "dev",
-            Image = image,
-            Command = spec.Options.PreserveEntrypoint ? null : ["/bin/sh", $"{EnvironmentContract.ConfigPath}/{EnvironmentContract.EntryFile}"],
-            Env = env,
-            Ports =
-            [
-                new V1ContainerPort { ContainerPort = SshPort, Name = "ssh" },
-                new V1ContainerPort { ContainerPort = MasterPort, Name = "dist" },
-                new V1ContainerPort { ContainerPort = JupyterPort, Name = "jupyter" },
-            ],
-            Resources = new V1ResourceRequirements { Limits = limits, Requests = new Dictionary<string, ResourceQuantity>(limits) },
-            VolumeMounts = mounts,
-            SecurityContext = spec.Options.Nsight ? new V1SecurityContext { Capabilities = new V1Capabilities { Add = ["SYS_ADMIN"] } } : null,
-            TerminationMessagePolicy = "FallbackToLogsOnError",
-        };
-
-        var nodeSelector = new Dictionary<string, string> { [K8sNames.HostnameLabel] = allocation.Node };
-        if (options.GpuTypeLabel is { Length: > 0 } typeLabel)
-        {
-            nodeSelector[typeLabel] = spec.GpuType;
-        }
-        else if (type is not null)
-        {
-            nodeSelector[K8sNames.InstanceTypeLabel] = type.InstanceType;
-        }
-
-        V1Affinity? affinity = null;
-        if (spec.Options.NodeLabels.Count > 0)
-        {
-            affinity = new V1Affinity
-            {
-                NodeAffinity = new V1NodeAffinity
-                {
-                    RequiredDuringSchedulingIgnoredDuringExecution = new V1NodeSelector { NodeSelectorTerms = 
-                    [
-                        new V1NodeSelectorTerm
-                        {
-                            MatchExpressions = [.. spec.Options.NodeLabels.OrderBy(l => l.Key, StringComparer.Ordinal)
-                                .Select(l => new V1NodeSelectorRequirement { Key = l.Key, OperatorProperty = "In", Values = [l.Value] })],
-                        },
-                    ] },
-                },
-            };
-        }
-
-        return new V1Pod
-        {
-            ApiVersion = "v1",
-            Kind = "Pod",
-            Metadata = Meta(K8sNames.Pod(id, rank), spec, K8sNames.EnvironmentRole, rank),
-            Spec = new V1PodSpec
-            {
-                Hostname = K8sNames.Pod(id, rank),
-                RestartPolicy = "Never",
-                NodeSelector = nodeSelector,
-                Affinity = affinity,
-                Tolerations = [new V1Toleration { Key = K8sNames.Gpu, OperatorProperty = "Exists", Effect = "NoSchedule" }],
-                InitContainers = initContainers.Count > 0 ? initContainers : null,
-                Containers = [container],
-                Volumes = volumes,
-                ImagePullSecrets = pullSecret is null ? null : [new V1LocalObjectReference { Name = pullSecret }],
-                TerminationGracePeriodSeconds = 10,
-                EnableServiceLinks = false,
-                AutomountServiceAccountToken = false,
-                SecurityContext = PodSecurity(),
-            },
-        };
-    }
 
     /// <summary>The pod-level hardening of every pod gpu-dev creates: the container runtime's default seccomp profile
     /// (no raw <c>bpf</c>, <c>kexec</c>, <c>mount</c> without the capability...), even for nsight pods that add SYS_ADMIN.
@@ -394,11 +246,6 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
 
     private static V1NetworkPolicyPort Tcp(int port) => new() { Protocol = "TCP", Port = port };
 
-    private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
-
-    private static V1VolumeMount Mount(string path, string name, bool readOnly = false, string? subPath = null) =>
-        new() { MountPath = path, Name = name, ReadOnlyProperty = readOnly ? true : null, SubPath = subPath };
-
     public static Dictionary<string, string> PodSelector(string reservationId, int rank) => new()
     {
         [K8sNames.Reservation] = reservationId,
@@ -406,97 +253,5 @@ internal sealed class EnvironmentObjects(KubernetesOptions options, GpuCatalog c
         [K8sNames.Rank] = rank.ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The in-cluster image build of <c>--dockerfile</c>: a ConfigMap with the Dockerfile and a Kaniko Job that
-    /// pushes <see cref="BuiltImage"/>; with <paramref name="dockerConfigJson"/> (per-build registry credentials,
-    /// <see cref="BuildRegistryTokens"/>) also a Secret that Kaniko reads as its <c>/kaniko/.docker/config.json</c> and the
-    /// environment's pods use as their image pull secret.</summary>
-    public (V1ConfigMap Context, V1Job Job, V1Secret? Auth) Build(EnvironmentSpec spec, string? dockerConfigJson = null)
-    {
-        var name = K8sNames.Build(spec.ReservationId);
-        var auth = dockerConfigJson is null ? null : new V1Secret
-        {
-            ApiVersion = "v1",
-            Kind = "Secret",
-            Metadata = Meta(K8sNames.BuildAuth(spec.ReservationId), spec, K8sNames.BuildRole),
-            Type = "kubernetes.io/dockerconfigjson",
-            StringData = new Dictionary<string, string> { [DockerConfigKey] = dockerConfigJson },
-        };
-        var context = new V1ConfigMap
-        {
-            ApiVersion = "v1",
-            Kind = "ConfigMap",
-            Metadata = Meta(name, spec, K8sNames.BuildRole),
-            Data = new Dictionary<string, string> { ["Dockerfile"] = spec.Options.Dockerfile ?? "" },
-        };
-        var job = new V1Job
-        {
-            ApiVersion = "batch/v1",
-            Kind = "Job",
-            Metadata = Meta(name, spec, K8sNames.BuildRole),
-            Spec = new V1JobSpec
-            {
-                BackoffLimit = 0,
-                ActiveDeadlineSeconds = 3600,
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta { Labels = Labels(spec.ReservationId, K8sNames.BuildRole) },
-                    Spec = new V1PodSpec
-                    {
-                        RestartPolicy = "Never",
-                        AutomountServiceAccountToken = false,
-                        SecurityContext = PodSecurity(),
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "build",
-                                Image = options.BuildImage,
-                                Args = ["--dockerfile=/workspace/Dockerfile", "--context=dir:///workspace", $"--destination={BuiltImage(spec.ReservationId)}",
-                                    // The pushed digest becomes the container's termination message: the pod runs that, not the tag.
-                                    $"--digest-file={TerminationLog}"],
-                                TerminationMessagePath = TerminationLog,
-                                TerminationMessagePolicy = "File",
-                                VolumeMounts = auth is null
-                                    ? [Mount("/workspace", "context", readOnly: true)]
-                                    : [Mount("/workspace", "context", readOnly: true), Mount("/kaniko/.docker", "registry-auth", readOnly: true)],
-                                Resources = new V1ResourceRequirements
-                                {
-                                    Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1"), ["memory"] = new("2Gi") },
-                                    Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("8Gi") },
-                                },
-                            },
-                        ],
-                        Volumes = auth is null
-                            ? [new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } }]
-                            :
-                            [
-                                new V1Volume { Name = "context", ConfigMap = new V1ConfigMapVolumeSource { Name = name } },
-                                new V1Volume
-                                {
-                                    Name = "registry-auth",
-                                    Secret = new V1SecretVolumeSource { SecretName = auth.Metadata.Name, Items = [new V1KeyToPath { Key = DockerConfigKey, Path = "config.json" }] },
-                                },
-                            ],
-                    },
-                },
-            },
-        };
-        return (context, job, auth);
-    }
-
-    private const string TerminationLog = "/dev/termination-log";
-    private const string DockerConfigKey = ".dockerconfigjson";
-
-    /// <summary>The tag the build pushes: <c>latest</c> of the reservation's own repository
-    /// (<c>&lt;BuildRegistry&gt;/gpu-dev-build/&lt;id&gt;</c>), so per-build credentials can be scoped to it.</summary>
-    public string BuiltImage(string reservationId) => $"{BuiltRepository(reservationId)}:latest";
-
-    /// <summary>What the environment runs: the repository at the digest the build reported, so nothing pushed to the
-    /// tag afterwards (another build, anyone with push rights) is what the pod pulls.</summary>
-    public string BuiltImageByDigest(string reservationId, string digest) =>
-        IsDigest(digest) ? $"{BuiltRepository(reservationId)}@{digest}" : throw new ArgumentException($"'{digest}' is not a sha256 image digest.", nameof(digest));
-
-    public static bool IsDigest(string? value) => value is { Length: 71 } && value.StartsWith("sha256:", StringComparison.Ordinal) && value[7..].All(char.IsAsciiHexDigitLower);
-
-    private string BuiltRepository(string reservationId) => K8sNames.BuiltRepository(options.BuildRegistry, reservationId);
+    private V1ObjectMeta Meta(string name, EnvironmentSpec spec, string role, int? rank = null) => Meta(options.Namespace, name, spec, role, rank);
 }

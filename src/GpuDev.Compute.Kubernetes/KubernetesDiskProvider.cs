@@ -32,7 +32,7 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
     private string Ns => options.Value.Namespace;
 
     public Task CreateAsync(string diskId, CancellationToken cancellationToken) =>
-        KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, null), Ns, cancellationToken: cancellationToken));
+        ApiCalls.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, null), Ns, cancellationToken: cancellationToken));
 
     public async Task<DiskSnapshot> SnapshotAsync(string diskId, string snapshotId, string? reservationId, CancellationToken cancellationToken)
     {
@@ -52,7 +52,7 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
                 ["source"] = new Dictionary<string, string> { ["persistentVolumeClaimName"] = K8sNames.DiskClaim(diskId) },
             },
         };
-        await KubernetesProvider.CreateIfMissingAsync(() => client.CustomObjects.CreateNamespacedCustomObjectAsync(snapshot, SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural,
+        await ApiCalls.CreateIfMissingAsync(() => client.CustomObjects.CreateNamespacedCustomObjectAsync(snapshot, SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural,
             cancellationToken: cancellationToken));
 
         var deadline = time.GetUtcNow() + s_snapshotWait;
@@ -86,7 +86,7 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
     /// <summary>A claim's provisioned capacity: a volume's usage is only known inside a pod that mounts it.</summary>
     public async Task<long> UsageAsync(string diskId, CancellationToken cancellationToken)
     {
-        var claim = await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
+        var claim = await ApiCalls.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
         return claim is null ? 0 : (long)Quantities.Of(claim.Status?.Capacity ?? claim.Spec?.Resources?.Requests, "storage");
     }
 
@@ -96,15 +96,15 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
         var name = K8sNames.SnapshotLister(snapshotId);
         try
         {
-            await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(ListerClaim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
-            await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPodAsync(ListerPod(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+            await ApiCalls.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(ListerClaim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+            await ApiCalls.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPodAsync(ListerPod(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
             var deadline = time.GetUtcNow() + options.Value.ListWait;
             V1Pod pod;
-            while (!KubernetesProvider.IsTerminal(pod = await client.CoreV1.ReadNamespacedPodAsync(name, Ns, cancellationToken: cancellationToken)))
+            while (!ObjectFacts.IsTerminal(pod = await client.CoreV1.ReadNamespacedPodAsync(name, Ns, cancellationToken: cancellationToken)))
             {
                 if (time.GetUtcNow() > deadline)
                 {
-                    throw new TimeoutException($"listing snapshot {snapshotId} took over {options.Value.ListWait.TotalMinutes:0} minutes ({KubernetesProvider.DescribeWaiting(pod)})");
+                    throw new TimeoutException($"listing snapshot {snapshotId} took over {options.Value.ListWait.TotalMinutes:0} minutes ({ObjectFacts.DescribeWaiting(pod)})");
                 }
 
                 await Task.Delay(s_poll, time, cancellationToken);
@@ -113,15 +113,15 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
             var log = await LogAsync(name, cancellationToken);
             if (pod.Status?.Phase != "Succeeded" || !log.TrimEnd().EndsWith(ListDone, StringComparison.Ordinal))
             {
-                throw new InvalidOperationException($"listing snapshot {snapshotId} failed: {KubernetesProvider.DescribeEnded(pod)}");
+                throw new InvalidOperationException($"listing snapshot {snapshotId} failed: {ObjectFacts.DescribeEnded(pod)}");
             }
 
             return ParseListing(log);
         }
         finally
         {
-            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPodAsync(name, Ns, gracePeriodSeconds: 0, cancellationToken: CancellationToken.None));
-            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: CancellationToken.None));
+            await ApiCalls.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPodAsync(name, Ns, gracePeriodSeconds: 0, cancellationToken: CancellationToken.None));
+            await ApiCalls.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: CancellationToken.None));
         }
     }
 
@@ -216,13 +216,13 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
 
     public async Task PurgeAsync(string diskId, CancellationToken cancellationToken)
     {
-        await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(K8sNames.DiskClaim(diskId), Ns, cancellationToken: cancellationToken));
         var list = ToJson(await client.CustomObjects.ListNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural,
             labelSelector: $"{K8sNames.Disk}={K8sNames.Checked(diskId)}", cancellationToken: cancellationToken));
         foreach (var item in list.GetProperty("items").EnumerateArray())
         {
             var name = item.GetProperty("metadata").GetProperty("name").GetString()!;
-            await KubernetesProvider.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, name,
+            await ApiCalls.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, name,
                 cancellationToken: cancellationToken));
         }
     }
@@ -231,15 +231,15 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
     public async Task RestoreAsync(string diskId, string snapshotId, CancellationToken cancellationToken)
     {
         var name = K8sNames.DiskClaim(diskId);
-        var existing = await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
+        var existing = await ApiCalls.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
         if (existing?.Spec?.DataSource?.Name == K8sNames.Snapshot(snapshotId))
         {
             return;
         }
 
-        await KubernetesProvider.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken));
         var deadline = time.GetUtcNow() + TimeSpan.FromMinutes(5);
-        while (await KubernetesProvider.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken)) is not null)
+        while (await ApiCalls.OrNullAsync(() => client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, Ns, cancellationToken: cancellationToken)) is not null)
         {
             if (time.GetUtcNow() > deadline)
             {
@@ -249,11 +249,11 @@ public sealed class KubernetesDiskProvider(IKubernetes client, IOptions<Kubernet
             await Task.Delay(s_poll, time, cancellationToken);
         }
 
-        await KubernetesProvider.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
+        await ApiCalls.CreateIfMissingAsync(() => client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(Claim(diskId, snapshotId), Ns, cancellationToken: cancellationToken));
     }
 
     public Task DeleteSnapshotAsync(string diskId, string snapshotId, CancellationToken cancellationToken) =>
-        KubernetesProvider.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, K8sNames.Snapshot(snapshotId),
+        ApiCalls.IgnoreNotFoundAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync(SnapshotGroup, SnapshotVersion, Ns, SnapshotPlural, K8sNames.Snapshot(snapshotId),
             cancellationToken: cancellationToken));
 
     private V1PersistentVolumeClaim Claim(string diskId, string? fromSnapshot) => new()

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GpuDev.Core.Compute;
 
 namespace GpuDev.Compute.LocalHost;
 
@@ -46,6 +47,13 @@ internal sealed class Podman(LocalHostOptions options)
 
         var fields = result.StdOut.Trim().Split(' ');
         return (fields[0], fields.Length > 1 && int.TryParse(fields[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : 0);
+    }
+
+    /// <summary>Runs the entry's <c>sync</c> in a running container (keys, warnings, Jupyter); false when it could not.</summary>
+    public async Task<bool> SyncAsync(string container, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(["exec", container, "/bin/sh", EnvironmentContract.ConfigPath + "/" + EnvironmentContract.EntryFile, "sync"], cancellationToken).ConfigureAwait(false);
+        return result.Succeeded;
     }
 
     public async Task<bool> NetworkExistsAsync(string network, CancellationToken cancellationToken) =>

@@ -55,6 +55,13 @@ internal static class ProcessRunner
         }
     }
 
+    /// <summary>Runs the program and throws with its one-line failure when it does not succeed.</summary>
+    public static async Task<ProcessResult> RunCheckedAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(fileName, arguments, timeout, cancellationToken).ConfigureAwait(false);
+        return result.Succeeded ? result : throw new InvalidOperationException(result.Describe(fileName));
+    }
+
     /// <summary>Runs a long program (an image pull or build), handing every line it writes (stdout and stderr) to
     /// <paramref name="onLine"/> as it comes; the result keeps the last lines as its standard error.</summary>
     public static async Task<ProcessResult> RunStreamingAsync(

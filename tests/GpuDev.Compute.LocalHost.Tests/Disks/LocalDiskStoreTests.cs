@@ -218,10 +218,10 @@ public sealed class LocalDiskStoreTests
     [InlineData("tab\there\\and\nnewline\r")]
     public void ListingPaths_RoundTrip(string path)
     {
-        var escaped = LocalDiskStore.EscapePath(path);
+        var escaped = SnapshotListing.EscapePath(path);
         Assert.DoesNotContain('\t', escaped);
         Assert.DoesNotContain('\n', escaped);
-        Assert.Equal(path, LocalDiskStore.UnescapePath(escaped));
+        Assert.Equal(path, SnapshotListing.UnescapePath(escaped));
     }
 
     /// <summary>a.txt, run.sh (0755), sub/b.txt, sub/tab&lt;TAB&gt;here.txt, big.bin (50 MB), link-out → outside, sub/link-rel → ../a.txt, empty/.</summary>

@@ -14,9 +14,13 @@ namespace GpuDev.Compute.Kubernetes;
 /// an image that cannot be pulled and an unschedulable pod become events; a node change asks for a new inventory. Each
 /// watch starts with a list (so what happened while the server was down is seen) and resumes from the last
 /// resourceVersion after the API server closes it.</summary>
-public sealed partial class KubernetesProvider
+/// <param name="removing">Reservations whose objects this process is deleting, so their pods' deletion is not reported as a failure.</param>
+internal sealed class EnvironmentWatch(
+    IKubernetes client, KubernetesOptions options, NodeInventory nodes, ConcurrentDictionary<string, DateTimeOffset> removing, TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan s_rewatchDelay = TimeSpan.FromSeconds(1);
+
+    private string Ns => options.Namespace;
 
     public async IAsyncEnumerable<EnvironmentEvent> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -56,8 +60,8 @@ public sealed partial class KubernetesProvider
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                LogWatchBroke(_logger, what, e.Message);
-                await Task.Delay(s_rewatchDelay, _time, cancellationToken);
+                Log.WatchBroke(logger, what, e.Message);
+                await Task.Delay(s_rewatchDelay, time, cancellationToken);
             }
         }
     }
@@ -66,7 +70,7 @@ public sealed partial class KubernetesProvider
     private async Task WatchPodsAsync(ChannelWriter<EnvironmentEvent> events, ConcurrentDictionary<string, (string Reservation, string? Node)> podsOnNode, CancellationToken cancellationToken)
     {
         var selector = $"{K8sNames.ManagedSelector},{K8sNames.Role}={K8sNames.EnvironmentRole}";
-        var list = await _client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken);
+        var list = await client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: selector, cancellationToken: cancellationToken);
         var reported = new Dictionary<string, string>(StringComparer.Ordinal);
         podsOnNode.Clear();
         foreach (var pod in list.Items)
@@ -79,7 +83,7 @@ public sealed partial class KubernetesProvider
         {
             try
             {
-                await foreach (var (type, pod) in _client.CoreV1.WatchListNamespacedPodAsync(Ns, labelSelector: selector, resourceVersion: resourceVersion,
+                await foreach (var (type, pod) in client.CoreV1.WatchListNamespacedPodAsync(Ns, labelSelector: selector, resourceVersion: resourceVersion,
                     allowWatchBookmarks: true, timeoutSeconds: 300, cancellationToken: cancellationToken))
                 {
                     resourceVersion = pod.Metadata?.ResourceVersion ?? resourceVersion;
@@ -110,7 +114,7 @@ public sealed partial class KubernetesProvider
         {
             podsOnNode.TryRemove(name, out _);
             reported.Remove(name);
-            if (!_removing.ContainsKey(id))
+            if (!removing.ContainsKey(id))
             {
                 events.TryWrite(new EnvironmentEvent(EnvironmentEventKind.Failed, id, $"pod {name} was deleted outside gpu-dev") { OnlyWhenActive = true });
             }
@@ -121,12 +125,12 @@ public sealed partial class KubernetesProvider
         podsOnNode[name] = (id, pod.Spec?.NodeName);
         string key;
         EnvironmentEvent e;
-        if (IsTerminal(pod))
+        if (ObjectFacts.IsTerminal(pod))
         {
-            var message = DescribeEnded(pod);
+            var message = ObjectFacts.DescribeEnded(pod);
             (key, e) = ("ended", new EnvironmentEvent(EnvironmentEventKind.Failed, id, message));
         }
-        else if (pod.Status?.Phase == "Pending" && DescribeWaiting(pod) is { } waiting && !waiting.EndsWith(" is pending", StringComparison.Ordinal))
+        else if (pod.Status?.Phase == "Pending" && ObjectFacts.DescribeWaiting(pod) is { } waiting && !waiting.EndsWith(" is pending", StringComparison.Ordinal))
         {
             (key, e) = (waiting, new EnvironmentEvent(EnvironmentEventKind.Progress, id, waiting));
         }
@@ -135,7 +139,7 @@ public sealed partial class KubernetesProvider
             return;
         }
 
-        if (_removing.ContainsKey(id) || (reported.TryGetValue(name, out var last) && last == key))
+        if (removing.ContainsKey(id) || (reported.TryGetValue(name, out var last) && last == key))
         {
             return;
         }
@@ -146,15 +150,15 @@ public sealed partial class KubernetesProvider
 
     private async Task WatchNodesAsync(ChannelWriter<EnvironmentEvent> events, ConcurrentDictionary<string, (string Reservation, string? Node)> podsOnNode, CancellationToken cancellationToken)
     {
-        var list = await _client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
-        var seen = list.Items.ToDictionary(n => n.Metadata.Name, Fingerprint, StringComparer.Ordinal);
+        var list = await client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
+        var seen = list.Items.ToDictionary(n => n.Metadata.Name, nodes.Fingerprint, StringComparer.Ordinal);
         events.TryWrite(new EnvironmentEvent(EnvironmentEventKind.NodesChanged, null, "node inventory listed"));
         var resourceVersion = list.Metadata?.ResourceVersion;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await foreach (var (type, node) in _client.CoreV1.WatchListNodeAsync(resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300,
+                await foreach (var (type, node) in client.CoreV1.WatchListNodeAsync(resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300,
                     cancellationToken: cancellationToken))
                 {
                     resourceVersion = node.Metadata?.ResourceVersion ?? resourceVersion;
@@ -176,7 +180,7 @@ public sealed partial class KubernetesProvider
                         continue;
                     }
 
-                    var fingerprint = Fingerprint(node);
+                    var fingerprint = nodes.Fingerprint(node);
                     if (!seen.TryGetValue(name, out var before) || before != fingerprint)
                     {
                         seen[name] = fingerprint;
@@ -194,14 +198,4 @@ public sealed partial class KubernetesProvider
             }
         }
     }
-
-    /// <summary>What of a node matters to the inventory (not its heartbeats).</summary>
-    private string Fingerprint(V1Node node) => string.Join('|',
-        IsSchedulable(node),
-        GpuTypeOf(node)?.Name,
-        Quantities.Of(node.Status?.Allocatable, K8sNames.Gpu),
-        string.Join(',', (node.Metadata.Labels ?? new Dictionary<string, string>()).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
-
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Kubernetes: the {What} watch broke ({Message}); listing again")]
-    private static partial void LogWatchBroke(ILogger logger, string what, string message);
 }

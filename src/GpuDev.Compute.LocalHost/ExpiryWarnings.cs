@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using GpuDev.Core.Compute;
+using Microsoft.Extensions.Logging;
 
 namespace GpuDev.Compute.LocalHost;
 
@@ -8,17 +9,16 @@ namespace GpuDev.Compute.LocalHost;
 /// configuration directory and runs the entry's <c>sync</c> in every rank, which copies it into the home and writes it to every
 /// terminal of that container (its own devpts: no other reservation's terminals). A rank that misses the exec gets it from the
 /// entry's own 5-second loop.</summary>
-internal sealed partial class LocalHostProvider
+internal sealed class ExpiryWarnings(Podman podman, ILogger logger)
 {
     private const int MaxWarningBytes = 1024;
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public async Task DeliverWarningAsync(string reservationId, string fileName, string message, CancellationToken cancellationToken)
+    public async Task DeliverAsync(EnvironmentLayout layout, string fileName, string message, CancellationToken cancellationToken)
     {
-        ValidateId(reservationId);
-        ValidateWarning(fileName, message);
-        var layout = new EnvironmentLayout(StateDir, reservationId);
-        if (ReadRecord(layout) is not { } record || !Directory.Exists(layout.ConfigDir))
+        var reservationId = layout.ReservationId;
+        Validate(fileName, message);
+        if (EnvironmentRecordFile.Read(layout) is not { } record || !Directory.Exists(layout.ConfigDir))
         {
             Log.WarningProblem(logger, reservationId, "the environment does not exist; nothing delivered");
             return;
@@ -29,11 +29,9 @@ internal sealed partial class LocalHostProvider
         Log.WarningDelivered(logger, reservationId, fileName, delivered);
     }
 
-    public async Task ClearWarningsAsync(string reservationId, CancellationToken cancellationToken)
+    public async Task ClearAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
     {
-        ValidateId(reservationId);
-        var layout = new EnvironmentLayout(StateDir, reservationId);
-        if (ReadRecord(layout) is not { } record || !Directory.Exists(layout.ConfigDir))
+        if (EnvironmentRecordFile.Read(layout) is not { } record || !Directory.Exists(layout.ConfigDir))
         {
             return;
         }
@@ -44,7 +42,7 @@ internal sealed partial class LocalHostProvider
         }
 
         await SyncRanksAsync(layout, record, "clearing warnings", cancellationToken).ConfigureAwait(false);
-        Log.WarningsCleared(logger, reservationId);
+        Log.WarningsCleared(logger, layout.ReservationId);
     }
 
     /// <summary>Runs the entry's sync in every rank; the number that did it (the others are logged and catch up by themselves).</summary>
@@ -53,7 +51,7 @@ internal sealed partial class LocalHostProvider
         var done = 0;
         for (var rank = 0; rank < record.NodeCount; rank++)
         {
-            if (await SyncAsync(layout.Container(rank), cancellationToken).ConfigureAwait(false))
+            if (await podman.SyncAsync(layout.Container(rank), cancellationToken).ConfigureAwait(false))
             {
                 done++;
             }
@@ -66,7 +64,7 @@ internal sealed partial class LocalHostProvider
         return done;
     }
 
-    private static void ValidateWarning(string fileName, string message)
+    private static void Validate(string fileName, string message)
     {
         if (fileName is null || !EnvironmentContract.IsWarningFileName(fileName))
         {

@@ -2,13 +2,14 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using GpuDev.Core.Compute;
+using Microsoft.Extensions.Logging;
 
 namespace GpuDev.Compute.LocalHost;
 
 /// <summary>Jupyter from the image (Lab where installed, else Notebook) on rank 0, as the contract runs it: wanted while
 /// <c>config/jupyter</c> exists, started and stopped by the entry's <c>sync</c> as <c>dev</c> with the sessions' variables and
 /// the reservation's token, on port 8888 published at the reservation's Jupyter port.</summary>
-internal sealed partial class LocalHostProvider
+internal sealed class LocalJupyter(Podman podman, LocalHostOptions options, TimeProvider timeProvider, ILogger logger)
 {
     private const string FindJupyterScript = "command -v jupyter-lab || command -v jupyter-notebook";
 
@@ -22,23 +23,22 @@ internal sealed partial class LocalHostProvider
         Timeout = TimeSpan.FromSeconds(3),
     };
 
-    private readonly SemaphoreSlim _jupyterLock = new(1, 1);
+    private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public async Task<JupyterEndpoint> StartJupyterAsync(string reservationId, CancellationToken cancellationToken)
+    public async Task<JupyterEndpoint> StartAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
     {
-        ValidateId(reservationId);
-        var layout = new EnvironmentLayout(StateDir, reservationId);
+        var reservationId = layout.ReservationId;
         var started = timeProvider.GetTimestamp();
-        await _jupyterLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var container = layout.Container(0);
-            if (ReadRecord(layout) is not { } record || await _podman.StateAsync(container, cancellationToken).ConfigureAwait(false) is not { Status: "running" })
+            if (EnvironmentRecordFile.Read(layout) is not { } record || await podman.StateAsync(container, cancellationToken).ConfigureAwait(false) is not { Status: "running" })
             {
                 throw new EnvironmentUnavailableException("The environment is not running, so Jupyter cannot start in it.");
             }
 
-            var find = await _podman.RunAsync(["exec", container, "/bin/sh", "-c", FindJupyterScript], cancellationToken).ConfigureAwait(false);
+            var find = await podman.RunAsync(["exec", container, "/bin/sh", "-c", FindJupyterScript], cancellationToken).ConfigureAwait(false);
             var program = find.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
             if (!find.Succeeded || program is null)
             {
@@ -49,12 +49,12 @@ internal sealed partial class LocalHostProvider
             var token = (await File.ReadAllTextAsync(Path.Combine(layout.KeysDir, EnvironmentContract.JupyterTokenFile), cancellationToken).ConfigureAwait(false)).Trim();
             var wish = Path.Combine(layout.ConfigDir, EnvironmentContract.JupyterFile);
             FileWrites.WriteIfChanged(wish, kind + "\n", "644");
-            await SyncAsync(container, cancellationToken).ConfigureAwait(false);
+            await podman.SyncAsync(container, cancellationToken).ConfigureAwait(false);
             if (await WaitJupyterAsync(container, record.JupyterPort, token, cancellationToken).ConfigureAwait(false) is { } problem)
             {
-                var log = await _podman.RunAsync(["exec", container, "tail", "-n", "3", "/run/gpu-dev/jupyter.log"], cancellationToken).ConfigureAwait(false);
+                var log = await podman.RunAsync(["exec", container, "tail", "-n", "3", "/run/gpu-dev/jupyter.log"], cancellationToken).ConfigureAwait(false);
                 FileWrites.DeleteIfPresent(wish);
-                await SyncAsync(container, cancellationToken).ConfigureAwait(false);
+                await podman.SyncAsync(container, cancellationToken).ConfigureAwait(false);
                 var tail = string.Join(" | ", log.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                 var reason = problem + ": " + (tail.Length > 0 ? tail : "no output");
                 Log.JupyterFailed(logger, reservationId, reason);
@@ -62,41 +62,40 @@ internal sealed partial class LocalHostProvider
             }
 
             Log.JupyterStarted(logger, reservationId, kind, record.JupyterPort, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds);
-            var host = _options.SshHost.Contains(':', StringComparison.Ordinal) ? "[" + _options.SshHost + "]" : _options.SshHost;
+            var host = options.SshHost.Contains(':', StringComparison.Ordinal) ? "[" + options.SshHost + "]" : options.SshHost;
             var page = kind == "lab" ? "lab" : "tree";
             return new JupyterEndpoint($"http://{host}:{record.JupyterPort.ToString(CultureInfo.InvariantCulture)}/{page}?token={token}", token);
         }
         finally
         {
-            _jupyterLock.Release();
+            _lock.Release();
         }
     }
 
-    public async Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken)
+    public async Task StopAsync(EnvironmentLayout layout, CancellationToken cancellationToken)
     {
-        ValidateId(reservationId);
-        var layout = new EnvironmentLayout(StateDir, reservationId);
-        await _jupyterLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var wish = Path.Combine(layout.ConfigDir, EnvironmentContract.JupyterFile);
             if (File.Exists(wish))
             {
                 File.Delete(wish);
-                await SyncAsync(layout.Container(0), cancellationToken).ConfigureAwait(false);
-                Log.JupyterStopped(logger, reservationId);
+                await podman.SyncAsync(layout.Container(0), cancellationToken).ConfigureAwait(false);
+                Log.JupyterStopped(logger, layout.ReservationId);
             }
         }
         finally
         {
-            _jupyterLock.Release();
+            _lock.Release();
         }
     }
 
     /// <summary>Waits until Jupyter answers an authenticated <c>GET /api/status</c> on its published port; null when it does, else why not.</summary>
     private async Task<string?> WaitJupyterAsync(string container, int port, string token, CancellationToken cancellationToken)
     {
-        var host = ProbeHost.Contains(':', StringComparison.Ordinal) ? "[" + ProbeHost + "]" : ProbeHost;
+        var probeHost = PublishedPorts.ProbeHost(options);
+        var host = probeHost.Contains(':', StringComparison.Ordinal) ? "[" + probeHost + "]" : probeHost;
         var url = new Uri($"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}/api/status");
         var start = timeProvider.GetTimestamp();
         var last = "no answer";
@@ -119,15 +118,15 @@ internal sealed partial class LocalHostProvider
                 last = ex.Message;
             }
 
-            if (timeProvider.GetElapsedTime(start) > _options.JupyterStartTimeout)
+            if (timeProvider.GetElapsedTime(start) > options.JupyterStartTimeout)
             {
-                return $"no answer on port {port.ToString(CultureInfo.InvariantCulture)} within {_options.JupyterStartTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s ({last})";
+                return $"no answer on port {port.ToString(CultureInfo.InvariantCulture)} within {options.JupyterStartTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s ({last})";
             }
 
             // The entry records Jupyter's pid; once that process is gone, waiting longer is pointless.
             if (round % 10 == 9)
             {
-                var alive = await _podman.RunAsync(["exec", container, "/bin/sh", "-c", "kill -0 \"$(cat /run/gpu-dev/jupyter.pid)\""], cancellationToken).ConfigureAwait(false);
+                var alive = await podman.RunAsync(["exec", container, "/bin/sh", "-c", "kill -0 \"$(cat /run/gpu-dev/jupyter.pid)\""], cancellationToken).ConfigureAwait(false);
                 if (!alive.Succeeded)
                 {
                     return "it exited";

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace GpuDev.Compute.Kubernetes;
+
+/// <summary>Log messages of the Kubernetes provider (EventIds 3000 and up).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Kubernetes: {Usable} usable GPU nodes of {Total}")]
+    public static partial void Discovered(ILogger logger, int usable, int total);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Kubernetes: removed every object of reservation {ReservationId}")]
+    public static partial void Removed(ILogger logger, string reservationId);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Kubernetes: the {What} watch broke ({Message}); listing again")]
+    public static partial void WatchBroke(ILogger logger, string what, string message);
+}
