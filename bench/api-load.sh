@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # API load benchmark: seeds a store with 100,000 reservations of history (direct SQL, see bench/api-seed.*.sql), starts
 # the real bin/gpu-dev-server on it, and drives GET /api/v1/reservations (list) and GET /api/v1/reservations/{id} (show)
-# open-loop at a fixed rate with bench/GpuDev.Bench.Api. Prints a markdown table (see bench/README.md).
+# open-loop at a fixed rate with bench/GpuDev.Bench.Api. Prints a markdown table (see bench/README.md), with the server
+# process's CPU time per request (from /proc/PID/stat), which does not depend on the load generator sharing the cores.
 #   bench/api-load.sh [--store sqlite|postgres] [--postgres CONNSTR] [--rate 2000[,R2...]] [--duration 30] [--warmup 5]
 #                     [--reservations 100000] [--port 18484] [--keep]
 # Needs ./build.sh first (bin/gpu-dev-server), sqlite3 (or psql for --store postgres) and the .NET 10 SDK.
@@ -94,9 +95,9 @@ warm=(dotnet "$dll" --url "$url" --token "$token" --rate 200 --duration 10 --war
 "${warm[@]}" --name warm-show --paths-file "$work/show-paths.txt" >/dev/null
 header=--header
 for r in ${rate//,/ }; do
-  gen=(dotnet "$dll" --url "$url" --token "$token" --rate "$r" --duration "$duration" --warmup "$warmup")
-  "${gen[@]}" $header --name "list (10 live of 1,000 own)" --path /api/v1/reservations
-  "${gen[@]}" --name "show (1,010 ids, round robin)" --paths-file "$work/show-paths.txt"
+  gen=(dotnet "$dll" --url "$url" --token "$token" --rate "$r" --duration "$duration" --warmup "$warmup" --server-pid "$server_pid")
+  "${gen[@]}" $header --name "list (20 live of 1,020 own)" --path /api/v1/reservations
+  "${gen[@]}" --name "show (1,020 ids, round robin)" --paths-file "$work/show-paths.txt"
   header=""
 done
 echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status") / 1024 )) MiB" >&2

@@ -2,7 +2,7 @@
 -- boolean, reservations.seq an identity column: set explicitly here, then the identity moves past it). Seeds the API load
 -- benchmark's history straight into the store (plain SQL, not through the API): 99 more users and
 -- 100,000 ended reservations spread over them and the bench user ({{BENCH_USER}} owns every 100th, so 1,000), each with
--- 4 history rows, plus 10 live (active) reservations of the bench user. Times are Unix milliseconds, as the store keeps them.
+-- 4 history rows, plus 20 live (active) reservations of the bench user. Times are Unix milliseconds, as the store keeps them.
 BEGIN;
 WITH n(i) AS (SELECT generate_series(1, 99))
 INSERT INTO users (id, name, github_user, is_admin, token_hash, created_at)
@@ -23,7 +23,7 @@ SELECT lpad(to_hex(i), 32, '0'), i,
     {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000::bigint + 60000 + 4 * 3600000
 FROM n;
 
-WITH n(i) AS (SELECT generate_series(1, 10))
+WITH n(i) AS (SELECT generate_series(1, 20))
 INSERT INTO reservations (id, seq, user_id, name, gpu_type, gpu_count, hours, node_count, jupyter, distributed, status, status_reason,
     created_at, started_at, expires_at, ssh_host, ssh_port, ssh_user)
 OVERRIDING SYSTEM VALUE

@@ -1,6 +1,6 @@
 -- Seeds the API load benchmark's history straight into the store (plain SQL, not through the API): 99 more users and
 -- 100,000 ended reservations spread over them and the bench user ({{BENCH_USER}} owns every 100th, so 1,000), each with
--- 4 history rows, plus 10 live (active) reservations of the bench user. Times are Unix milliseconds, as the store keeps them.
+-- 4 history rows, plus 20 live (active) reservations of the bench user. Times are Unix milliseconds, as the store keeps them.
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
 INSERT INTO users (id, name, github_user, is_admin, token_hash, created_at)
@@ -20,7 +20,7 @@ SELECT printf('%032x', i), i,
     {{NOW_MS}} - ({{COUNT}} - i + 1000) * 60000 + 60000 + 4 * 3600000
 FROM n;
 
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
 INSERT INTO reservations (id, seq, user_id, name, gpu_type, gpu_count, hours, node_count, jupyter, distributed, status, status_reason,
     created_at, started_at, expires_at, ssh_host, ssh_port, ssh_user)
 SELECT printf('f%031x', i), {{COUNT}} + i, '{{BENCH_USER}}', printf('live-%d', i), 'h100', 1, 24, 1, 0, 0, 'active', 'seeded',

@@ -4,13 +4,15 @@ namespace GpuDev.Bench.Api;
 
 /// <summary>Command line of one load run.</summary>
 internal sealed record LoadOptions(
-    Uri Url, string? Token, string Name, IReadOnlyList<string> Paths, int Rate, TimeSpan Duration, TimeSpan Warmup, int Connections, TimeSpan Timeout, bool Header)
+    Uri Url, string? Token, string Name, IReadOnlyList<string> Paths, int Rate, TimeSpan Duration, TimeSpan Warmup, int Connections, TimeSpan Timeout, bool Header,
+    int? ServerPid)
 {
     public const string Usage =
         """
         usage: GpuDev.Bench.Api --url URL --name NAME (--path PATH ... | --paths-file FILE) [--token TOKEN]
-                                [--rate 2000] [--duration 30] [--warmup 5] [--connections 64] [--timeout 5] [--header]
-          Open-loop GETs at a fixed rate; prints one markdown table row (latency from each request's scheduled send time).
+                                [--rate 2000] [--duration 30] [--warmup 5] [--connections 64] [--timeout 5] [--header] [--server-pid PID]
+          Open-loop GETs at a fixed rate; prints one markdown table row (latency from each request's scheduled send time;
+          with --server-pid, the server process's CPU time per request, from /proc/PID/stat).
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -53,6 +55,6 @@ internal sealed record LoadOptions(
 
         return new LoadOptions(new Uri(url), One("--token"), One("--name") ?? paths[0], paths, Int("--rate", 2000),
             TimeSpan.FromSeconds(Int("--duration", 30)), TimeSpan.FromSeconds(Int("--warmup", 5)), Int("--connections", 64),
-            TimeSpan.FromSeconds(Int("--timeout", 5)), header);
+            TimeSpan.FromSeconds(Int("--timeout", 5)), header, One("--server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
     }
 }

@@ -20,7 +20,12 @@ if (options.Warmup > TimeSpan.Zero)
     await run.RunAsync(options.Warmup, CancellationToken.None);
 }
 
+var cpuBefore = ProcessCpu.Read(options.ServerPid);
 var result = await run.RunAsync(options.Duration, CancellationToken.None);
+var cpuAfter = ProcessCpu.Read(options.ServerPid);
+var cpuPerRequest = cpuBefore is { } before && cpuAfter is { } after
+    ? ((after - before).TotalMilliseconds / result.Requests).ToString("0.000", CultureInfo.InvariantCulture)
+    : "–";
 var sorted = result.LatencyTicks.Order().ToArray();
 string Ms(double quantile)
 {
@@ -30,12 +35,12 @@ string Ms(double quantile)
 
 if (options.Header)
 {
-    Console.WriteLine("| endpoint | rate (req/s) | requests | achieved (req/s) | errors | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |");
-    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    Console.WriteLine("| endpoint | rate (req/s) | requests | achieved (req/s) | errors | server CPU / request (ms) | p50 (ms) | p90 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"| {options.Name} | {options.Rate} | {result.Requests} | {result.Requests / result.Elapsed.TotalSeconds:0} | {result.Errors} | {Ms(0.50)} | {Ms(0.90)} | {Ms(0.99)} | {Ms(0.999)} | {Ms(1.0)} |"));
+    $"| {options.Name} | {options.Rate} | {result.Requests} | {result.Requests / result.Elapsed.TotalSeconds:0} | {result.Errors} | {cpuPerRequest} | {Ms(0.50)} | {Ms(0.90)} | {Ms(0.99)} | {Ms(0.999)} | {Ms(1.0)} |"));
 if (result.FirstError is { } error)
 {
     Console.Error.WriteLine($"first error ({options.Name}): {error}");
