@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using GpuDev.Cli.Commands;
+using GpuDev.Cli.Commands.Disk;
+using GpuDev.Cli.Commands.Reserve;
 
 namespace GpuDev.Cli;
 

@@ -8,9 +8,19 @@ namespace GpuDev.Core.Scheduling;
 /// <summary>First come, first served per GPU type, with conservative backfill (as in Slurm): in arrival order,
 /// each request is booked at the earliest time its GPUs stay free for its whole duration, around everything
 /// already running and everything booked for requests ahead of it. A later request therefore starts early
-/// only in a gap that delays no one ahead of it. Requests booked at "now" start; the others keep their
-/// booked time as an honest ETA (exact when nothing ends early). Single-node requests go to the node whose
-/// free block fits most tightly; multinode requests take whole nodes, all or nothing. Pure: no I/O, no clock.</summary>
+/// only in a gap that delays no one ahead of it (but see ties below). Requests booked at "now" start; the
+/// others keep their booked time as an honest ETA (exact when nothing ends early and nothing arrives, except
+/// after a tie: see below). Single-node requests go to the node whose free block fits most tightly (fewest GPUs free at the
+/// start, then the first by name); multinode requests take whole nodes, all or nothing (the first free ones by
+/// name). Pure: no I/O, no clock.
+/// <para>Ties: when a waiting single-node request could start on two nodes at its booked time, the tightest fit
+/// picks one. A request behind it that starts first on the other node makes that node the tighter one at the
+/// next pass, so the earlier request moves there, and the ETA of a request booked on that node can move
+/// (later as well as sooner). A pass cannot tell such a request from one that was ahead: both are just GPUs
+/// held now. Breaking ties by node name alone would keep every ETA exact, at some cost in packing (on the
+/// synthetic week in bench/README.md, with early cancels: median wait 3.9 h → 4.2 h). Kept for now: such a tie
+/// needs two nodes freeing at the same instant (or holders with unknown or passed ends, which all free at the
+/// same assumed instant); the property tests check that ETAs are exact whenever no booking was a tie.</para></summary>
 public static class BackfillPlanner
 {
     /// <param name="now">The planning instant.</param>
