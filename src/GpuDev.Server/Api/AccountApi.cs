@@ -24,7 +24,19 @@ public static class AccountApi
 
     /// <summary>Sets the caller's GitHub login after checking that its keys can be fetched (a login whose keys cannot be is
     /// refused with the reason and nothing is changed); null clears it. Reservations made from then on accept those keys.</summary>
-    private static async Task<IResult> SetGithubUserAsync(SetGithubUserRequest request, CurrentUser caller, IReservationStore store, KeyCollector keys, IComputeProvider provider, CancellationToken cancellationToken)
+    private static async Task<IResult> SetGithubUserAsync(SetGithubUserRequest request, CurrentUser caller, IReservationStore store, KeyCollector keys, IComputeProvider provider, TokenCache tokens, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ChangeGithubUserAsync(request, caller, store, keys, provider, cancellationToken);
+        }
+        finally
+        {
+            tokens.Forget(caller.User.Id); // after the write, so the next request reads the user as changed
+        }
+    }
+
+    private static async Task<IResult> ChangeGithubUserAsync(SetGithubUserRequest request, CurrentUser caller, IReservationStore store, KeyCollector keys, IComputeProvider provider, CancellationToken cancellationToken)
     {
         var login = request.GithubUser?.Trim().TrimStart('@');
         if (string.IsNullOrEmpty(login))

@@ -166,6 +166,7 @@ public static class ServerApp
         services.AddHttpClient<ISshKeySource, HttpSshKeySource>();
 
         services.AddSingleton<AuthFailureLimiter>();
+        services.AddSingleton<TokenCache>();
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();

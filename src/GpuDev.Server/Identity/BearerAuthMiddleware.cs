@@ -1,5 +1,4 @@
 using System.Globalization;
-using GpuDev.Core.Storage;
 using GpuDev.Server.Api;
 
 namespace GpuDev.Server.Identity;
@@ -15,12 +14,12 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
 {
     private const string Scheme = "Bearer ";
 
-    public async Task InvokeAsync(HttpContext http, IReservationStore store)
+    public async Task InvokeAsync(HttpContext http, TokenCache tokens)
     {
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var header = http.Request.Headers.Authorization.ToString();
         var presented = header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) && header.Length > Scheme.Length && header.Length <= 512;
-        var user = presented ? await store.FindUserByTokenHashAsync(Tokens.Hash(header[Scheme.Length..].Trim()), http.RequestAborted) : null;
+        var user = presented ? await tokens.FindAsync(Tokens.Hash(header[Scheme.Length..].Trim()), http.RequestAborted) : null;
         if (user is not null)
         {
             // A valid token is never throttled, whatever others at the same address tried.
