@@ -73,7 +73,8 @@ internal sealed class EnvironmentProbe(Podman podman, LocalHostOptions options, 
             null => $"{node} ({name}) does not exist",
             { Status: "running" } => null,
             { Status: "created" or "initialized" or "configured" } => null,
-            var (status, code) => $"{node} {status} (exit code {code.ToString(CultureInfo.InvariantCulture)}): {await podman.LogTailAsync(name, cancellationToken).ConfigureAwait(false)}",
+            // "stopped" is podman's word for an exited container whose clean-up has not run yet (seen right after a kill).
+            var (status, code) => $"{node} {(status == "stopped" ? "exited" : status)} (exit code {code.ToString(CultureInfo.InvariantCulture)}): {await podman.LogTailAsync(name, cancellationToken).ConfigureAwait(false)}",
         };
     }
 

@@ -15,6 +15,7 @@ public sealed class EventIdTests
             typeof(GpuDev.Server.Hosting.ServerApp).Assembly,
             typeof(GpuDev.Compute.LocalHost.LocalHostOptions).Assembly,
             typeof(GpuDev.Compute.Kubernetes.KubernetesOptions).Assembly,
+            typeof(GpuDev.Storage.SqlDatabase).Assembly,
             typeof(GpuDev.Storage.Sqlite.SqliteStorageExtensions).Assembly,
             typeof(GpuDev.Storage.Postgres.PostgresStorageExtensions).Assembly,
             typeof(GpuDev.Core.Catalog.GpuCatalog).Assembly,
