@@ -20,9 +20,12 @@ internal static class TestSkips
     public static bool RequireAll => Environment.GetEnvironmentVariable(RequireAllVariable) == "1";
 
     /// <summary>Skips with <paramref name="reason"/>; under the require-all switch, fails with it.</summary>
-    public static void Skip(string reason)
+    public static void Skip(string reason) => Skip(reason, RequireAll);
+
+    /// <summary><see cref="Skip(string)"/> with the switch given (tests of this class set it without touching the process's environment).</summary>
+    internal static void Skip(string reason, bool requireAll)
     {
-        if (RequireAll)
+        if (requireAll)
         {
             Assert.Fail($"{reason} [{RequireAllVariable}=1: every test must run here; only {string.Join(", ", Enum.GetNames<Allowed>())} may skip]");
         }

@@ -15,7 +15,7 @@ internal static class RefusalProblems
         RefusalKind.NeverFits => Problems.InsufficientCapacity(refusal.Detail),
         RefusalKind.ReservationNotFound => Problems.NotFound(refusal.Detail),
         RefusalKind.AmbiguousId => Problems.Ambiguous(refusal.Detail),
-        RefusalKind.DiskNotFound => DisksApi.NotFound(refusal.Field ?? ""),
+        RefusalKind.DiskNotFound => DisksApi.NotFound(refusal.DiskName ?? ""),
         RefusalKind.DiskInUse when refusal.Disk is { } disk => DisksApi.InUse(disk, forReservation: true),
         RefusalKind.DiskInUse => Problems.Conflict(refusal.Detail),
         RefusalKind.NotOwner => Problems.Forbidden(refusal.Detail),

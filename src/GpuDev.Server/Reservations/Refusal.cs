@@ -25,7 +25,7 @@ internal enum RefusalKind
     /// <summary>An id prefix matches several reservations.</summary>
     AmbiguousId,
 
-    /// <summary>The caller has no disk of that name; <see cref="Refusal.Field"/> is the name.</summary>
+    /// <summary>The caller has no disk of that name (<see cref="Refusal.DiskName"/>).</summary>
     DiskNotFound,
 
     /// <summary>The disk is held by another reservation; <see cref="Refusal.Disk"/> says which.</summary>
@@ -50,7 +50,11 @@ internal sealed record Refusal(RefusalKind Kind, string Detail)
 
     public IReadOnlyList<RuleViolation> Violations { get; init; } = [];
 
+    /// <summary>The disk a <see cref="RefusalKind.DiskInUse"/> refusal is about.</summary>
     public Disk? Disk { get; init; }
+
+    /// <summary>The name a <see cref="RefusalKind.DiskNotFound"/> refusal looked for.</summary>
+    public string? DiskName { get; init; }
 
     public static Refusal BadInput(string detail, string field) => new(RefusalKind.BadInput, detail) { Field = field };
 }

@@ -68,7 +68,7 @@ internal sealed partial class ReservationService(
             disk = await disks.FindDiskAsync(caller.Id, diskName, includeDeleted: false, cancellationToken);
             if (disk is null)
             {
-                return new Refusal(RefusalKind.DiskNotFound, $"You have no disk named {diskName}.") { Field = diskName };
+                return new Refusal(RefusalKind.DiskNotFound, $"You have no disk named {diskName}.") { DiskName = diskName };
             }
         }
 

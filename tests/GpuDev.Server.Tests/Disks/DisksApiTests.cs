@@ -93,6 +93,27 @@ public sealed class DisksApiTests
     }
 
     [Fact]
+    public async Task Reserve_UnknownDiskOrDiskInUse_RefusedWithTheWayOut_NothingCreated()
+    {
+        await using var server = new ServerFixture();
+        var client = await server.ClientForAsync("alice");
+        await CreateDiskAsync(client, "work");
+        var first = (await (await ReserveAsync(client, "work")).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+
+        var unknown = await ReserveAsync(client, "nope");
+        var held = await ReserveAsync(client, "work");
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var missing = (await unknown.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
+        Assert.Equal(ProblemCodes.NotFound, missing.Code);
+        Assert.Equal("You have no disk named nope; create it with: gpu-dev disk create nope", missing.Detail);
+        Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
+        Assert.Equal($"Disk work is in use by reservation {first.Id[..8]}; cancel it or use --disk none.", await ProblemDetailAsync(held));
+        var all = await client.GetFromJsonAsync(Routes.Reservations + "?all=true", GpuDevJsonContext.Default.ListReservationDto);
+        Assert.Equal([first.Id], all!.Select(r => r.Id));
+    }
+
+    [Fact]
     public async Task Reserve_WithDisk_InUseThenSnapshottedAndAvailableAfterCancel()
     {
         await using var server = new ServerFixture();
