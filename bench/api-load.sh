@@ -4,13 +4,16 @@
 # open-loop at a fixed rate with bench/GpuDev.Bench.Api. Prints a markdown table (see bench/README.md), with the server
 # process's CPU time per request (from /proc/PID/stat), which does not depend on the load generator sharing the cores.
 #   bench/api-load.sh [--store sqlite|postgres] [--postgres CONNSTR] [--rate 2000[,R2...]] [--duration 30] [--warmup 5]
-#                     [--reservations 100000] [--port 18484] [--keep]
+#                     [--reservations 100000] [--port 18484] [--endpoints list,show[,me,healthz]] [--writes-per-s 0] [--keep]
+# --writes-per-s N (SQLite) moves the read cache's revision N times a second while measuring, as writes would: 0 measures
+#   answers served from the cache once warm, a rate above the request rate measures every answer read from the store.
+# --endpoints adds the request pipeline's floor: GET /api/v1/me (authenticated, one small body) and GET /healthz (none).
 # Needs ./build.sh first (bin/gpu-dev-server), sqlite3 (or psql for --store postgres) and the .NET 10 SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-store=sqlite postgres="" rate=2000 duration=30 warmup=5 count=100000 port=18484 keep=0
+store=sqlite postgres="" rate=2000 duration=30 warmup=5 count=100000 port=18484 keep=0 endpoints=list,show writes=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --store) store=$2; shift 2 ;;
@@ -20,6 +23,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --reservations) count=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
+    --endpoints) endpoints=$2; shift 2 ;;
+    --writes-per-s) writes=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "error: unknown option '$1'" >&2; exit 1 ;;
@@ -45,8 +50,9 @@ for attempt in 1 2 3 4 5; do
 done
 
 work=$(mktemp -d /tmp/gpu-dev-api-bench.XXXXXX)
-server_pid=""
+server_pid="" writer_pid=""
 cleanup() {
+  if [ -n "$writer_pid" ]; then kill "$writer_pid" 2>/dev/null || true; wait "$writer_pid" 2>/dev/null || true; fi
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   if [ "$keep" = 0 ]; then rm -rf "$work"; else echo "kept: $work" >&2; fi
 }
@@ -93,11 +99,26 @@ echo "load: $rate req/s open-loop for ${duration}s per endpoint after ${warmup}s
 warm=(dotnet "$dll" --url "$url" --token "$token" --rate 200 --duration 10 --warmup 0)
 "${warm[@]}" --name warm-list --path /api/v1/reservations >/dev/null
 "${warm[@]}" --name warm-show --paths-file "$work/show-paths.txt" >/dev/null
+if [ "$writes" != 0 ]; then
+  [ "$store" = sqlite ] || { echo "error: --writes-per-s needs --store sqlite (the PostgreSQL store caches nothing)" >&2; exit 1; }
+  # One sqlite3 process, fed a revision bump every 1/N s: what the triggers do for any write to a reservation.
+  pause=$(awk -v n="$writes" 'BEGIN { printf "%.4f", 1 / n }')
+  (while :; do echo "UPDATE store_revision SET value = value + 1 WHERE id = 1;"; sleep "$pause"; done) | sqlite3 -batch "$work/data/gpu-dev.db" &
+  writer_pid=$!
+  echo "writes: the revision moves ~$writes times a second (sqlite3 beside the server)" >&2
+fi
 header=--header
 for r in ${rate//,/ }; do
   gen=(dotnet "$dll" --url "$url" --token "$token" --rate "$r" --duration "$duration" --warmup "$warmup" --server-pid "$server_pid")
-  "${gen[@]}" $header --name "list (20 live of 1,020 own)" --path /api/v1/reservations
-  "${gen[@]}" --name "show (1,020 ids, round robin)" --paths-file "$work/show-paths.txt"
-  header=""
+  for e in ${endpoints//,/ }; do
+    case "$e" in
+      list) "${gen[@]}" $header --name "list (20 live of 1,020 own)" --path /api/v1/reservations ;;
+      show) "${gen[@]}" $header --name "show (1,020 ids, round robin)" --paths-file "$work/show-paths.txt" ;;
+      me) "${gen[@]}" $header --name "me (pipeline + auth)" --path /api/v1/me ;;
+      healthz) "${gen[@]}" $header --name "healthz (pipeline, no auth)" --path /healthz ;;
+      *) echo "error: unknown endpoint '$e' (valid: list, show, me, healthz)" >&2; exit 1 ;;
+    esac
+    header=""
+  done
 done
 echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status") / 1024 )) MiB" >&2

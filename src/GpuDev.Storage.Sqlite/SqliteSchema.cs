@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace GpuDev.Storage.Sqlite;
 
 /// <summary>Versioned migrations. Each entry runs once, in order, inside one transaction with its version bump.
@@ -178,5 +181,37 @@ internal static class SqliteSchema
         DROP INDEX ix_disks_live_name;
         CREATE UNIQUE INDEX ix_disks_live_lower_name ON disks(user_id, lower(name)) WHERE deleted_at IS NULL;
         """,
+
+        // The read cache's revision (SqliteReservationRevision): one row, bumped by triggers in the same transaction as
+        // any change to what a reservation's answer is read from, so no write path can forget it and another process's
+        // writes count too.
+        RevisionTriggers(),
     ];
+
+    private static string RevisionTriggers()
+    {
+        (string Table, string Event)[] changes =
+        [
+            ("reservations", "INSERT"), ("reservations", "UPDATE"), ("reservations", "DELETE"),
+            ("reservation_history", "INSERT"), ("reservation_history", "UPDATE"), ("reservation_history", "DELETE"),
+            ("reservation_nodes", "INSERT"), ("reservation_nodes", "UPDATE"), ("reservation_nodes", "DELETE"),
+            ("reservation_users", "INSERT"), ("reservation_users", "UPDATE"), ("reservation_users", "DELETE"),
+            ("reservation_warnings", "INSERT"), ("reservation_warnings", "UPDATE"), ("reservation_warnings", "DELETE"),
+            ("users", "UPDATE OF name"), ("users", "DELETE"),
+            ("disks", "UPDATE OF name"), ("disks", "DELETE"),
+        ];
+        var sql = new StringBuilder("""
+            CREATE TABLE store_revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+            INSERT INTO store_revision (id, value) VALUES (1, 0);
+
+            """);
+        foreach (var (table, change) in changes)
+        {
+            var name = $"tr_revision_{table}_{change.Split(' ')[0].ToLowerInvariant()}";
+            sql.Append(CultureInfo.InvariantCulture,
+                $"CREATE TRIGGER {name} AFTER {change} ON {table} BEGIN UPDATE store_revision SET value = value + 1 WHERE id = 1; END;\n");
+        }
+
+        return sql.ToString();
+    }
 }

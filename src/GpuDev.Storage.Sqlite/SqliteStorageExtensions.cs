@@ -1,3 +1,4 @@
+using GpuDev.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GpuDev.Storage.Sqlite;
@@ -8,6 +9,7 @@ public static class SqliteStorageExtensions
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, string dataDir)
     {
         services.AddSingleton(_ => new SqliteDataSource(Path.Combine(dataDir, "gpu-dev.db")));
+        services.AddSingleton<IReservationRevision>(sp => new SqliteReservationRevision(sp.GetRequiredService<SqliteDataSource>()));
         return services.AddSqlStorage(sp => new SqlDatabase(sp.GetRequiredService<SqliteDataSource>(), SqliteDialect.Instance));
     }
 }

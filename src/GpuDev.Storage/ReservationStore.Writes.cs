@@ -166,6 +166,8 @@ public sealed partial class ReservationStore
     public async Task ReleaseAllocationsAsync(string reservationId, CancellationToken cancellationToken) =>
         await database.ExecuteAsync("DELETE FROM gpu_allocations WHERE reservation_id = @id;", cancellationToken, ("id", reservationId));
 
+    /// <remarks>Rows whose wait information is unchanged are not written: a scheduling pass repeats most of it, and a
+    /// written row would move the read cache's revision (and so drop every cached answer) for nothing.</remarks>
     public async Task UpdateWaitInfoAsync(IReadOnlyList<WaitInfo> waitInfo, CancellationToken cancellationToken)
     {
         if (waitInfo.Count == 0)
@@ -177,7 +179,11 @@ public sealed partial class ReservationStore
         foreach (var info in waitInfo)
         {
             await session.ExecuteAsync(
-                "UPDATE reservations SET queue_position = @pos::integer, estimated_start_at = @eta::bigint, wait_reason = @reason::text WHERE id = @id AND status IN ('pending', 'queued');",
+                """
+                UPDATE reservations SET queue_position = @pos::integer, estimated_start_at = @eta::bigint, wait_reason = @reason::text
+                WHERE id = @id AND status IN ('pending', 'queued') AND (queue_position IS DISTINCT FROM @pos::integer
+                    OR estimated_start_at IS DISTINCT FROM @eta::bigint OR wait_reason IS DISTINCT FROM @reason::text);
+                """,
                 cancellationToken, ("id", info.ReservationId), ("pos", info.QueuePosition), ("eta", SqlTime.ToMs(info.EstimatedStartAt)), ("reason", info.Reason));
         }
 

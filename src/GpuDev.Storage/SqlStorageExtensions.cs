@@ -3,6 +3,7 @@ using GpuDev.Core.Disks;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace GpuDev.Storage;
 
@@ -19,6 +20,8 @@ public static class SqlStorageExtensions
         services.AddSingleton<IWorkerLeases>(sp => new WorkerLeases(sp.GetRequiredService<SqlDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDiskStore>(sp => new DiskStore(sp.GetRequiredService<SqlDatabase>()));
         services.AddSingleton<IAuditLog>(sp => new AuditLog(sp.GetRequiredService<SqlDatabase>()));
+        // A store that can tell its revision exactly and cheaply registers it first (SQLite); elsewhere nothing is cached.
+        services.TryAddSingleton<IReservationRevision>(NoReservationRevision.Instance);
         return services;
     }
 }

@@ -1,3 +1,7 @@
+using GpuDev.Core.Audit;
+using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
+using GpuDev.Testing;
 using GpuDev.Storage.Sqlite;
 
 namespace GpuDev.Storage.Tests;
@@ -28,6 +32,55 @@ public sealed class SqliteStoreTests : StoreContractTests
         }
 
         await held.DisposeAsync();
+    }
+
+    /// <summary>The read cache trusts this number: it must move with every change to what a reservation's answer is read
+    /// from, whoever writes it (another connection is what another process is to SQLite), and not with writes that change
+    /// no answer (leases, audit, a scheduling pass that repeats the wait information).</summary>
+    [Fact]
+    public async Task Revision_MovesWithEveryReservationChangeFromAnyConnection_NotWithOtherWrites()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var source = new SqliteDataSource(Path.Combine(_dir, "revision.db"));
+        var ports = new StorePorts(new SqlDatabase(source, SqliteDialect.Instance), Time);
+        await ports.Reservations.InitializeAsync(ct);
+        using var revision = new SqliteReservationRevision(source);
+        async Task<long> CurrentAsync() => (await revision.CurrentAsync(ct))!.Value;
+
+        var user = await ports.Reservations.AddUserAsync("alice", null, false, "hash", [TestKeys.Ed25519], ct);
+        var start = await CurrentAsync();
+        var reservation = (await ports.Reservations.CreateReservationAsync(new Reservation
+        {
+            Id = Guid.NewGuid().ToString("N"), UserId = user.Id, UserName = user.Name, GpuType = "h100", GpuCount = 2, Hours = 1,
+            Status = ReservationStatus.Pending, CreatedAt = Time.GetUtcNow(),
+        }, null, null, ct)).Reservation;
+        var created = await CurrentAsync();
+        Assert.True(created > start, "creating a reservation moves the revision");
+
+        WaitInfo[] wait = [new(reservation.Id, 1, Time.GetUtcNow().AddHours(1), "waiting for 2 h100 GPUs")];
+        await ports.Reservations.UpdateWaitInfoAsync(wait, ct);
+        var waited = await CurrentAsync();
+        Assert.True(waited > created, "new wait information moves it");
+        await ports.Reservations.UpdateWaitInfoAsync(wait, ct);
+        Assert.Equal(waited, await CurrentAsync());
+
+        await ports.Leases.TryAcquireAsync("scheduler", "replica-a", TimeSpan.FromSeconds(10), ct);
+        await ports.Audit.RecordAsync(new AuditEntry(Time.GetUtcNow(), "alice", "reservation.create", reservation.Id, 201, null, "127.0.0.1"), ct);
+        Assert.Equal(waited, await CurrentAsync());
+
+        await ports.Reservations.TransitionAsync(new ReservationTransition(reservation.Id, ReservationStatus.Pending, ReservationStatus.Cancelled, "by owner", Time.GetUtcNow()), ct);
+        var cancelled = await CurrentAsync();
+        Assert.True(cancelled > waited, "a transition moves it");
+
+        await using (var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={source.Path};Pooling=False"))
+        {
+            await other.OpenAsync(ct);
+            await using var rename = other.CreateCommand();
+            rename.CommandText = "UPDATE reservations SET name = 'renamed';";
+            await rename.ExecuteNonQueryAsync(ct);
+        }
+
+        Assert.True(await CurrentAsync() > cancelled, "a write on another connection (another process) moves it");
     }
 
     public override ValueTask DisposeAsync()

@@ -37,9 +37,16 @@ public static class ReservationsApi
         return outcome.Created ? TypedResults.Created(Routes.Reservation(dto.Id), dto) : TypedResults.Ok(dto);
     }
 
-    internal static async Task<Results<Ok<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
-        CurrentUser caller, string? user, string? status, bool? all, IReservationStore store, CancellationToken cancellationToken)
+    internal static async Task<Results<JsonBody<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
+        CurrentUser caller, string? user, string? status, bool? all, IReservationStore store, ReadCache cache, CancellationToken cancellationToken)
     {
+        var revision = await cache.RevisionAsync(cancellationToken);
+        var key = ReadCache.Key("list", caller.Id, caller.IsAdmin ? "admin" : "", caller.User.GithubUser, user, status, all?.ToString());
+        if (cache.TryGet<List<ReservationDto>>(revision, key, out var cached))
+        {
+            return cached;
+        }
+
         ReservationStatus[]? statuses;
         if (status is not null)
         {
@@ -65,7 +72,7 @@ public static class ReservationsApi
             var other = await store.FindUserByNameAsync(user, cancellationToken);
             if (other is null)
             {
-                return TypedResults.Ok(new List<ReservationDto>());
+                return cache.Store(revision, key, new List<ReservationDto>());
             }
 
             userId = other.Id;
@@ -73,7 +80,7 @@ public static class ReservationsApi
 
         var mine = userId == caller.Id;
         var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses, OrAddedGithubUser: mine ? caller.User.GithubUser : null), cancellationToken);
-        return TypedResults.Ok(reservations.Select(r => r.ToDto(
+        return cache.Store(revision, key, reservations.Select(r => r.ToDto(
             withAccess: caller.IsAdmin || r.UserId == caller.Id || IsAddedUser(caller, r),
             canEdit: ReservationService.CanEdit(caller, r))).ToList());
     }
@@ -81,11 +88,18 @@ public static class ReservationsApi
     private static bool IsAddedUser(CurrentUser caller, Reservation reservation) =>
         caller.User.GithubUser is { } github && reservation.AddedUsers.Contains(github, StringComparer.OrdinalIgnoreCase);
 
-    internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> GetAsync(
-        CurrentUser caller, string id, ReservationService service, CancellationToken cancellationToken)
+    internal static async Task<Results<JsonBody<ReservationDto>, ProblemHttpResult>> GetAsync(
+        CurrentUser caller, string id, ReservationService service, ReadCache cache, CancellationToken cancellationToken)
     {
+        var revision = await cache.RevisionAsync(cancellationToken);
+        var key = ReadCache.Key("show", caller.Id, caller.IsAdmin ? "admin" : "", caller.User.GithubUser, id);
+        if (cache.TryGet<ReservationDto>(revision, key, out var cached))
+        {
+            return cached;
+        }
+
         var (reservation, refusal) = await service.FindAsync(caller, id, cancellationToken);
-        return reservation is null ? refusal!.ToProblem() : TypedResults.Ok(reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
+        return reservation is null ? refusal!.ToProblem() : cache.Store(revision, key, reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(

@@ -171,6 +171,7 @@ public static class ServerApp
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();
         services.AddSingleton<FleetView>();
+        services.AddSingleton<Api.ReadCache>();
         services.AddSingleton<SchedulingPass>();
         services.AddSingleton<ScheduleHandler>();
         services.AddSingleton<ProvisionHandler>();
