@@ -99,6 +99,8 @@ echo "load: $rate req/s open-loop for ${duration}s per endpoint after ${warmup}s
 warm=(dotnet "$dll" --url "$url" --token "$token" --rate 200 --duration 10 --warmup 0)
 "${warm[@]}" --name warm-list --path /api/v1/reservations >/dev/null
 "${warm[@]}" --name warm-show --paths-file "$work/show-paths.txt" >/dev/null
+revision_at_start=""
+if [ "$store" = sqlite ]; then revision_at_start=$(sql "SELECT value FROM store_revision;"); fi
 if [ "$writes" != 0 ]; then
   [ "$store" = sqlite ] || { echo "error: --writes-per-s needs --store sqlite (the PostgreSQL store caches nothing)" >&2; exit 1; }
   # One sqlite3 process, fed a revision bump every 1/N s: what the triggers do for any write to a reservation.
@@ -121,4 +123,7 @@ for r in ${rate//,/ }; do
     header=""
   done
 done
+if [ -n "$revision_at_start" ]; then
+  echo "the read cache's revision moved $(( $(sql "SELECT value FROM store_revision;") - revision_at_start )) times during the runs" >&2
+fi
 echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status") / 1024 )) MiB" >&2

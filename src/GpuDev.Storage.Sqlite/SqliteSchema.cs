@@ -182,34 +182,44 @@ internal static class SqliteSchema
         CREATE UNIQUE INDEX ix_disks_live_lower_name ON disks(user_id, lower(name)) WHERE deleted_at IS NULL;
         """,
 
-        // The read cache's revision (SqliteReservationRevision): one row, bumped by triggers in the same transaction as
-        // any change to what a reservation's answer is read from, so no write path can forget it and another process's
-        // writes count too.
+        // The read cache's revisions (SqliteReservationRevision): the store's in one row, and each reservation's in its
+        // row, moved by triggers in the same transaction as any change to what a reservation's answer is read from, so no
+        // write path can forget them and another process's writes count too.
         RevisionTriggers(),
     ];
 
     private static string RevisionTriggers()
     {
-        (string Table, string Event)[] changes =
+        // (table, event, the reservations it touches: null for none in particular). Each bumps the store's revision and
+        // stamps the touched reservations with it, so a reservation's revision moves with anything its answer is read from.
+        (string Table, string Event, string? Touched)[] changes =
         [
-            ("reservations", "INSERT"), ("reservations", "UPDATE"), ("reservations", "DELETE"),
-            ("reservation_history", "INSERT"), ("reservation_history", "UPDATE"), ("reservation_history", "DELETE"),
-            ("reservation_nodes", "INSERT"), ("reservation_nodes", "UPDATE"), ("reservation_nodes", "DELETE"),
-            ("reservation_users", "INSERT"), ("reservation_users", "UPDATE"), ("reservation_users", "DELETE"),
-            ("reservation_warnings", "INSERT"), ("reservation_warnings", "UPDATE"), ("reservation_warnings", "DELETE"),
-            ("users", "UPDATE OF name"), ("users", "DELETE"),
-            ("disks", "UPDATE OF name"), ("disks", "DELETE"),
+            ("reservations", "INSERT", "id = NEW.id"), ("reservations", "UPDATE", "id = NEW.id"), ("reservations", "DELETE", null),
+            ("reservation_history", "INSERT", "id = NEW.reservation_id"), ("reservation_history", "UPDATE", "id = NEW.reservation_id"),
+            ("reservation_history", "DELETE", "id = OLD.reservation_id"),
+            ("reservation_nodes", "INSERT", "id = NEW.reservation_id"), ("reservation_nodes", "UPDATE", "id = NEW.reservation_id"),
+            ("reservation_nodes", "DELETE", "id = OLD.reservation_id"),
+            ("reservation_users", "INSERT", "id = NEW.reservation_id"), ("reservation_users", "UPDATE", "id = NEW.reservation_id"),
+            ("reservation_users", "DELETE", "id = OLD.reservation_id"),
+            ("reservation_warnings", "INSERT", "id = NEW.reservation_id"), ("reservation_warnings", "UPDATE", "id = NEW.reservation_id"),
+            ("reservation_warnings", "DELETE", "id = OLD.reservation_id"),
+            ("users", "UPDATE OF name", "user_id = NEW.id"), ("users", "DELETE", null),
+            ("disks", "UPDATE OF name", "disk_id = NEW.id"), ("disks", "DELETE", null),
         ];
         var sql = new StringBuilder("""
+            ALTER TABLE reservations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
             CREATE TABLE store_revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
             INSERT INTO store_revision (id, value) VALUES (1, 0);
 
             """);
-        foreach (var (table, change) in changes)
+        foreach (var (table, change, touched) in changes)
         {
             var name = $"tr_revision_{table}_{change.Split(' ')[0].ToLowerInvariant()}";
+            // The stamp is an UPDATE of reservations inside a trigger: SQLite does not fire a trigger from its own program
+            // (recursive_triggers is off), and the stamp's own firing of the reservations UPDATE trigger only bumps again.
+            var stamp = touched is null ? "" : $" UPDATE reservations SET revision = (SELECT value FROM store_revision WHERE id = 1) WHERE {touched};";
             sql.Append(CultureInfo.InvariantCulture,
-                $"CREATE TRIGGER {name} AFTER {change} ON {table} BEGIN UPDATE store_revision SET value = value + 1 WHERE id = 1; END;\n");
+                $"CREATE TRIGGER {name} AFTER {change} ON {table} BEGIN UPDATE store_revision SET value = value + 1 WHERE id = 1;{stamp} END;\n");
         }
 
         return sql.ToString();

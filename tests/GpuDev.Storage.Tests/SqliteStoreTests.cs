@@ -56,11 +56,23 @@ public sealed class SqliteStoreTests : StoreContractTests
         }, null, null, ct)).Reservation;
         var created = await CurrentAsync();
         Assert.True(created > start, "creating a reservation moves the revision");
+        Assert.Equal(created, await revision.OfReservationAsync(reservation.Id, ct));
+        var other = (await ports.Reservations.CreateReservationAsync(new Reservation
+        {
+            Id = Guid.NewGuid().ToString("N"), UserId = user.Id, UserName = user.Name, GpuType = "h100", GpuCount = 1, Hours = 1,
+            Status = ReservationStatus.Pending, CreatedAt = Time.GetUtcNow(),
+        }, null, null, ct)).Reservation;
+        Assert.True(await CurrentAsync() > created, "another reservation moves the store's revision");
+        Assert.Equal(created, await revision.OfReservationAsync(reservation.Id, ct));
+        Assert.Null(await revision.OfReservationAsync("0123456789abcdef0123456789abcdef", ct));
+        created = await CurrentAsync();
 
         WaitInfo[] wait = [new(reservation.Id, 1, Time.GetUtcNow().AddHours(1), "waiting for 2 h100 GPUs")];
         await ports.Reservations.UpdateWaitInfoAsync(wait, ct);
         var waited = await CurrentAsync();
         Assert.True(waited > created, "new wait information moves it");
+        Assert.Equal(waited, await revision.OfReservationAsync(reservation.Id, ct));
+        Assert.True(await revision.OfReservationAsync(other.Id, ct) < waited, "and not the other reservation's");
         await ports.Reservations.UpdateWaitInfoAsync(wait, ct);
         Assert.Equal(waited, await CurrentAsync());
 
@@ -71,16 +83,31 @@ public sealed class SqliteStoreTests : StoreContractTests
         await ports.Reservations.TransitionAsync(new ReservationTransition(reservation.Id, ReservationStatus.Pending, ReservationStatus.Cancelled, "by owner", Time.GetUtcNow()), ct);
         var cancelled = await CurrentAsync();
         Assert.True(cancelled > waited, "a transition moves it");
+        Assert.Equal(cancelled, await revision.OfReservationAsync(reservation.Id, ct));
+        var otherBefore = await revision.OfReservationAsync(other.Id, ct);
 
-        await using (var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={source.Path};Pooling=False"))
+        await using (var elsewhere = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={source.Path};Pooling=False"))
         {
-            await other.OpenAsync(ct);
-            await using var rename = other.CreateCommand();
-            rename.CommandText = "UPDATE reservations SET name = 'renamed';";
+            await elsewhere.OpenAsync(ct);
+            await using var rename = elsewhere.CreateCommand();
+            rename.CommandText = $"UPDATE reservations SET name = 'renamed' WHERE id = '{other.Id}';";
             await rename.ExecuteNonQueryAsync(ct);
         }
 
         Assert.True(await CurrentAsync() > cancelled, "a write on another connection (another process) moves it");
+        Assert.True(await revision.OfReservationAsync(other.Id, ct) > otherBefore, "and the reservation's it wrote");
+        Assert.Equal(cancelled, await revision.OfReservationAsync(reservation.Id, ct));
+
+        // The owner's name is in every answer about their reservations.
+        await using (var elsewhere = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={source.Path};Pooling=False"))
+        {
+            await elsewhere.OpenAsync(ct);
+            await using var rename = elsewhere.CreateCommand();
+            rename.CommandText = "UPDATE users SET name = 'alicia';";
+            await rename.ExecuteNonQueryAsync(ct);
+        }
+
+        Assert.True(await revision.OfReservationAsync(reservation.Id, ct) > cancelled, "renaming the owner moves their reservations' revisions");
     }
 
     public override ValueTask DisposeAsync()

@@ -40,9 +40,9 @@ public static class ReservationsApi
     internal static async Task<Results<JsonBody<List<ReservationDto>>, ProblemHttpResult>> ListAsync(
         CurrentUser caller, string? user, string? status, bool? all, IReservationStore store, ReadCache cache, CancellationToken cancellationToken)
     {
-        var revision = await cache.RevisionAsync(cancellationToken);
         var key = ReadCache.Key("list", caller.Id, caller.IsAdmin ? "admin" : "", caller.User.GithubUser, user, status, all?.ToString());
-        if (cache.TryGet<List<ReservationDto>>(revision, key, out var cached))
+        var (cached, stamp) = await cache.LookupAsync<List<ReservationDto>>(key, reservationId: null, cancellationToken);
+        if (cached is not null)
         {
             return cached;
         }
@@ -72,7 +72,7 @@ public static class ReservationsApi
             var other = await store.FindUserByNameAsync(user, cancellationToken);
             if (other is null)
             {
-                return cache.Store(revision, key, new List<ReservationDto>());
+                return cache.Store(stamp, key, new List<ReservationDto>());
             }
 
             userId = other.Id;
@@ -80,7 +80,7 @@ public static class ReservationsApi
 
         var mine = userId == caller.Id;
         var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses, OrAddedGithubUser: mine ? caller.User.GithubUser : null), cancellationToken);
-        return cache.Store(revision, key, reservations.Select(r => r.ToDto(
+        return cache.Store(stamp, key, reservations.Select(r => r.ToDto(
             withAccess: caller.IsAdmin || r.UserId == caller.Id || IsAddedUser(caller, r),
             canEdit: ReservationService.CanEdit(caller, r))).ToList());
     }
@@ -91,15 +91,17 @@ public static class ReservationsApi
     internal static async Task<Results<JsonBody<ReservationDto>, ProblemHttpResult>> GetAsync(
         CurrentUser caller, string id, ReservationService service, ReadCache cache, CancellationToken cancellationToken)
     {
-        var revision = await cache.RevisionAsync(cancellationToken);
         var key = ReadCache.Key("show", caller.Id, caller.IsAdmin ? "admin" : "", caller.User.GithubUser, id);
-        if (cache.TryGet<ReservationDto>(revision, key, out var cached))
+        // Only a full id names one reservation for good; a prefix's answer also depends on which others share it.
+        var fullId = ReservationService.IsFullId(id) ? id : null;
+        var (cached, stamp) = await cache.LookupAsync<ReservationDto>(key, fullId, cancellationToken);
+        if (cached is not null)
         {
             return cached;
         }
 
         var (reservation, refusal) = await service.FindAsync(caller, id, cancellationToken);
-        return reservation is null ? refusal!.ToProblem() : cache.Store(revision, key, reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
+        return reservation is null ? refusal!.ToProblem() : cache.Store(stamp, key, reservation.ToDto(withAccess: true, ReservationService.CanEdit(caller, reservation)));
     }
 
     internal static async Task<Results<Ok<ReservationDto>, ProblemHttpResult>> EditAsync(

@@ -184,6 +184,10 @@ internal sealed partial class ReservationService(
         };
     }
 
+    /// <summary>Whether <paramref name="id"/> is a whole reservation id as the store keeps it (32 lowercase hex characters),
+    /// not a prefix.</summary>
+    public static bool IsFullId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
+
     /// <summary>Owners and admins may change a reservation; an added user may only look and connect.</summary>
     public static bool CanEdit(CurrentUser caller, Reservation reservation) => caller.IsAdmin || reservation.UserId == caller.Id;
 

@@ -88,6 +88,35 @@ public sealed class ReadCacheTests
     }
 
     [Fact]
+    public async Task Show_OtherReservationChanges_StillServedFromCache_ItsOwnChange_ReadAgain()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        var mine = await ReserveAsync(alice);
+        await ServerFixture.WaitForStatusAsync(alice, mine.Id, "active");
+        await server.SettleAsync();
+        await ShowAsync(alice, mine.Id);
+
+        using (var reads = new CacheReads(server))
+        {
+            var other = await ReserveAsync(alice);
+            await ServerFixture.WaitForStatusAsync(alice, other.Id, "active");
+            var shown = await ShowAsync(alice, mine.Id);
+            Assert.Equal("active", shown.Status);
+            Assert.Equal("hit", reads.Results[^1]);
+        }
+
+        using (var reads = new CacheReads(server))
+        {
+            var extended = await alice.PatchAsJsonAsync(Routes.Reservation(mine.Id), new EditReservationRequest { ExtendHours = 1 },
+                GpuDevJsonContext.Default.EditReservationRequest, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, extended.StatusCode);
+            Assert.Equal(1, (await ShowAsync(alice, mine.Id)).ExtendedHours);
+            Assert.Equal(["miss"], reads.Results);
+        }
+    }
+
+    [Fact]
     public async Task Show_CachedForTheOwner_OtherUserGets404_AdminGetsItWithTheirOwnRights()
     {
         await using var server = new ServerFixture();
