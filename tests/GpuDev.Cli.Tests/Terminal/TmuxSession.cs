@@ -50,8 +50,30 @@ internal sealed class TmuxSession : IDisposable
         }
         while (deadline.Elapsed < TimeSpan.FromSeconds(timeoutSeconds));
 
-        Assert.Fail($"timed out after {timeoutSeconds}s waiting for \"{text}\" on the terminal; it shows:\n{screen}");
+        Assert.Fail($"timed out after {timeoutSeconds}s waiting for \"{text}\" on the terminal; it shows:\n{screen}\n{Diagnostics()}");
         return screen;
+    }
+
+    /// <summary>What a hang leaves to look at: the terminal's settings (echo, canonical mode, signals) and every process on
+    /// it with its state and the kernel function it waits in, and the threads of each.</summary>
+    private string Diagnostics()
+    {
+        try
+        {
+            var tty = Tmux("display-message", "-p", "-t", "t", "#{pane_tty}").Trim();
+            var script = $"stty -a < '{tty}'; ps -t '{tty[5..]}' -o pid,stat,wchan:32,etime,args; "
+                + $"for p in $(ps -t '{tty[5..]}' -o pid=); do echo \"threads of $p:\"; for t in /proc/$p/task/*; do "
+                + "echo \"  $(cat $t/comm) $(awk '{print $3}' $t/stat) $(cat $t/wchan)\"; done; done";
+            var start = new ProcessStartInfo("sh", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = Process.Start(start)!;
+            var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return "diagnostics:\n" + output;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return "diagnostics failed: " + e.Message;
+        }
     }
 
     /// <summary>Whether the terminal shows its cursor (a menu hides it while open).</summary>
