@@ -10,6 +10,22 @@ public static class Routes
     public const string OpenApi = "/openapi/v1.json";
     public const string Me = "/api/v1/me";
     public const string MeGithubUser = "/api/v1/me/github-user";
+
+    /// <summary>The caller's registered SSH keys (GET, POST; DELETE with <c>?fingerprint=</c>).</summary>
+    public const string MeKeys = "/api/v1/me/keys";
+
+    /// <summary>Revokes the token the request is made with (<c>gpu-dev logout</c>).</summary>
+    public const string Logout = "/api/v1/me/logout";
+
+    /// <summary>The caller's tokens (GET, POST); one of them: <see cref="Token"/>.</summary>
+    public const string Tokens = "/api/v1/tokens";
+
+    public static string Token(string id) => $"{Tokens}/{Uri.EscapeDataString(id)}";
+
+    /// <summary>Users, for admins (GET, POST); one of them: <see cref="AdminUser"/>.</summary>
+    public const string AdminUsers = "/api/v1/admin/users";
+
+    public static string AdminUser(string name) => $"{AdminUsers}/{Uri.EscapeDataString(name)}";
     public const string GpuTypes = "/api/v1/gpu-types";
     public const string Reservations = "/api/v1/reservations";
     public const string Availability = "/api/v1/availability";

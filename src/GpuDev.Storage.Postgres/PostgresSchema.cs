@@ -189,5 +189,23 @@ internal static class PostgresSchema
         DROP INDEX ix_disks_live_name;
         CREATE UNIQUE INDEX ix_disks_live_lower_name ON disks(user_id, lower(name)) WHERE deleted_at IS NULL;
         """,
+
+        // Tokens of their own (issue 16): several per user, each named and expiring, revocable; accounts can be disabled.
+        // The token each user had becomes their 'initial' bootstrap token, valid for a year from this migration.
+        """
+        CREATE TABLE tokens (
+            id text PRIMARY KEY,
+            user_id text NOT NULL REFERENCES users(id),
+            name text NOT NULL,
+            kind text NOT NULL,
+            hash text NOT NULL UNIQUE,
+            created_at bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            revoked_at bigint);
+        CREATE INDEX ix_tokens_user ON tokens(user_id, created_at);
+        INSERT INTO tokens (id, user_id, name, kind, hash, created_at, expires_at)
+            SELECT md5(random()::text || id), id, 'initial', 'bootstrap', token_hash, created_at, (extract(epoch FROM now()) * 1000)::bigint + 31536000000 FROM users;
+        ALTER TABLE users ADD COLUMN disabled_at bigint;
+        """,
     ];
 }

@@ -186,6 +186,24 @@ internal static class SqliteSchema
         // row, moved by triggers in the same transaction as any change to what a reservation's answer is read from, so no
         // write path can forget them and another process's writes count too.
         RevisionTriggers(),
+
+        // Tokens of their own (issue 16): several per user, each named and expiring, revocable; accounts can be disabled.
+        // The token each user had becomes their 'initial' bootstrap token, valid for a year from this migration.
+        """
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            revoked_at INTEGER);
+        CREATE INDEX ix_tokens_user ON tokens(user_id, created_at);
+        INSERT INTO tokens (id, user_id, name, kind, hash, created_at, expires_at)
+            SELECT lower(hex(randomblob(16))), id, 'initial', 'bootstrap', token_hash, created_at, CAST(unixepoch('subsec') * 1000 AS INTEGER) + 31536000000 FROM users;
+        ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+        """,
     ];
 
     private static string RevisionTriggers()

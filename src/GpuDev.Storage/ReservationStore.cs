@@ -10,17 +10,25 @@ namespace GpuDev.Storage;
 /// writes, each one transaction with its history and follow-up job, are in ReservationStore.Writes.cs.</summary>
 public sealed partial class ReservationStore(SqlDatabase database, TimeProvider timeProvider) : IReservationStore
 {
+    /// <summary>How long the token a new user is created with (<c>gpu-dev-server user add</c>, the admin API) lasts:
+    /// long, as it may be the only way in on a site without a login provider.</summary>
+    public static readonly TimeSpan BootstrapTokenLifetime = TimeSpan.FromDays(365);
+
     private SqlDialect Dialect => database.Dialect;
 
     public Task InitializeAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
 
     public async Task<User> AddUserAsync(string name, string? githubUser, bool isAdmin, string tokenHash, IReadOnlyList<string> sshKeys, CancellationToken cancellationToken)
     {
-        var user = new User(Guid.NewGuid().ToString("N"), name, githubUser, isAdmin, timeProvider.GetUtcNow());
+        var now = timeProvider.GetUtcNow();
+        var user = new User(Guid.NewGuid().ToString("N"), name, githubUser, isAdmin, now);
         await using var session = await database.BeginWriteAsync(cancellationToken);
+        // users.token_hash is from before tokens had a table of their own (unique, not null): it keeps the first token's hash.
         await session.ExecuteAsync(
             "INSERT INTO users (id, name, github_user, is_admin, token_hash, created_at) VALUES (@id, @name, @gh::text, @admin, @hash, @at);",
             cancellationToken, ("id", user.Id), ("name", name), ("gh", githubUser), ("admin", isAdmin), ("hash", tokenHash), ("at", SqlTime.ToMs(user.CreatedAt)));
+        var token = IdentityStore.NewToken(user.Id, "initial", TokenKind.Bootstrap, now, now + BootstrapTokenLifetime);
+        await session.ExecuteAsync(IdentityStore.InsertTokenSql, cancellationToken, IdentityStore.TokenParameters(token, tokenHash));
         foreach (var key in sshKeys.Distinct(StringComparer.Ordinal))
         {
             await session.ExecuteAsync("INSERT INTO ssh_keys (user_id, key) VALUES (@id, @key);", cancellationToken, ("id", user.Id), ("key", key));
@@ -30,15 +38,8 @@ public sealed partial class ReservationStore(SqlDatabase database, TimeProvider 
         return user;
     }
 
-    public Task<User?> FindUserByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
-        FindUserAsync("token_hash = @v", tokenHash, cancellationToken);
-
     public Task<User?> FindUserByNameAsync(string name, CancellationToken cancellationToken) =>
-        FindUserAsync("name = @v", name, cancellationToken);
-
-    private Task<User?> FindUserAsync(string where, string value, CancellationToken cancellationToken) =>
-        database.FirstOrDefaultAsync($"SELECT id, name, github_user, is_admin, created_at FROM users WHERE {where};",
-            r => new User(r.GetString(0), r.GetString(1), r.GetStringOrNull(2), r.GetBoolean(3), r.GetTime(4)), cancellationToken, ("v", value));
+        database.FirstOrDefaultAsync($"SELECT {UserRows.Columns} FROM users u WHERE u.name = @v;", r => UserRows.Read(r), cancellationToken, ("v", name));
 
     public async Task<bool> SetGithubUserAsync(string userId, string? githubUser, CancellationToken cancellationToken) =>
         await database.ExecuteAsync("UPDATE users SET github_user = @gh WHERE id = @id;", cancellationToken, ("gh", githubUser), ("id", userId)) == 1;

@@ -1,5 +1,6 @@
 using GpuDev.Core.Audit;
 using GpuDev.Core.Disks;
+using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,7 @@ public static class SqlStorageExtensions
         services.AddSingleton<IWorkerLeases>(sp => new WorkerLeases(sp.GetRequiredService<SqlDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDiskStore>(sp => new DiskStore(sp.GetRequiredService<SqlDatabase>()));
         services.AddSingleton<IAuditLog>(sp => new AuditLog(sp.GetRequiredService<SqlDatabase>()));
+        services.AddSingleton<IIdentityStore>(sp => new IdentityStore(sp.GetRequiredService<SqlDatabase>(), sp.GetRequiredService<TimeProvider>()));
         // A store that can tell its revision exactly and cheaply registers it first (SQLite); elsewhere nothing is cached.
         services.TryAddSingleton<IReservationRevision>(NoReservationRevision.Instance);
         return services;

@@ -1,5 +1,6 @@
 using GpuDev.Core.Audit;
 using GpuDev.Core.Disks;
+using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Storage;
 
@@ -21,4 +22,6 @@ public sealed class StorePorts(SqlDatabase database, TimeProvider time)
     public IDiskStore Disks { get; } = new DiskStore(database);
 
     public IAuditLog Audit { get; } = new AuditLog(database);
+
+    public IIdentityStore Identity { get; } = new IdentityStore(database, time);
 }

@@ -36,6 +36,14 @@ public static partial class SshPublicKey
         return comment is { Length: > 0 } ? $"{parts[0]} {parts[1]} {comment}" : $"{parts[0]} {parts[1]}";
     }
 
+    /// <summary>The key's OpenSSH fingerprint (<c>ssh-keygen -l</c>): "SHA256:" and the unpadded base64 of the SHA-256 of
+    /// its blob. <paramref name="normalizedKey"/> is a line <see cref="Normalize"/> accepted.</summary>
+    public static string Fingerprint(string normalizedKey)
+    {
+        var blob = Convert.FromBase64String(normalizedKey.Split(' ')[1]);
+        return "SHA256:" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(blob)).TrimEnd('=');
+    }
+
     /// <summary>Valid key lines of a multi-line text (e.g. a <c>.keys</c> document); invalid lines are dropped.</summary>
     public static IReadOnlyList<string> ParseMany(string text) =>
         [.. text.Split('\n').Select(l => Normalize(l.TrimEnd('\r'))).OfType<string>().Distinct(StringComparer.Ordinal)];

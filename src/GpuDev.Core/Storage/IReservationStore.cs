@@ -11,9 +11,8 @@ public interface IReservationStore
     /// <summary>Creates or migrates the schema.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
+    /// <summary>Creates a user with their first token (<paramref name="tokenHash"/>, a bootstrap token lasting a year).</summary>
     Task<User> AddUserAsync(string name, string? githubUser, bool isAdmin, string tokenHash, IReadOnlyList<string> sshKeys, CancellationToken cancellationToken);
-
-    Task<User?> FindUserByTokenHashAsync(string tokenHash, CancellationToken cancellationToken);
 
     Task<User?> FindUserByNameAsync(string name, CancellationToken cancellationToken);
 

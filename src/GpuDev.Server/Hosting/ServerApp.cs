@@ -178,6 +178,7 @@ public static class ServerApp
         services.AddSingleton<TeardownHandler>();
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
+        services.AddSingleton<KeyPropagation>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<WorkerHeartbeats>();
         services.AddSingleton<ServerMetrics>();
@@ -260,6 +261,9 @@ public static class ServerApp
         api.MapDisksApi();
         api.MapBuildContextsApi();
         api.MapAuditApi();
+        api.MapTokensApi();
+        api.MapKeysApi();
+        api.MapUsersApi();
     }
 
     private static string LogFormat(IConfiguration configuration) =>

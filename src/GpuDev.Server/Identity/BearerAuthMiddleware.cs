@@ -1,4 +1,5 @@
 using System.Globalization;
+using GpuDev.Core.Identity;
 using GpuDev.Server.Api;
 
 namespace GpuDev.Server.Identity;
@@ -14,17 +15,28 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
 {
     private const string Scheme = "Bearer ";
 
-    public async Task InvokeAsync(HttpContext http, TokenCache tokens)
+    public async Task InvokeAsync(HttpContext http, TokenCache tokens, TimeProvider timeProvider)
     {
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var header = http.Request.Headers.Authorization.ToString();
         var presented = header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) && header.Length > Scheme.Length && header.Length <= 512;
-        var user = presented ? await tokens.FindAsync(Tokens.Hash(header[Scheme.Length..].Trim()), http.RequestAborted) : null;
-        if (user is not null)
+        var match = presented ? await tokens.FindAsync(Tokens.Hash(header[Scheme.Length..].Trim()), http.RequestAborted) : null;
+        var now = timeProvider.GetUtcNow();
+        if (match is not null && TokenCache.Authenticates(match, now))
         {
             // A valid token is never throttled, whatever others at the same address tried.
-            http.Items[CurrentUser.ItemKey] = new CurrentUser(user);
+            http.Items[CurrentUser.ItemKey] = new CurrentUser(match.User) { Token = match.Token };
             await next(http);
+            return;
+        }
+
+        if (match is not null)
+        {
+            // A real token that no longer lets its owner in: say why and what to do. Not counted as a guess (it was issued
+            // to someone; revoking or disabling should not also lock out the address).
+            var (why, refusal) = Refusal(match, now);
+            LogRejected(logger, http.Request.Path, why);
+            await refusal.ExecuteAsync(http);
             return;
         }
 
@@ -45,8 +57,22 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
         limiter.RecordFailure(address);
         LogRejected(logger, http.Request.Path, presented ? "unknown token" : "no bearer token");
         await (presented
-            ? Problems.Unauthorized("The token is not valid.")
-            : Problems.Unauthorized("Send 'Authorization: Bearer <token>'; an admin creates tokens with 'gpu-dev-server user add'.")).ExecuteAsync(http);
+            ? Problems.Unauthorized("The token is not valid; log in again with 'gpu-dev login' (or ask an admin for a token).")
+            : Problems.Unauthorized("Send 'Authorization: Bearer <token>'; sign in with 'gpu-dev login', or an admin creates tokens with 'gpu-dev admin user add' / 'gpu-dev-server user add'.")).ExecuteAsync(http);
+    }
+
+    private static (string Why, IResult Refusal) Refusal(TokenMatch match, DateTimeOffset now)
+    {
+        var token = match.Token;
+        if (match.User.DisabledAt is { } disabled)
+        {
+            return ("account disabled", Problems.Forbidden(
+                $"The account '{match.User.Name}' was disabled by an admin at {disabled:yyyy-MM-dd HH:mm} UTC; ask an admin to enable it (gpu-dev admin user enable {match.User.Name})."));
+        }
+
+        return token.RevokedAt is { } revoked
+            ? ("revoked token", Problems.Unauthorized($"The token '{token.Name}' was revoked at {revoked:yyyy-MM-dd HH:mm} UTC; log in again with 'gpu-dev login' (or ask an admin for a new token)."))
+            : ("expired token", Problems.Unauthorized($"The token '{token.Name}' expired at {token.ExpiresAt:yyyy-MM-dd HH:mm} UTC; log in again with 'gpu-dev login' (or ask an admin for a new token)."));
     }
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Refused {Path}: {Why}")]

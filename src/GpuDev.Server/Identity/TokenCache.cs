@@ -1,55 +1,73 @@
 using System.Collections.Concurrent;
 using GpuDev.Core.Identity;
-using GpuDev.Core.Storage;
 
 namespace GpuDev.Server.Identity;
 
-/// <summary>Who a token hash belongs to, remembered for a few seconds, so a busy client's every request does not look its
-/// token up in the store (that lookup was a quarter of a read's cost). Only found users are remembered: a wrong token
-/// always reaches the store and the failure limiter. A change to a user made on this replica (<see cref="Forget"/>) is
-/// seen at once; one made on another replica within <see cref="Lifetime"/>.</summary>
-internal sealed class TokenCache(IReservationStore store, TimeProvider timeProvider)
+/// <summary>Who a token hash belongs to, remembered for <see cref="Lifetime"/>, so a busy client's every request does not
+/// look its token up in the store (that lookup was a quarter of a read's cost). Only tokens that authenticate are
+/// remembered, never past their expiry: a wrong, revoked or expired token, or a disabled user's, always reaches the store
+/// (and the failure limiter). A change made on this replica (<see cref="Forget"/>, <see cref="ForgetToken"/>) is seen
+/// at once; one made on another replica within <see cref="Lifetime"/>.</summary>
+internal sealed class TokenCache(IIdentityStore store, TimeProvider timeProvider)
 {
-    /// <summary>How stale a user may be on a replica that did not make the change.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
+    /// <summary>How stale a user or token may be on a replica that did not make the change: a disabled user's or revoked
+    /// token's next request there is refused within this.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
 
     /// <summary>A bound on memory whatever tokens are presented; the cache starts again when it is reached.</summary>
     private const int MaxEntries = 10_000;
 
-    private readonly ConcurrentDictionary<string, (User User, DateTimeOffset Until)> _users = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (TokenMatch Match, DateTimeOffset Until)> _tokens = new(StringComparer.Ordinal);
 
-    public async Task<User?> FindAsync(string tokenHash, CancellationToken cancellationToken)
+    /// <summary>The token and its owner, whatever their state (null: no such token); see <see cref="Authenticates"/>.</summary>
+    public async Task<TokenMatch?> FindAsync(string tokenHash, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        if (_users.TryGetValue(tokenHash, out var known) && known.Until > now)
+        if (_tokens.TryGetValue(tokenHash, out var known) && known.Until > now)
         {
-            return known.User;
+            return known.Match;
         }
 
-        var user = await store.FindUserByTokenHashAsync(tokenHash, cancellationToken);
-        if (user is null)
+        var match = await store.FindTokenAsync(tokenHash, cancellationToken);
+        if (match is null || !Authenticates(match, now))
         {
-            _users.TryRemove(tokenHash, out _);
-            return null;
+            _tokens.TryRemove(tokenHash, out _);
+            return match;
         }
 
-        if (_users.Count >= MaxEntries)
+        if (_tokens.Count >= MaxEntries)
         {
-            _users.Clear();
+            _tokens.Clear();
         }
 
-        _users[tokenHash] = (user, now + Lifetime);
-        return user;
+        var until = now + Lifetime;
+        _tokens[tokenHash] = (match, until < match.Token.ExpiresAt ? until : match.Token.ExpiresAt);
+        return match;
     }
+
+    /// <summary>Whether the token lets its owner in at <paramref name="now"/>: not revoked, not expired, owner enabled.</summary>
+    public static bool Authenticates(TokenMatch match, DateTimeOffset now) => match.Token.IsValidAt(now) && match.User.DisabledAt is null;
 
     /// <summary>Drops every remembered token of <paramref name="userId"/> (after a change to the user).</summary>
     public void Forget(string userId)
     {
-        foreach (var (hash, entry) in _users)
+        foreach (var (hash, entry) in _tokens)
         {
-            if (entry.User.Id == userId)
+            if (entry.Match.User.Id == userId)
             {
-                _users.TryRemove(hash, out _);
+                _tokens.TryRemove(hash, out _);
+            }
+        }
+    }
+
+    /// <summary>Drops one remembered token (after it was revoked).</summary>
+    public void ForgetToken(string tokenId)
+    {
+        foreach (var (hash, entry) in _tokens)
+        {
+            if (entry.Match.Token.Id == tokenId)
+            {
+                _tokens.TryRemove(hash, out _);
             }
         }
     }

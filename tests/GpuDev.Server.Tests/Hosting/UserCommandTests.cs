@@ -27,8 +27,8 @@ public sealed class UserCommandTests
             var services = new ServiceCollection().AddSingleton(TimeProvider.System);
             StoreRegistration.Add(services, new StoreChoice(StoreChoice.Sqlite, null), dataDir);
             await using var provider = services.BuildServiceProvider();
-            var user = await provider.GetRequiredService<IReservationStore>().FindUserByTokenHashAsync(Tokens.Hash(stdout.ToString().Trim()), CancellationToken.None);
-            Assert.Equal(("alice", true), (user?.Name, user?.IsAdmin ?? false));
+            var match = await provider.GetRequiredService<GpuDev.Core.Identity.IIdentityStore>().FindTokenAsync(Tokens.Hash(stdout.ToString().Trim()), CancellationToken.None);
+            Assert.Equal(("alice", true, "initial"), (match?.User.Name, match?.User.IsAdmin ?? false, match?.Token.Name));
         }
         finally
         {

@@ -17,16 +17,16 @@ public sealed class TokenCacheTests
         var hash = Tokens.Hash(Tokens.Generate());
         var user = await server.Store.AddUserAsync("carol", "carol-gh", false, hash, [], s_ct);
 
-        Assert.Equal("carol-gh", (await cache.FindAsync(hash, s_ct))!.GithubUser);
+        Assert.Equal("carol-gh", (await cache.FindAsync(hash, s_ct))!.User.GithubUser);
         await server.Store.SetGithubUserAsync(user.Id, "carol-new", s_ct);
-        Assert.Equal("carol-gh", (await cache.FindAsync(hash, s_ct))!.GithubUser); // remembered: no store lookup
+        Assert.Equal("carol-gh", (await cache.FindAsync(hash, s_ct))!.User.GithubUser); // remembered: no store lookup
 
         server.Time.Advance(TokenCache.Lifetime + TimeSpan.FromSeconds(1));
-        Assert.Equal("carol-new", (await cache.FindAsync(hash, s_ct))!.GithubUser);
+        Assert.Equal("carol-new", (await cache.FindAsync(hash, s_ct))!.User.GithubUser);
 
         await server.Store.SetGithubUserAsync(user.Id, "carol-third", s_ct);
         cache.Forget(user.Id);
-        Assert.Equal("carol-third", (await cache.FindAsync(hash, s_ct))!.GithubUser);
+        Assert.Equal("carol-third", (await cache.FindAsync(hash, s_ct))!.User.GithubUser);
     }
 
     [Fact]
@@ -39,6 +39,6 @@ public sealed class TokenCacheTests
         Assert.Null(await cache.FindAsync(hash, s_ct));
         await server.Store.AddUserAsync("dave", null, false, hash, [], s_ct);
 
-        Assert.Equal("dave", (await cache.FindAsync(hash, s_ct))!.Name);
+        Assert.Equal("dave", (await cache.FindAsync(hash, s_ct))!.User.Name);
     }
 }

@@ -57,6 +57,23 @@ public sealed class AuthorizationMatrixTests
 
         // Build contexts are content-addressed and write-only: any signed-in user may upload one.
         ["PUT /api/v1/build-contexts/{sha256}"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
+
+        // Tokens and keys are each caller's own (no user in the route). The token revoked is the owner's: nobody else,
+        // not even an admin, finds it among their tokens.
+        ["GET /api/v1/tokens"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["POST /api/v1/tokens"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
+        ["DELETE /api/v1/tokens/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound)],
+        ["POST /api/v1/me/logout"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["GET /api/v1/me/keys"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+        ["POST /api/v1/me/keys"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
+        ["DELETE /api/v1/me/keys"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+
+        // Users are managed by admins only; the user acted on is "other".
+        ["GET /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
+        ["POST /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Created)],
+        ["POST /api/v1/admin/users/{name}/disable"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
+        ["POST /api/v1/admin/users/{name}/enable"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
+        ["PUT /api/v1/admin/users/{name}/admin"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
     };
 
     private static readonly byte[] s_context = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
@@ -116,10 +133,18 @@ public sealed class AuthorizationMatrixTests
         (await owner.PatchAsync(Routes.Reservation(created.Id), JsonContent.Create(new EditReservationRequest { AddUsers = ["guest-gh"] }, GpuDevJsonContext.Default.EditReservationRequest))).EnsureSuccessStatusCode();
         await owner.PostAsJsonAsync(Routes.Disks, new CreateDiskRequest("d1"), GpuDevJsonContext.Default.CreateDiskRequest);
 
+        var ownerToken = (await owner.GetFromJsonAsync(Routes.Tokens, GpuDevJsonContext.Default.ListTokenDto))!.Single().Id;
+
         var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
-        var path = route.Replace("{id}", created.Id, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal)
-            .Replace("{name}", "d1", StringComparison.Ordinal)
+        var path = route.Replace("{id}", route.StartsWith(Routes.Tokens, StringComparison.Ordinal) ? ownerToken : created.Id, StringComparison.Ordinal)
+            .Replace("{documentName}", "v1", StringComparison.Ordinal)
+            .Replace("{name}", route.StartsWith(Routes.AdminUsers, StringComparison.Ordinal) ? "other" : "d1", StringComparison.Ordinal)
             .Replace("{sha256}", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_context)), StringComparison.Ordinal);
+        if (method == "DELETE" && route == Routes.MeKeys)
+        {
+            path += "?fingerprint=" + Uri.EscapeDataString(GpuDev.Testing.TestKeys.Ed25519Fingerprint);
+        }
+
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Content = (method, route) switch
         {
@@ -127,6 +152,12 @@ public sealed class AuthorizationMatrixTests
             ("POST", "/api/v1/disks/{name}/rename") => JsonContent.Create(new RenameDiskRequest("d3"), GpuDevJsonContext.Default.RenameDiskRequest),
             ("POST", "/api/v1/disks/{name}/restore") => JsonContent.Create(new RestoreDiskRequest(null), GpuDevJsonContext.Default.RestoreDiskRequest),
             ("POST", "/api/v1/disks/{name}/undelete") => null,
+            ("POST", Routes.Tokens) => JsonContent.Create(new CreateTokenRequest("ci", 24), GpuDevJsonContext.Default.CreateTokenRequest),
+            ("POST", Routes.Logout) => null,
+            ("POST", Routes.MeKeys) => JsonContent.Create(new AddSshKeyRequest(GpuDev.Testing.TestKeys.SecondEd25519), GpuDevJsonContext.Default.AddSshKeyRequest),
+            ("POST", "/api/v1/admin/users/") => JsonContent.Create(new CreateUserRequest("newbie", false, null), GpuDevJsonContext.Default.CreateUserRequest),
+            ("POST", "/api/v1/admin/users/{name}/disable" or "/api/v1/admin/users/{name}/enable") => null,
+            ("PUT", "/api/v1/admin/users/{name}/admin") => JsonContent.Create(new SetAdminRequest(true), GpuDevJsonContext.Default.SetAdminRequest),
             ("POST", _) => JsonContent.Create(new CreateReservationRequest { GpuType = "h100", GpuCount = 1, Hours = 1 }, GpuDevJsonContext.Default.CreateReservationRequest),
             ("PUT", "/api/v1/me/github-user") => JsonContent.Create(new SetGithubUserRequest("guest-gh"), GpuDevJsonContext.Default.SetGithubUserRequest),
             ("PUT", _) => new ByteArrayContent(s_context),

@@ -1,0 +1,39 @@
+namespace GpuDev.Contracts;
+
+/// <summary>One of the caller's tokens (<c>GET /api/v1/tokens</c>); never its secret. <see cref="Kind"/>: bootstrap
+/// (made with the user), api (<c>gpu-dev token create</c>) or session (a login). <see cref="Current"/>: the token this
+/// request was made with.</summary>
+public sealed record TokenDto(string Id, string Name, string Kind, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, bool Current);
+
+/// <summary><c>POST /api/v1/tokens</c>: a name (1-64 printable characters) and a lifetime in hours (default 30 days,
+/// at most a year).</summary>
+public sealed record CreateTokenRequest(string? Name, double? TtlHours);
+
+/// <summary>A new token: the secret, shown once (only its SHA-256 is kept), and its record.</summary>
+public sealed record CreatedTokenDto(string Token, TokenDto Record);
+
+/// <summary>A user as admins see them (<c>GET /api/v1/admin/users</c>).</summary>
+public sealed record UserDto(string Name, string? GithubUser, bool Admin, DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt);
+
+/// <summary><c>POST /api/v1/admin/users</c>.</summary>
+public sealed record CreateUserRequest(string Name, bool Admin, string? GithubUser);
+
+/// <summary>A new user and their first token (bootstrap, valid a year), shown once.</summary>
+public sealed record CreatedUserDto(UserDto User, string Token, DateTimeOffset ExpiresAt);
+
+/// <summary>After disabling or enabling a user: the user, and their live reservations, which keep running (an admin
+/// decides about them: <c>gpu-dev cancel ID</c>).</summary>
+public sealed record UserChangeDto(UserDto User, List<ReservationDto> LiveReservations);
+
+/// <summary><c>PUT /api/v1/admin/users/{name}/admin</c>.</summary>
+public sealed record SetAdminRequest(bool Admin);
+
+/// <summary>One of the caller's registered SSH keys (<c>GET /api/v1/me/keys</c>): its OpenSSH fingerprint, type and
+/// comment, and the key line.</summary>
+public sealed record SshKeyDto(string Fingerprint, string Type, string? Comment, string Key);
+
+/// <summary><c>POST /api/v1/me/keys</c>: one OpenSSH public key line.</summary>
+public sealed record AddSshKeyRequest(string Key);
+
+/// <summary>After adding or removing a key: the key, and the live reservations whose environments were given the new set.</summary>
+public sealed record SshKeyChangeDto(SshKeyDto Key, List<string> UpdatedReservations);
