@@ -37,4 +37,7 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(List<SshKeyDto>))]
 [JsonSerializable(typeof(AddSshKeyRequest))]
 [JsonSerializable(typeof(SshKeyChangeDto))]
+[JsonSerializable(typeof(AuthInfoDto))]
+[JsonSerializable(typeof(OidcLoginRequest))]
+[JsonSerializable(typeof(LoginResultDto))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

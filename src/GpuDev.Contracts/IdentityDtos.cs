@@ -37,3 +37,19 @@ public sealed record AddSshKeyRequest(string Key);
 
 /// <summary>After adding or removing a key: the key, and the live reservations whose environments were given the new set.</summary>
 public sealed record SshKeyChangeDto(SshKeyDto Key, List<string> UpdatedReservations);
+
+/// <summary><c>GET /api/v1/auth</c> (no token needed): how to sign in to this server. <see cref="Oidc"/> is null where
+/// no OpenID provider is configured (then only tokens from an admin work).</summary>
+public sealed record AuthInfoDto(OidcInfoDto? Oidc, bool Aws);
+
+/// <summary>The site's OpenID provider: the CLI discovers its endpoints at <c>{Authority}/.well-known/openid-configuration</c>
+/// and runs the device authorization grant (RFC 8628) with <see cref="ClientId"/> and <see cref="Scopes"/>.</summary>
+public sealed record OidcInfoDto(string Authority, string ClientId, string Scopes);
+
+/// <summary><c>POST /api/v1/auth/oidc</c> (no token needed): the ID token the provider issued at the end of the device
+/// flow, and a name for the session token (default: "login HOST").</summary>
+public sealed record OidcLoginRequest(string IdToken, string? TokenName);
+
+/// <summary>A login's answer: the gpu-dev session token (shown once), who it is for, when it expires, and whether the
+/// user was created by this login.</summary>
+public sealed record LoginResultDto(string Token, string User, bool Admin, DateTimeOffset ExpiresAt, bool Created);

@@ -14,6 +14,12 @@ public static class Routes
     /// <summary>The caller's registered SSH keys (GET, POST; DELETE with <c>?fingerprint=</c>).</summary>
     public const string MeKeys = "/api/v1/me/keys";
 
+    /// <summary>How to sign in here (no token needed).</summary>
+    public const string Auth = "/api/v1/auth";
+
+    /// <summary>Exchanges an OpenID provider's ID token for a gpu-dev session token (no token needed).</summary>
+    public const string AuthOidc = "/api/v1/auth/oidc";
+
     /// <summary>Revokes the token the request is made with (<c>gpu-dev logout</c>).</summary>
     public const string Logout = "/api/v1/me/logout";
 
