@@ -207,5 +207,19 @@ internal static class PostgresSchema
             SELECT md5(random()::text || id), id, 'initial', 'bootstrap', token_hash, created_at, (extract(epoch FROM now()) * 1000)::bigint + 31536000000 FROM users;
         ALTER TABLE users ADD COLUMN disabled_at bigint;
         """,
+
+        // Sign-in with the site's OpenID provider: which provider account (issuer, subject) is which user, and the ID tokens
+        // already exchanged (each is good for one login; kept until it expires).
+        """
+        CREATE TABLE user_identities (
+            issuer text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL REFERENCES users(id),
+            created_at bigint NOT NULL,
+            PRIMARY KEY (issuer, subject));
+        CREATE TABLE used_id_tokens (
+            hash text PRIMARY KEY,
+            expires_at bigint NOT NULL);
+        """,
     ];
 }

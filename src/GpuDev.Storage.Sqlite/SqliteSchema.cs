@@ -204,6 +204,20 @@ internal static class SqliteSchema
             SELECT lower(hex(randomblob(16))), id, 'initial', 'bootstrap', token_hash, created_at, CAST(unixepoch('subsec') * 1000 AS INTEGER) + 31536000000 FROM users;
         ALTER TABLE users ADD COLUMN disabled_at INTEGER;
         """,
+
+        // Sign-in with the site's OpenID provider: which provider account (issuer, subject) is which user, and the ID tokens
+        // already exchanged (each is good for one login; kept until it expires).
+        """
+        CREATE TABLE user_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (issuer, subject));
+        CREATE TABLE used_id_tokens (
+            hash TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL);
+        """,
     ];
 
     private static string RevisionTriggers()

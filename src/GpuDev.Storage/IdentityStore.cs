@@ -56,6 +56,38 @@ public sealed class IdentityStore(SqlDatabase database, TimeProvider timeProvide
     public async Task<bool> RemoveSshKeyAsync(string userId, string key, CancellationToken cancellationToken) =>
         await database.ExecuteAsync("DELETE FROM ssh_keys WHERE user_id = @id AND key = @key;", cancellationToken, ("id", userId), ("key", key)) == 1;
 
+    public Task<User?> FindUserByIdentityAsync(string issuer, string subject, CancellationToken cancellationToken) =>
+        database.FirstOrDefaultAsync($"SELECT {UserRows.Columns} FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = @iss AND i.subject = @sub;",
+            r => UserRows.Read(r), cancellationToken, ("iss", issuer), ("sub", subject));
+
+    public async Task<User?> CreateUserWithIdentityAsync(string name, bool isAdmin, string issuer, string subject, CancellationToken cancellationToken)
+    {
+        var user = new User(Guid.NewGuid().ToString("N"), name, null, isAdmin, SqlTime.FromMs(SqlTime.ToMs(timeProvider.GetUtcNow())));
+        await using var session = await database.BeginWriteAsync(cancellationToken);
+        try
+        {
+            // users.token_hash (unique, not null) is from before tokens had their own table: a value no token hashes to.
+            await session.ExecuteAsync(
+                "INSERT INTO users (id, name, is_admin, token_hash, created_at) VALUES (@id, @name, @admin, @none, @at);",
+                cancellationToken, ("id", user.Id), ("name", name), ("admin", isAdmin), ("none", "none:" + user.Id), ("at", SqlTime.ToMs(user.CreatedAt)));
+            await session.ExecuteAsync("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES (@iss, @sub, @id, @at);",
+                cancellationToken, ("iss", issuer), ("sub", subject), ("id", user.Id), ("at", SqlTime.ToMs(user.CreatedAt)));
+            await session.CommitAsync(cancellationToken);
+            return user;
+        }
+        catch (DbException e) when (database.Dialect.IsUniqueViolation(e))
+        {
+            return null;
+        }
+    }
+
+    public async Task<bool> UseIdTokenAsync(string hash, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await database.ExecuteAsync("DELETE FROM used_id_tokens WHERE expires_at < @now;", cancellationToken, ("now", SqlTime.ToMs(now)));
+        return await database.ExecuteAsync(database.Dialect.InsertIgnoringDuplicate("used_id_tokens (hash, expires_at) VALUES (@hash, @exp)"),
+            cancellationToken, ("hash", hash), ("exp", SqlTime.ToMs(expiresAt))) == 1;
+    }
+
     private static ApiToken ReadToken(DbDataReader r, int at) =>
         new(r.GetString(at), r.GetString(at + 1), r.GetString(at + 2), ParseKind(r.GetString(at + 3)), r.GetTime(at + 4), r.GetTime(at + 5), r.GetTimeOrNull(at + 6));
 

@@ -28,4 +28,15 @@ public interface IIdentityStore
 
     /// <summary>Removes a key line; false when the user does not have it.</summary>
     Task<bool> RemoveSshKeyAsync(string userId, string key, CancellationToken cancellationToken);
+
+    /// <summary>The user a provider account (the ID token's issuer and subject) signs in as; null before its first login.</summary>
+    Task<User?> FindUserByIdentityAsync(string issuer, string subject, CancellationToken cancellationToken);
+
+    /// <summary>Creates a user for a provider account's first login, linked to it (no token yet); null when the name is
+    /// taken (by another user) or the account is linked already (a concurrent first login).</summary>
+    Task<User?> CreateUserWithIdentityAsync(string name, bool isAdmin, string issuer, string subject, CancellationToken cancellationToken);
+
+    /// <summary>Records an ID token (its SHA-256) as exchanged; false when it was before (a replay). Forgets ones expired
+    /// before <paramref name="now"/>.</summary>
+    Task<bool> UseIdTokenAsync(string hash, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -139,6 +139,14 @@ public static class ServerApp
             .Validate(o => o.PurgeAfter > TimeSpan.Zero, "Disks:PurgeAfter must be a positive time span (e.g. 30.00:00:00): how long a deleted disk's snapshots are kept.")
             .Validate(o => o.KeepSnapshots >= 1, "Disks:KeepSnapshots must be at least 1.")
             .ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
+            .Validate(o => o.SessionLifetime >= TimeSpan.FromMinutes(5) && o.SessionLifetime <= TimeSpan.FromDays(365), "Auth:SessionLifetime must be between 00:05:00 and 365.00:00:00 (e.g. 7.00:00:00).")
+            .Validate(o => !o.Oidc.Enabled || Uri.TryCreate(o.Oidc.Authority, UriKind.Absolute, out var u) && (u.Scheme == "https" || (!o.Oidc.RequireHttps && u.Scheme == "http")),
+                "Auth:Oidc:Authority must be an absolute https URL (http only with Auth:Oidc:RequireHttps=false), the provider's issuer.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Oidc.ClientId), "Auth:Oidc:ClientId must name the provider's public client for the CLI.")
+            .Validate(o => o.Oidc.Algorithms.Count > 0 && o.Oidc.Algorithms.All(a => a is "RS256" or "RS384" or "RS512" or "PS256" or "PS384" or "PS512" or "ES256" or "ES384" or "ES512"),
+                "Auth:Oidc:Algorithms must list asymmetric JWS algorithms only (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512).")
+            .ValidateOnStart();
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
             .Validate(o => o.RetentionDays >= 1, "Audit:RetentionDays must be at least 1.").ValidateOnStart();
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
@@ -179,6 +187,7 @@ public static class ServerApp
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
         services.AddSingleton<KeyPropagation>();
+        services.AddSingleton<OidcSignIn>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<WorkerHeartbeats>();
         services.AddSingleton<ServerMetrics>();
@@ -253,7 +262,8 @@ public static class ServerApp
             app.MapRegistryTokenApi();
         }
 
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal), b => b.UseMiddleware<BearerAuthMiddleware>());
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal) && !AuthApi.IsAnonymous(c.Request.Path),
+            b => b.UseMiddleware<BearerAuthMiddleware>());
         var api = app.MapGroup("/api/v1");
         api.MapAccountApi();
         api.MapReservationsApi();
@@ -261,6 +271,7 @@ public static class ServerApp
         api.MapDisksApi();
         api.MapBuildContextsApi();
         api.MapAuditApi();
+        api.MapAuthApi();
         api.MapTokensApi();
         api.MapKeysApi();
         api.MapUsersApi();

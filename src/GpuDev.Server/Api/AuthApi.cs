@@ -1,0 +1,59 @@
+using GpuDev.Contracts;
+using GpuDev.Server.Audit;
+using GpuDev.Server.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Api;
+
+/// <summary>Sign-in, before there is a token: <c>GET /api/v1/auth</c> says how (the CLI discovers the provider from the
+/// server URL alone); <c>POST /api/v1/auth/oidc</c> exchanges the provider's ID token for a session token. Both are
+/// outside <see cref="BearerAuthMiddleware"/>; refusals are audited (as anonymous), a login as the user it signed in.</summary>
+public static class AuthApi
+{
+    /// <summary>Paths under <c>/api/v1</c> that need no token.</summary>
+    public static bool IsAnonymous(PathString path) =>
+        path.StartsWithSegments(Routes.Auth, StringComparison.Ordinal);
+
+    public static RouteGroupBuilder MapAuthApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/auth", (IOptions<AuthOptions> options) =>
+        {
+            var oidc = options.Value.Oidc;
+            return TypedResults.Ok(new AuthInfoDto(oidc.Enabled ? new OidcInfoDto(oidc.Authority!.TrimEnd('/'), oidc.ClientId, oidc.Scopes) : null, Aws: false));
+        }).WithName("AuthInfo").WithTags("Account");
+        api.MapPost("/auth/oidc", SignInAsync).WithName("SignInOidc").WithTags("Account");
+        return api;
+    }
+
+    internal static async Task<Results<Ok<LoginResultDto>, ProblemHttpResult>> SignInAsync(
+        OidcLoginRequest body, OidcSignIn signIn, AuthFailureLimiter limiter, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (!signIn.Enabled)
+        {
+            return Problems.NotSupported("This server has no OpenID sign-in configured (Auth:Oidc:Authority); an admin creates tokens with 'gpu-dev admin user add'.");
+        }
+
+        var address = AuditMiddleware.RemoteAddress(http) ?? "unknown";
+        if (limiter.RetryAfter(address) is { } wait)
+        {
+            return Problems.TooManyRequests($"Too many failed sign-ins from {address}; try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
+        }
+
+        if (string.IsNullOrWhiteSpace(body.IdToken) || body.IdToken.Length > 16 * 1024)
+        {
+            return Problems.BadRequest("idToken must be the ID token (a JWT, at most 16 KiB) the OpenID provider issued.", "idToken");
+        }
+
+        var (signedIn, status, refusal) = await signIn.SignInAsync(body.IdToken, body.TokenName, cancellationToken);
+        if (signedIn is null)
+        {
+            limiter.RecordFailure(address);
+            return status == StatusCodes.Status403Forbidden ? Problems.Forbidden(refusal) : Problems.Unauthorized(refusal);
+        }
+
+        http.Items[CurrentUser.ItemKey] = new CurrentUser(signedIn.User) { Token = signedIn.Token };
+        http.Items[AuditMiddleware.TargetItem] = signedIn.User.Name;
+        return TypedResults.Ok(new LoginResultDto(signedIn.Secret, signedIn.User.Name, signedIn.User.IsAdmin, signedIn.Token.ExpiresAt, signedIn.Created));
+    }
+}

@@ -1,0 +1,245 @@
+using System.Text.RegularExpressions;
+using GpuDev.Core.Identity;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GpuDev.Server.Identity;
+
+/// <summary>Exchanges an ID token from the site's OpenID provider (got by the CLI's device-code login) for a gpu-dev
+/// session token. The token is validated with Microsoft.IdentityModel against the provider's published keys (discovery
+/// and JWKS, refreshed when a token names a key not seen yet: key rotation), issuer, audience and an algorithm
+/// allow-list; its times against this server's clock; and it is good for one exchange (a replay is refused). The
+/// provider account (issuer, subject) is the user: found, or created on its first login where allowed.</summary>
+internal sealed partial class OidcSignIn
+{
+    private static readonly TimeSpan s_clockSkew = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan s_keyRefreshWait = TimeSpan.FromSeconds(1);
+
+    private readonly AuthOptions _options;
+    private readonly IIdentityStore _identity;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<OidcSignIn> _logger;
+    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _provider;
+    private readonly JsonWebTokenHandler _handler = new();
+
+    public OidcSignIn(IOptions<AuthOptions> options, IIdentityStore identity, TimeProvider timeProvider, ILogger<OidcSignIn> logger)
+    {
+        _options = options.Value;
+        _identity = identity;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        if (_options.Oidc.Enabled)
+        {
+            var discovery = $"{Authority}/.well-known/openid-configuration";
+            _provider = new ConfigurationManager<OpenIdConnectConfiguration>(discovery, new OpenIdConnectConfigurationRetriever(),
+                new HttpDocumentRetriever { RequireHttps = _options.Oidc.RequireHttps })
+            {
+                // A token naming an unknown key asks for a refresh at most this often (forged kids cannot hammer the provider).
+                RefreshInterval = TimeSpan.FromSeconds(10),
+            };
+        }
+    }
+
+    public bool Enabled => _provider is not null;
+
+    private string Authority => _options.Oidc.Authority!.TrimEnd('/');
+
+    /// <summary>The session token and who it is for; or why not (401: the ID token; 403: the account).</summary>
+    public async Task<(SignedIn? SignedIn, int Status, string Refusal)> SignInAsync(string idToken, string? tokenName, CancellationToken cancellationToken)
+    {
+        var (token, why) = await ValidateAsync(idToken, cancellationToken);
+        if (token is null)
+        {
+            LogRefused(_logger, why);
+            return (null, StatusCodes.Status401Unauthorized, $"The ID token was refused: {why}. Sign in again with 'gpu-dev login'.");
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        if (!await _identity.UseIdTokenAsync(Tokens.Hash(idToken), token.ValidTo, now, cancellationToken))
+        {
+            LogRefused(_logger, "replayed");
+            return (null, StatusCodes.Status401Unauthorized, "The ID token was refused: it was exchanged before (each sign-in's token is good once). Sign in again with 'gpu-dev login'.");
+        }
+
+        var (user, created, refusal) = await FindOrCreateUserAsync(token, cancellationToken);
+        if (user is null)
+        {
+            LogRefused(_logger, refusal);
+            return (null, StatusCodes.Status403Forbidden, refusal);
+        }
+
+        if (user.DisabledAt is not null)
+        {
+            return (null, StatusCodes.Status403Forbidden, $"The account '{user.Name}' is disabled; ask an admin to enable it.");
+        }
+
+        var secret = Tokens.Generate();
+        var name = tokenName?.Trim() is { Length: > 0 and <= 64 } given && !given.Any(char.IsControl) ? given : "login";
+        var session = await _identity.CreateTokenAsync(user.Id, name, TokenKind.Session, Tokens.Hash(secret), now + _options.SessionLifetime, cancellationToken);
+        LogSignedIn(_logger, user.Name, created);
+        return (new SignedIn(user, session, secret, created), StatusCodes.Status200OK, "");
+    }
+
+    private async Task<(JsonWebToken? Token, string Why)> ValidateAsync(string idToken, CancellationToken cancellationToken)
+    {
+        if (!_handler.CanReadToken(idToken))
+        {
+            return (null, "it is not a JWT");
+        }
+
+        OpenIdConnectConfiguration configuration;
+        try
+        {
+            configuration = await _provider!.GetConfigurationAsync(cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, $"the OpenID provider's keys could not be read ({e.Message})");
+        }
+
+        var result = await _handler.ValidateTokenAsync(idToken, Parameters(configuration));
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            // Perhaps the provider rotated its keys: read them again (once, briefly) and try with what it publishes now.
+            _provider.RequestRefresh();
+            var deadline = _timeProvider.GetTimestamp();
+            OpenIdConnectConfiguration fresh;
+            do
+            {
+                fresh = await _provider.GetConfigurationAsync(cancellationToken);
+                if (!ReferenceEquals(fresh, configuration))
+                {
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            }
+            while (_timeProvider.GetElapsedTime(deadline) < s_keyRefreshWait);
+
+            result = await _handler.ValidateTokenAsync(idToken, Parameters(fresh));
+        }
+
+        if (!result.IsValid)
+        {
+            return (null, Reason(result.Exception));
+        }
+
+        var token = (JsonWebToken)result.SecurityToken;
+        var now = _timeProvider.GetUtcNow().UtcDateTime;
+        if (token.ValidTo == DateTime.MinValue || token.ValidTo < now - s_clockSkew)
+        {
+            return (null, $"it expired at {token.ValidTo:yyyy-MM-dd HH:mm:ss} UTC");
+        }
+
+        if ((token.ValidFrom != DateTime.MinValue && token.ValidFrom > now + s_clockSkew) || (token.IssuedAt != DateTime.MinValue && token.IssuedAt > now + s_clockSkew))
+        {
+            return (null, $"it is not valid yet (issued for {(token.ValidFrom != DateTime.MinValue ? token.ValidFrom : token.IssuedAt):yyyy-MM-dd HH:mm:ss} UTC; is a clock wrong?)");
+        }
+
+        return (token, "");
+    }
+
+    private TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration) => new()
+    {
+        ValidIssuers = [Authority, Authority + "/"],
+        ValidAudiences = _options.Oidc.Audiences.Count > 0 ? _options.Oidc.Audiences : [_options.Oidc.ClientId],
+        ValidAlgorithms = _options.Oidc.Algorithms,
+        IssuerSigningKeys = configuration.SigningKeys,
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        ValidateLifetime = false, // against this server's clock, below
+        TryAllIssuerSigningKeys = false,
+    };
+
+    private string Reason(Exception? e) => e switch
+    {
+        SecurityTokenInvalidIssuerException bad => $"its issuer '{Truncate(bad.InvalidIssuer)}' is not this site's provider ('{Authority}')",
+        SecurityTokenInvalidAudienceException bad => $"its audience '{Truncate(bad.InvalidAudience)}' is not gpu-dev's ('{_options.Oidc.ClientId}')",
+        SecurityTokenInvalidAlgorithmException bad => $"its algorithm '{Truncate(bad.InvalidAlgorithm)}' is not accepted (accepted: {string.Join(", ", _options.Oidc.Algorithms)})",
+        SecurityTokenSignatureKeyNotFoundException => "it is signed with a key the provider does not publish",
+        SecurityTokenInvalidSignatureException when e.Message.Contains("IDX10504", StringComparison.Ordinal) => "it is not signed",
+        SecurityTokenInvalidSignatureException => "its signature does not verify",
+        SecurityTokenMalformedException => "it is malformed",
+        _ => $"it did not validate ({e?.GetType().Name ?? "unknown reason"})",
+    };
+
+    private async Task<(User? User, bool Created, string Refusal)> FindOrCreateUserAsync(JsonWebToken token, CancellationToken cancellationToken)
+    {
+        if (await _identity.FindUserByIdentityAsync(token.Issuer, token.Subject, cancellationToken) is { } known)
+        {
+            return (known, false, "");
+        }
+
+        token.TryGetPayloadValue<string>("email", out var email);
+        var verified = !token.TryGetPayloadValue<bool>("email_verified", out var flag) || flag;
+        var groups = Groups(token);
+        if (_options.AllowedDomains.Count > 0
+            && (email is null || !verified || !_options.AllowedDomains.Contains(email[(email.LastIndexOf('@') + 1)..], StringComparer.OrdinalIgnoreCase)))
+        {
+            return (null, false, $"Signing in needs a verified email address at {string.Join(" or ", _options.AllowedDomains)}; this account has {(email is null ? "none" : verified ? email : email + " (not verified)")}.");
+        }
+
+        if (_options.AllowedGroups.Count > 0 && !groups.Intersect(_options.AllowedGroups, StringComparer.Ordinal).Any())
+        {
+            return (null, false, $"Signing in needs membership of one of the groups {string.Join(", ", _options.AllowedGroups)}; ask your identity admin.");
+        }
+
+        if (!_options.CreateUsers)
+        {
+            return (null, false, "This account has no gpu-dev user yet and this server does not create users at sign-in; ask an admin.");
+        }
+
+        token.TryGetPayloadValue<string>(_options.Oidc.UserNameClaim, out var preferred);
+        var name = UserName(preferred) ?? UserName(email?[..email.IndexOf('@', StringComparison.Ordinal)]);
+        if (name is null)
+        {
+            return (null, false, $"No user name can be made from this account (claims '{_options.Oidc.UserNameClaim}' and 'email'): {UserNames.Rule}.");
+        }
+
+        var admin = groups.Intersect(_options.AdminGroups, StringComparer.Ordinal).Any();
+        if (await _identity.CreateUserWithIdentityAsync(name, admin, token.Issuer, token.Subject, cancellationToken) is { } created)
+        {
+            return (created, true, "");
+        }
+
+        // A concurrent first login of the same account created it; otherwise the name belongs to someone else.
+        return await _identity.FindUserByIdentityAsync(token.Issuer, token.Subject, cancellationToken) is { } raced
+            ? (raced, false, "")
+            : (null, false, $"A gpu-dev user named '{name}' exists already and is not linked to this account; ask an admin.");
+    }
+
+    private IReadOnlyList<string> Groups(JsonWebToken token) =>
+        token.TryGetPayloadValue<string[]>(_options.Oidc.GroupsClaim, out var many) ? many
+        : token.TryGetPayloadValue<string>(_options.Oidc.GroupsClaim, out var one) ? [one]
+        : [];
+
+    /// <summary>A valid gpu-dev user name from a claim: lower case, other characters as '-', at most 32.</summary>
+    private static string? UserName(string? claim)
+    {
+        if (string.IsNullOrWhiteSpace(claim))
+        {
+            return null;
+        }
+
+        var name = NotAllowed().Replace(claim.Trim().ToLowerInvariant(), "-").Trim('-', '_');
+        name = name.Length > 32 ? name[..32].TrimEnd('-', '_') : name;
+        return UserNames.IsValid(name) ? name : null;
+    }
+
+    private static string Truncate(string? value) => value is { Length: > 60 } ? value[..60] + "…" : value ?? "";
+
+    [GeneratedRegex("[^a-z0-9_-]")]
+    private static partial Regex NotAllowed();
+
+    [LoggerMessage(EventId = 1170, Level = LogLevel.Warning, Message = "Sign-in refused: {Why}")]
+    private static partial void LogRefused(ILogger logger, string why);
+
+    [LoggerMessage(EventId = 1171, Level = LogLevel.Information, Message = "{User} signed in (created: {Created})")]
+    private static partial void LogSignedIn(ILogger logger, string user, bool created);
+}
+
+/// <summary>A sign-in's result: the user, their new session token (record and secret) and whether the login created the user.</summary>
+internal sealed record SignedIn(User User, ApiToken Token, string Secret, bool Created);
