@@ -68,6 +68,10 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/me/keys"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
         ["DELETE /api/v1/me/keys"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
 
+        // Sign-in needs no token (this fixture configures no OpenID provider: the exchange answers 422 to everyone).
+        ["GET /api/v1/auth"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["POST /api/v1/auth/oidc"] = [.. Enumerable.Repeat(HttpStatusCode.UnprocessableEntity, 6)],
+
         // Users are managed by admins only; the user acted on is "other".
         ["GET /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
         ["POST /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Created)],
@@ -154,6 +158,7 @@ public sealed class AuthorizationMatrixTests
             ("POST", "/api/v1/disks/{name}/undelete") => null,
             ("POST", Routes.Tokens) => JsonContent.Create(new CreateTokenRequest("ci", 24), GpuDevJsonContext.Default.CreateTokenRequest),
             ("POST", Routes.Logout) => null,
+            ("POST", Routes.AuthOidc) => JsonContent.Create(new OidcLoginRequest("a.b.c", null), GpuDevJsonContext.Default.OidcLoginRequest),
             ("POST", Routes.MeKeys) => JsonContent.Create(new AddSshKeyRequest(GpuDev.Testing.TestKeys.SecondEd25519), GpuDevJsonContext.Default.AddSshKeyRequest),
             ("POST", "/api/v1/admin/users/") => JsonContent.Create(new CreateUserRequest("newbie", false, null), GpuDevJsonContext.Default.CreateUserRequest),
             ("POST", "/api/v1/admin/users/{name}/disable" or "/api/v1/admin/users/{name}/enable") => null,
