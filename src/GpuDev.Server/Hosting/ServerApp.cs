@@ -187,6 +187,7 @@ public static class ServerApp
         services.AddSingleton<WarnHandler>();
         services.AddSingleton<KeyCollector>();
         services.AddSingleton<KeyPropagation>();
+        services.AddSingleton<SignInAccounts>();
         services.AddSingleton<OidcSignIn>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<WorkerHeartbeats>();

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using GpuDev.Core.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -20,15 +19,17 @@ internal sealed partial class OidcSignIn
 
     private readonly AuthOptions _options;
     private readonly IIdentityStore _identity;
+    private readonly SignInAccounts _accounts;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<OidcSignIn> _logger;
     private readonly ConfigurationManager<OpenIdConnectConfiguration>? _provider;
     private readonly JsonWebTokenHandler _handler = new();
 
-    public OidcSignIn(IOptions<AuthOptions> options, IIdentityStore identity, TimeProvider timeProvider, ILogger<OidcSignIn> logger)
+    public OidcSignIn(IOptions<AuthOptions> options, IIdentityStore identity, SignInAccounts accounts, TimeProvider timeProvider, ILogger<OidcSignIn> logger)
     {
         _options = options.Value;
         _identity = identity;
+        _accounts = accounts;
         _timeProvider = timeProvider;
         _logger = logger;
         if (_options.Oidc.Enabled)
@@ -71,16 +72,14 @@ internal sealed partial class OidcSignIn
             return (null, StatusCodes.Status403Forbidden, refusal);
         }
 
-        if (user.DisabledAt is not null)
+        var (signedIn, notIssued) = await _accounts.IssueAsync(user, created, tokenName, cancellationToken);
+        if (signedIn is null)
         {
-            return (null, StatusCodes.Status403Forbidden, $"The account '{user.Name}' is disabled; ask an admin to enable it.");
+            return (null, StatusCodes.Status403Forbidden, notIssued);
         }
 
-        var secret = Tokens.Generate();
-        var name = tokenName?.Trim() is { Length: > 0 and <= 64 } given && !given.Any(char.IsControl) ? given : "login";
-        var session = await _identity.CreateTokenAsync(user.Id, name, TokenKind.Session, Tokens.Hash(secret), now + _options.SessionLifetime, cancellationToken);
         LogSignedIn(_logger, user.Name, created);
-        return (new SignedIn(user, session, secret, created), StatusCodes.Status200OK, "");
+        return (signedIn, StatusCodes.Status200OK, "");
     }
 
     private async Task<(JsonWebToken? Token, string Why)> ValidateAsync(string idToken, CancellationToken cancellationToken)
@@ -170,7 +169,7 @@ internal sealed partial class OidcSignIn
     {
         if (await _identity.FindUserByIdentityAsync(token.Issuer, token.Subject, cancellationToken) is { } known)
         {
-            return (known, false, "");
+            return (known, false, ""); // the allow-lists decide who may join, not who may come back (admins disable)
         }
 
         token.TryGetPayloadValue<string>("email", out var email);
@@ -187,28 +186,9 @@ internal sealed partial class OidcSignIn
             return (null, false, $"Signing in needs membership of one of the groups {string.Join(", ", _options.AllowedGroups)}; ask your identity admin.");
         }
 
-        if (!_options.CreateUsers)
-        {
-            return (null, false, "This account has no gpu-dev user yet and this server does not create users at sign-in; ask an admin.");
-        }
-
         token.TryGetPayloadValue<string>(_options.Oidc.UserNameClaim, out var preferred);
-        var name = UserName(preferred) ?? UserName(email?[..email.IndexOf('@', StringComparison.Ordinal)]);
-        if (name is null)
-        {
-            return (null, false, $"No user name can be made from this account (claims '{_options.Oidc.UserNameClaim}' and 'email'): {UserNames.Rule}.");
-        }
-
         var admin = groups.Intersect(_options.AdminGroups, StringComparer.Ordinal).Any();
-        if (await _identity.CreateUserWithIdentityAsync(name, admin, token.Issuer, token.Subject, cancellationToken) is { } created)
-        {
-            return (created, true, "");
-        }
-
-        // A concurrent first login of the same account created it; otherwise the name belongs to someone else.
-        return await _identity.FindUserByIdentityAsync(token.Issuer, token.Subject, cancellationToken) is { } raced
-            ? (raced, false, "")
-            : (null, false, $"A gpu-dev user named '{name}' exists already and is not linked to this account; ask an admin.");
+        return await _accounts.FindOrCreateAsync(token.Issuer, token.Subject, [preferred, email?[..email.IndexOf('@', StringComparison.Ordinal)]], admin, cancellationToken);
     }
 
     private IReadOnlyList<string> Groups(JsonWebToken token) =>
@@ -216,23 +196,7 @@ internal sealed partial class OidcSignIn
         : token.TryGetPayloadValue<string>(_options.Oidc.GroupsClaim, out var one) ? [one]
         : [];
 
-    /// <summary>A valid gpu-dev user name from a claim: lower case, other characters as '-', at most 32.</summary>
-    private static string? UserName(string? claim)
-    {
-        if (string.IsNullOrWhiteSpace(claim))
-        {
-            return null;
-        }
-
-        var name = NotAllowed().Replace(claim.Trim().ToLowerInvariant(), "-").Trim('-', '_');
-        name = name.Length > 32 ? name[..32].TrimEnd('-', '_') : name;
-        return UserNames.IsValid(name) ? name : null;
-    }
-
     private static string Truncate(string? value) => value is { Length: > 60 } ? value[..60] + "…" : value ?? "";
-
-    [GeneratedRegex("[^a-z0-9_-]")]
-    private static partial Regex NotAllowed();
 
     [LoggerMessage(EventId = 1170, Level = LogLevel.Warning, Message = "Sign-in refused: {Why}")]
     private static partial void LogRefused(ILogger logger, string why);
@@ -240,6 +204,3 @@ internal sealed partial class OidcSignIn
     [LoggerMessage(EventId = 1171, Level = LogLevel.Information, Message = "{User} signed in (created: {Created})")]
     private static partial void LogSignedIn(ILogger logger, string user, bool created);
 }
-
-/// <summary>A sign-in's result: the user, their new session token (record and secret) and whether the login created the user.</summary>
-internal sealed record SignedIn(User User, ApiToken Token, string Secret, bool Created);
