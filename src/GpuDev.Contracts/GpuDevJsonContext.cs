@@ -39,5 +39,6 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(SshKeyChangeDto))]
 [JsonSerializable(typeof(AuthInfoDto))]
 [JsonSerializable(typeof(OidcLoginRequest))]
+[JsonSerializable(typeof(AwsLoginRequest))]
 [JsonSerializable(typeof(LoginResultDto))]
 public sealed partial class GpuDevJsonContext : JsonSerializerContext;

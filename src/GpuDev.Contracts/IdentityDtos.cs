@@ -39,8 +39,22 @@ public sealed record AddSshKeyRequest(string Key);
 public sealed record SshKeyChangeDto(SshKeyDto Key, List<string> UpdatedReservations);
 
 /// <summary><c>GET /api/v1/auth</c> (no token needed): how to sign in to this server. <see cref="Oidc"/> is null where
-/// no OpenID provider is configured (then only tokens from an admin work).</summary>
-public sealed record AuthInfoDto(OidcInfoDto? Oidc, bool Aws);
+/// no OpenID provider is configured; <see cref="Aws"/> says whether AWS credentials sign in (<c>gpu-dev login --aws</c>),
+/// with what to sign in <see cref="AwsSigning"/>. With neither, only tokens from an admin work.</summary>
+public sealed record AuthInfoDto(OidcInfoDto? Oidc, bool Aws)
+{
+    public AwsSigningDto? AwsSigning { get; init; }
+}
+
+/// <summary>How to sign the <c>sts:GetCallerIdentity</c> request that proves an AWS identity: to <see cref="StsEndpoint"/>
+/// (signing region <see cref="Region"/>), with the header <c>X-GpuDev-Server-Id: {ServerId}</c> among the signed ones,
+/// so a request signed for this server is worthless to any other.</summary>
+public sealed record AwsSigningDto(string StsEndpoint, string Region, string ServerId);
+
+/// <summary><c>POST /api/v1/auth/aws</c> (no token needed): a signed, unsent <c>sts:GetCallerIdentity</c> request (POST,
+/// form body <c>Action=GetCallerIdentity&amp;Version=2011-06-15</c>); the server sends it to STS itself and signs in
+/// whoever AWS says signed it.</summary>
+public sealed record AwsLoginRequest(string Url, string Body, Dictionary<string, string> Headers, string? TokenName);
 
 /// <summary>The site's OpenID provider: the CLI discovers its endpoints at <c>{Authority}/.well-known/openid-configuration</c>
 /// and runs the device authorization grant (RFC 8628) with <see cref="ClientId"/> and <see cref="Scopes"/>.</summary>

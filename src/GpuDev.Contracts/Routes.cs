@@ -20,6 +20,9 @@ public static class Routes
     /// <summary>Exchanges an OpenID provider's ID token for a gpu-dev session token (no token needed).</summary>
     public const string AuthOidc = "/api/v1/auth/oidc";
 
+    /// <summary>Signs in with a signed <c>sts:GetCallerIdentity</c> request (no token needed).</summary>
+    public const string AuthAws = "/api/v1/auth/aws";
+
     /// <summary>Revokes the token the request is made with (<c>gpu-dev logout</c>).</summary>
     public const string Logout = "/api/v1/me/logout";
 

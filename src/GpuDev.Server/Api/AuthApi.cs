@@ -19,10 +19,14 @@ public static class AuthApi
     {
         api.MapGet("/auth", (IOptions<AuthOptions> options) =>
         {
-            var oidc = options.Value.Oidc;
-            return TypedResults.Ok(new AuthInfoDto(oidc.Enabled ? new OidcInfoDto(oidc.Authority!.TrimEnd('/'), oidc.ClientId, oidc.Scopes) : null, Aws: false));
+            var (oidc, aws) = (options.Value.Oidc, options.Value.Aws);
+            return TypedResults.Ok(new AuthInfoDto(oidc.Enabled ? new OidcInfoDto(oidc.Authority!.TrimEnd('/'), oidc.ClientId, oidc.Scopes) : null, aws.Enabled)
+            {
+                AwsSigning = aws.Enabled ? new AwsSigningDto(aws.StsEndpoint, aws.Region, aws.ServerId) : null,
+            });
         }).WithName("AuthInfo").WithTags("Account");
         api.MapPost("/auth/oidc", SignInAsync).WithName("SignInOidc").WithTags("Account");
+        api.MapPost("/auth/aws", SignInAwsAsync).WithName("SignInAws").WithTags("Account");
         return api;
     }
 
@@ -34,18 +38,43 @@ public static class AuthApi
             return Problems.NotSupported("This server has no OpenID sign-in configured (Auth:Oidc:Authority); an admin creates tokens with 'gpu-dev admin user add'.");
         }
 
+        if (string.IsNullOrWhiteSpace(body.IdToken) || body.IdToken.Length > 16 * 1024)
+        {
+            return Problems.BadRequest("idToken must be the ID token (a JWT, at most 16 KiB) the OpenID provider issued.", "idToken");
+        }
+
+        return await AnswerAsync(http, limiter, () => signIn.SignInAsync(body.IdToken, body.TokenName, cancellationToken));
+    }
+
+    internal static async Task<Results<Ok<LoginResultDto>, ProblemHttpResult>> SignInAwsAsync(
+        AwsLoginRequest body, AwsSignIn signIn, IOptions<AuthOptions> options, AuthFailureLimiter limiter, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Aws.Enabled)
+        {
+            return Problems.NotSupported("This server does not sign in with AWS credentials (Auth:Aws:Enabled); use 'gpu-dev login' or ask an admin for a token.");
+        }
+
+        if (body.Url is not { Length: > 0 and <= 2048 } || body.Body is not { Length: <= 1024 } || body.Headers is not { Count: > 0 and <= 32 }
+            || body.Headers.Any(h => h.Key.Length > 128 || h.Value is not { Length: <= 8192 }))
+        {
+            return Problems.BadRequest("The body must hold the signed request: url (at most 2 KiB), body (at most 1 KiB) and 1-32 headers.", "headers");
+        }
+
+        return await AnswerAsync(http, limiter, () => signIn.SignInAsync(body, cancellationToken));
+    }
+
+    /// <summary>A sign-in's answer: throttled after too many failures from the address, refused with the reason (and
+    /// counted), or the session token, audited as the user it signed in.</summary>
+    private static async Task<Results<Ok<LoginResultDto>, ProblemHttpResult>> AnswerAsync(
+        HttpContext http, AuthFailureLimiter limiter, Func<Task<(SignedIn? SignedIn, int Status, string Refusal)>> signIn)
+    {
         var address = AuditMiddleware.RemoteAddress(http) ?? "unknown";
         if (limiter.RetryAfter(address) is { } wait)
         {
             return Problems.TooManyRequests($"Too many failed sign-ins from {address}; try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
         }
 
-        if (string.IsNullOrWhiteSpace(body.IdToken) || body.IdToken.Length > 16 * 1024)
-        {
-            return Problems.BadRequest("idToken must be the ID token (a JWT, at most 16 KiB) the OpenID provider issued.", "idToken");
-        }
-
-        var (signedIn, status, refusal) = await signIn.SignInAsync(body.IdToken, body.TokenName, cancellationToken);
+        var (signedIn, status, refusal) = await signIn();
         if (signedIn is null)
         {
             limiter.RecordFailure(address);

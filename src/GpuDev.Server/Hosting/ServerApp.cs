@@ -144,6 +144,8 @@ public static class ServerApp
             .Validate(o => !o.Oidc.Enabled || Uri.TryCreate(o.Oidc.Authority, UriKind.Absolute, out var u) && (u.Scheme == "https" || (!o.Oidc.RequireHttps && u.Scheme == "http")),
                 "Auth:Oidc:Authority must be an absolute https URL (http only with Auth:Oidc:RequireHttps=false), the provider's issuer.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Oidc.ClientId), "Auth:Oidc:ClientId must name the provider's public client for the CLI.")
+            .Validate(o => !o.Aws.Enabled || o.Aws.AllowedAccounts.Count > 0, "Auth:Aws:AllowedAccounts must list the AWS account ids (12 digits) whose principals may sign in when Auth:Aws:Enabled is true.")
+            .Validate(o => !o.Aws.Enabled || Uri.TryCreate(o.Aws.StsEndpoint, UriKind.Absolute, out _), "Auth:Aws:StsEndpoint must be an absolute URL (e.g. https://sts.us-east-1.amazonaws.com/).")
             .Validate(o => o.Oidc.Algorithms.Count > 0 && o.Oidc.Algorithms.All(a => a is "RS256" or "RS384" or "RS512" or "PS256" or "PS384" or "PS512" or "ES256" or "ES384" or "ES512"),
                 "Auth:Oidc:Algorithms must list asymmetric JWS algorithms only (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512).")
             .ValidateOnStart();
@@ -189,6 +191,7 @@ public static class ServerApp
         services.AddSingleton<KeyPropagation>();
         services.AddSingleton<SignInAccounts>();
         services.AddSingleton<OidcSignIn>();
+        services.AddHttpClient<AwsSignIn>(c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<WorkerHeartbeats>();
         services.AddSingleton<ServerMetrics>();

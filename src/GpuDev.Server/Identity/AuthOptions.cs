@@ -22,6 +22,32 @@ public sealed class AuthOptions
     public List<string> AdminGroups { get; set; } = [];
 
     public OidcOptions Oidc { get; set; } = new();
+
+    public AwsOptions Aws { get; set; } = new();
+}
+
+/// <summary>Signing in with AWS credentials (<c>Auth:Aws</c>), as Vault's AWS auth and aws-iam-authenticator do: the CLI
+/// signs an <c>sts:GetCallerIdentity</c> request with the user's credentials without sending it; the server sends it to
+/// STS, which answers with the caller's ARN when (and only when) the signature is theirs.</summary>
+public sealed class AwsOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>Where the signed request goes (a regional endpoint keeps it in the region; a test's fake STS in tests).</summary>
+    public string StsEndpoint { get; set; } = "https://sts.amazonaws.com/";
+
+    /// <summary>The signing region for <see cref="StsEndpoint"/>.</summary>
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>AWS accounts whose principals may sign in (required when enabled).</summary>
+    public List<string> AllowedAccounts { get; set; } = [];
+
+    /// <summary>IAM role names whose sessions are made admins when their user is created by a sign-in.</summary>
+    public List<string> AdminRoles { get; set; } = [];
+
+    /// <summary>The value of the signed <c>X-GpuDev-Server-Id</c> header this server requires (say, its URL): a request
+    /// signed for another server (or captured from one) does not sign in here.</summary>
+    public string ServerId { get; set; } = "gpu-dev";
 }
 
 /// <summary>The site's OpenID provider (<c>Auth:Oidc</c>).</summary>

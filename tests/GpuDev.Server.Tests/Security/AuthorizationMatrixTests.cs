@@ -71,6 +71,7 @@ public sealed class AuthorizationMatrixTests
         // Sign-in needs no token (this fixture configures no OpenID provider: the exchange answers 422 to everyone).
         ["GET /api/v1/auth"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
         ["POST /api/v1/auth/oidc"] = [.. Enumerable.Repeat(HttpStatusCode.UnprocessableEntity, 6)],
+        ["POST /api/v1/auth/aws"] = [.. Enumerable.Repeat(HttpStatusCode.UnprocessableEntity, 6)],
 
         // Users are managed by admins only; the user acted on is "other".
         ["GET /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
@@ -159,6 +160,8 @@ public sealed class AuthorizationMatrixTests
             ("POST", Routes.Tokens) => JsonContent.Create(new CreateTokenRequest("ci", 24), GpuDevJsonContext.Default.CreateTokenRequest),
             ("POST", Routes.Logout) => null,
             ("POST", Routes.AuthOidc) => JsonContent.Create(new OidcLoginRequest("a.b.c", null), GpuDevJsonContext.Default.OidcLoginRequest),
+            ("POST", Routes.AuthAws) => JsonContent.Create(new AwsLoginRequest("https://sts.amazonaws.com/", "Action=GetCallerIdentity&Version=2011-06-15", new() { ["Authorization"] = "x" }, null),
+                GpuDevJsonContext.Default.AwsLoginRequest),
             ("POST", Routes.MeKeys) => JsonContent.Create(new AddSshKeyRequest(GpuDev.Testing.TestKeys.SecondEd25519), GpuDevJsonContext.Default.AddSshKeyRequest),
             ("POST", "/api/v1/admin/users/") => JsonContent.Create(new CreateUserRequest("newbie", false, null), GpuDevJsonContext.Default.CreateUserRequest),
             ("POST", "/api/v1/admin/users/{name}/disable" or "/api/v1/admin/users/{name}/enable") => null,
