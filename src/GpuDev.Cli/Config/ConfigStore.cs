@@ -85,6 +85,24 @@ internal sealed class ConfigStore(ICliEnvironment environment)
         Save(file);
     }
 
+    /// <summary>Removes <paramref name="key"/> from the file (the environment is not ours to change); false when the file
+    /// did not have it.</summary>
+    public bool Unset(string key)
+    {
+        var file = Load();
+        if (!file.Remove(key))
+        {
+            return false;
+        }
+
+        Save(file);
+        return true;
+    }
+
+    /// <summary>The value in the file alone, whatever the environment says.</summary>
+    public string? GetFromFile(string key) =>
+        Load()[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrEmpty(s) ? s : null;
+
     private JsonObject Load()
     {
         var path = FilePath;
