@@ -8,7 +8,7 @@ namespace GpuDev.Cli.Commands.AdminUser;
 internal sealed class AdminUserSetAdminCommand : CliCommand
 {
     private readonly Argument<string> _name = AdminUserCommands.NameArgument();
-    private readonly Argument<string> _value = new("ADMIN") { Description = "true to make the user an admin, false to take it away" };
+    private readonly Argument<string> _value = new("ADMIN") { HelpName = "true|false", Description = "true to make the user an admin, false to take it away" };
     private readonly Option<bool> _json = CommonOptions.Json();
 
     public AdminUserSetAdminCommand(CliServices services)
