@@ -210,7 +210,8 @@ internal sealed class GpuDevClient
 
     /// <summary>How to sign in to this server (no token needed).</summary>
     public Task<AuthInfoDto> GetAuthInfoAsync(CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, Routes.Auth, null, null, GpuDevJsonContext.Default.AuthInfoDto, ct);
+        SendAsync(HttpMethod.Get, Routes.Auth, null, null, GpuDevJsonContext.Default.AuthInfoDto, ct,
+            "a server older than sign-in answers so (compare `gpu-dev --version` with the server's); ask an admin for a token meanwhile");
 
     /// <summary>Trades the OpenID provider's ID token for a gpu-dev session token (no token needed).</summary>
     public Task<LoginResultDto> LoginWithOidcAsync(OidcLoginRequest request, CancellationToken ct) =>

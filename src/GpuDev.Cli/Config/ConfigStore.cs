@@ -69,8 +69,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
             return new ConfigValue(fromEnv, ConfigSource.Environment);
         }
 
-        var file = Load();
-        if (file[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrEmpty(s))
+        if (GetFromFile(key) is { } s)
         {
             return new ConfigValue(s, ConfigSource.File);
         }

@@ -27,7 +27,8 @@ internal static class BrowserLauncher
         info.ArgumentList.Add(url);
         try
         {
-            using var process = Process.Start(info);
+            // Not disposed here: the drains below own it until the opener exits (it usually hands over and exits at once).
+            var process = Process.Start(info);
             if (process is null)
             {
                 return false;

@@ -116,6 +116,17 @@ public sealed class LoginCommandTests
         Assert.False(File.Exists(new ConfigStore(cli.Environment).FilePath));
     }
 
+    [Fact]
+    public async Task Login_ServerOlderThanSignIn_404_HintSaysSo()
+    {
+        using var cli = new CliHarness(withToken: false);
+
+        Assert.Equal(1, await cli.RunAsync("login"));
+
+        Assert.Contains("hint: a server older than sign-in answers so", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Single(cli.Http.Requests);
+    }
+
     [Theory]
     [InlineData("access_denied", null, 4, "error: sign-in was denied")]
     [InlineData("expired_token", null, 1, "error: the code expired; run gpu-dev login again")]
