@@ -3,7 +3,9 @@ using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using GpuDev.Cli.Commands;
 using GpuDev.Cli.Commands.Disk;
+using GpuDev.Cli.Commands.Keys;
 using GpuDev.Cli.Commands.Reserve;
+using GpuDev.Cli.Commands.Token;
 
 namespace GpuDev.Cli;
 
@@ -41,6 +43,10 @@ internal static class CliApp
         root.Subcommands.Add(new AvailCommand(services));
         root.Subcommands.Add(new StatusCommand(services));
         root.Subcommands.Add(DiskCommands.Build(services));
+        root.Subcommands.Add(new LoginCommand(services));
+        root.Subcommands.Add(new LogoutCommand(services));
+        root.Subcommands.Add(TokenCommands.Build(services));
+        root.Subcommands.Add(KeysCommands.Build(services));
         root.Subcommands.Add(AdminCommands.Build(services));
         root.Subcommands.Add(BuildConfig(services));
         root.Subcommands.Add(new HelpCommand(services, root));

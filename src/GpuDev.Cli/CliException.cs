@@ -40,6 +40,12 @@ internal sealed class CliException : Exception
     /// <summary>The server's ProblemDetails <c>code</c> (e.g. <c>not-found</c>, <c>conflict</c>) when the failure came from it.</summary>
     public string? ProblemCode { get; init; }
 
+    /// <summary>The HTTP status the server answered with, when the failure is its answer.</summary>
+    public int? HttpStatus { get; init; }
+
+    /// <summary>The server could not be reached (connection refused, DNS, timeout): no answer at all.</summary>
+    public bool Unreachable { get; init; }
+
     public static CliException Usage(string message, string? hint = null) => new(ExitCodes.Failure, message, hint);
 
     public static CliException NotSupported(string what) => new(ExitCodes.Failure, $"{what} is not supported yet");

@@ -50,6 +50,17 @@ internal sealed class CliHarness : IDisposable
     /// <summary>Replaces the fixed clock (e.g. with a <see cref="RecordingTimeProvider"/>).</summary>
     public TimeProvider? Time { get; set; }
 
+    /// <summary>What `keys add -` reads as stdin.</summary>
+    public string StandardInput { get; set; } = string.Empty;
+
+    /// <summary>URLs the CLI asked to open in a browser (none is started).</summary>
+    public List<string> OpenedUrls { get; } = [];
+
+    /// <summary>Whether the pretend browser opener succeeds.</summary>
+    public bool BrowserOpens { get; set; } = true;
+
+    public string HostName { get; set; } = "devbox";
+
     /// <summary>Keep the production poll/watch intervals instead of 1 ms (with a clock that does not really wait).</summary>
     public bool DefaultIntervals { get; set; }
 
@@ -66,6 +77,13 @@ internal sealed class CliHarness : IDisposable
             PollInterval = DefaultIntervals ? defaults.PollInterval : fast,
             WatchInterval = DefaultIntervals ? defaults.WatchInterval : fast,
             AvailWatchInterval = DefaultIntervals ? defaults.AvailWatchInterval : fast,
+            StandardInput = () => new StringReader(StandardInput),
+            OpenBrowser = url =>
+            {
+                OpenedUrls.Add(url);
+                return BrowserOpens;
+            },
+            HostName = HostName,
         };
         return await CliApp.RunAsync(args, services, Cancellation.Token);
     }

@@ -15,18 +15,23 @@ namespace GpuDev.Cli.Client;
 /// </summary>
 internal sealed class GpuDevClient
 {
-    public const string AuthHint = "run `gpu-dev config set token TOKEN`; an admin creates one with `gpu-dev-server user add`";
+    public const string AuthHint = "sign in with `gpu-dev login`, or run `gpu-dev config set token TOKEN` with a token from an admin (`gpu-dev admin user add`, `gpu-dev-server user add`)";
 
     private readonly HttpClient _http;
     private readonly TextWriter? _debug;
 
-    public GpuDevClient(HttpClient http, Uri serverUrl, string token, TextWriter? debug = null)
+    /// <param name="token">The bearer token; null for the few routes that need none (<c>GET /api/v1/auth</c>, the login).</param>
+    public GpuDevClient(HttpClient http, Uri serverUrl, string? token, TextWriter? debug = null)
     {
         _http = http;
         _debug = debug;
         ServerUrl = serverUrl;
         _http.BaseAddress = serverUrl;
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("gpu-dev", CliInfo.Version));
     }
 
@@ -159,6 +164,60 @@ internal sealed class GpuDevClient
         return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.ListAuditEntryDto, ct);
     }
 
+    /// <summary>The caller's tokens (secrets are never sent back).</summary>
+    public Task<List<TokenDto>> ListTokensAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Tokens, null, null, GpuDevJsonContext.Default.ListTokenDto, ct);
+
+    public Task<CreatedTokenDto> CreateTokenAsync(CreateTokenRequest request, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.Tokens, JsonSerializer.Serialize(request, GpuDevJsonContext.Default.CreateTokenRequest),
+            null, GpuDevJsonContext.Default.CreatedTokenDto, ct);
+
+    /// <summary>Revokes one of the caller's tokens by id or a prefix of it (at least 4 characters).</summary>
+    public Task<TokenDto> RevokeTokenAsync(string idOrPrefix, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, Routes.Token(idOrPrefix), null, null, GpuDevJsonContext.Default.TokenDto, ct, TokenNotFoundHint, TokenNotFoundHint);
+
+    /// <summary>Revokes the token this client sends.</summary>
+    public Task<TokenDto> LogoutAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.Logout, null, null, GpuDevJsonContext.Default.TokenDto, ct);
+
+    public Task<List<SshKeyDto>> ListKeysAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.MeKeys, null, null, GpuDevJsonContext.Default.ListSshKeyDto, ct);
+
+    public Task<SshKeyChangeDto> AddKeyAsync(string key, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.MeKeys, JsonSerializer.Serialize(new AddSshKeyRequest(key), GpuDevJsonContext.Default.AddSshKeyRequest),
+            null, GpuDevJsonContext.Default.SshKeyChangeDto, ct);
+
+    public Task<SshKeyChangeDto> RemoveKeyAsync(string fingerprint, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"{Routes.MeKeys}?fingerprint={Uri.EscapeDataString(fingerprint)}", null, null,
+            GpuDevJsonContext.Default.SshKeyChangeDto, ct, "see your keys with `gpu-dev keys list`");
+
+    /// <summary>Every user (admins only). The trailing slash is the route as the server maps it (a group's root).</summary>
+    public Task<List<UserDto>> ListUsersAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.AdminUsers + "/", null, null, GpuDevJsonContext.Default.ListUserDto, ct);
+
+    public Task<CreatedUserDto> CreateUserAsync(CreateUserRequest request, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.AdminUsers + "/", JsonSerializer.Serialize(request, GpuDevJsonContext.Default.CreateUserRequest),
+            null, GpuDevJsonContext.Default.CreatedUserDto, ct);
+
+    /// <summary>Disables (<paramref name="disable"/>) or enables a user; the answer lists their live reservations.</summary>
+    public Task<UserChangeDto> SetUserDisabledAsync(string name, bool disable, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, $"{Routes.AdminUser(name)}/{(disable ? "disable" : "enable")}", null, null,
+            GpuDevJsonContext.Default.UserChangeDto, ct, UserNotFoundHint);
+
+    public Task<UserDto> SetUserAdminAsync(string name, bool admin, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, $"{Routes.AdminUser(name)}/admin", JsonSerializer.Serialize(new SetAdminRequest(admin), GpuDevJsonContext.Default.SetAdminRequest),
+            null, GpuDevJsonContext.Default.UserDto, ct, UserNotFoundHint);
+
+    /// <summary>How to sign in to this server (no token needed).</summary>
+    public Task<AuthInfoDto> GetAuthInfoAsync(CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, Routes.Auth, null, null, GpuDevJsonContext.Default.AuthInfoDto, ct,
+            "a server older than sign-in answers so (compare `gpu-dev --version` with the server's); ask an admin for a token meanwhile");
+
+    /// <summary>Trades the OpenID provider's ID token for a gpu-dev session token (no token needed).</summary>
+    public Task<LoginResultDto> LoginWithOidcAsync(OidcLoginRequest request, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.AuthOidc, JsonSerializer.Serialize(request, GpuDevJsonContext.Default.OidcLoginRequest),
+            null, GpuDevJsonContext.Default.LoginResultDto, ct);
+
     /// <summary>Uploads a <c>--dockerfile</c> build context (gzip-compressed tar) under its SHA-256; the server keeps one copy.</summary>
     public async Task UploadBuildContextAsync(string sha256, string file, CancellationToken ct)
     {
@@ -190,9 +249,13 @@ internal sealed class GpuDevClient
 
     public const string DiskNotFoundHint = "see your disks with `gpu-dev disk list`";
 
+    public const string TokenNotFoundHint = "see your tokens with `gpu-dev token list`";
+
+    public const string UserNotFoundHint = "see the users with `gpu-dev admin user list`";
+
     public const string DeletedDiskNotFoundHint = "see your deleted disks with `gpu-dev disk list --all` (they can be undeleted until their snapshots are purged)";
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct, string? notFoundHint = null)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? jsonBody, string? idempotencyKey, JsonTypeInfo<T> typeInfo, CancellationToken ct, string? notFoundHint = null, string? ambiguousHint = null)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (jsonBody is not null)
@@ -235,7 +298,7 @@ internal sealed class GpuDevClient
 
             if (!response.IsSuccessStatusCode)
             {
-                throw ToException(response.StatusCode, response.ReasonPhrase, text, notFoundHint);
+                throw ToException(response.StatusCode, response.ReasonPhrase, text, notFoundHint, ambiguousHint);
             }
 
             try
@@ -254,9 +317,10 @@ internal sealed class GpuDevClient
     private CliException Unreachable(string reason, Exception inner) =>
         new(ExitCodes.Failure, $"cannot reach the gpu-dev server at {ServerUrl.ToString().TrimEnd('/')}: {reason}",
             "check the URL with `gpu-dev config show` (set it with `gpu-dev config set server URL` or GPU_DEV_SERVER), and that `gpu-dev-server run` is running",
-            inner);
+            inner)
+        { Unreachable = true };
 
-    internal static CliException ToException(HttpStatusCode status, string? reasonPhrase, string body, string? notFoundHint = null)
+    internal static CliException ToException(HttpStatusCode status, string? reasonPhrase, string body, string? notFoundHint = null, string? ambiguousHint = null)
     {
         ProblemDto? problem = null;
         if (!string.IsNullOrWhiteSpace(body))
@@ -296,20 +360,23 @@ internal sealed class GpuDevClient
         var code = problem?.Code;
         if (status == HttpStatusCode.Unauthorized || code == ProblemCodes.Unauthorized)
         {
-            return new CliException(ExitCodes.AuthRequired, messages, AuthHint) { ProblemCode = code };
+            // The server's reason is shown as it is ("The token 'x' expired at ...; log in again with 'gpu-dev login'");
+            // the hint only adds what it does not already say.
+            var saysHow = messages.Any(m => m.Contains("gpu-dev login", StringComparison.Ordinal));
+            return new CliException(ExitCodes.AuthRequired, messages, saysHow ? null : AuthHint) { ProblemCode = code, HttpStatus = (int)status };
         }
 
         if (status == HttpStatusCode.Forbidden || code == ProblemCodes.Forbidden)
         {
-            return new CliException(ExitCodes.AuthRequired, messages) { ProblemCode = code };
+            return new CliException(ExitCodes.AuthRequired, messages) { ProblemCode = code, HttpStatus = (int)status };
         }
 
         string? hint = code switch
         {
-            ProblemCodes.AmbiguousId => "give more characters of the reservation ID (see `gpu-dev list`)",
+            ProblemCodes.AmbiguousId => ambiguousHint ?? "give more characters of the reservation ID (see `gpu-dev list`)",
             ProblemCodes.NotFound => notFoundHint ?? "see your reservations with `gpu-dev list --all`",
             _ => null,
         };
-        return new CliException(ExitCodes.Failure, messages, hint) { ProblemCode = code };
+        return new CliException(ExitCodes.Failure, messages, hint) { ProblemCode = code, HttpStatus = (int)status };
     }
 }

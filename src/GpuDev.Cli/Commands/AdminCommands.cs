@@ -9,6 +9,7 @@ internal static class AdminCommands
     {
         var admin = new Command("admin", "Administration (needs an admin token).");
         admin.Subcommands.Add(new AdminAuditCommand(services));
+        admin.Subcommands.Add(AdminUser.AdminUserCommands.Build(services));
         return admin;
     }
 }

@@ -11,7 +11,8 @@ internal static class HelpTopics
           2  cancelled: Ctrl+C, Esc or q at a menu, Esc at a question, or a declined confirmation
              (at a prompt nothing was changed; a reservation being made keeps going: check it
              with `gpu-dev show ID`)
-          4  not authenticated or forbidden (set a token with `gpu-dev config set token TOKEN`)
+          4  not authenticated or forbidden, including a sign-in that was denied (sign in with
+             `gpu-dev login`, or set a token with `gpu-dev config set token TOKEN`)
         """;
 
     public const string Environment = """
@@ -31,6 +32,9 @@ internal static class HelpTopics
           NO_COLOR            set to anything to turn colour off
           CLICOLOR            set to 0 to turn colour off; CLICOLOR_FORCE=1 forces it on
           CI                  when set, gpu-dev never prompts
+          DISPLAY, WAYLAND_DISPLAY
+                              either set (and SSH_CONNECTION unset): `gpu-dev login` opens
+                              the sign-in page in your browser (xdg-open; open on macOS)
 
         Precedence: command-line flag, then environment, then the config file, then the default.
         """;

@@ -69,8 +69,7 @@ internal sealed class ConfigStore(ICliEnvironment environment)
             return new ConfigValue(fromEnv, ConfigSource.Environment);
         }
 
-        var file = Load();
-        if (file[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrEmpty(s))
+        if (GetFromFile(key) is { } s)
         {
             return new ConfigValue(s, ConfigSource.File);
         }
@@ -84,6 +83,24 @@ internal sealed class ConfigStore(ICliEnvironment environment)
         file[key] = JsonValue.Create(value);
         Save(file);
     }
+
+    /// <summary>Removes <paramref name="key"/> from the file (the environment is not ours to change); false when the file
+    /// did not have it.</summary>
+    public bool Unset(string key)
+    {
+        var file = Load();
+        if (!file.Remove(key))
+        {
+            return false;
+        }
+
+        Save(file);
+        return true;
+    }
+
+    /// <summary>The value in the file alone, whatever the environment says.</summary>
+    public string? GetFromFile(string key) =>
+        Load()[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrEmpty(s) ? s : null;
 
     private JsonObject Load()
     {

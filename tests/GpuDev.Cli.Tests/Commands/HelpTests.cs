@@ -23,6 +23,8 @@ public sealed class HelpTests
     [InlineData("disk", "create")]
     [InlineData("config", "ssh-include")]
     [InlineData("admin", "audit")]
+    [InlineData("token", "revoke")]
+    [InlineData("keys", "remove")]
     public async Task CommandGroupAlone_PrintsItsHelp(string group, string subcommand)
     {
         using var cli = new CliHarness();

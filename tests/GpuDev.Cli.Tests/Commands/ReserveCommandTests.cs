@@ -234,7 +234,7 @@ public sealed class ReserveCommandTests
         var exit = await cli.RunAsync("reserve", "-t", "h100", "-h", "1");
 
         Assert.Equal(4, exit);
-        Assert.Contains("hint: run `gpu-dev config set token TOKEN`", cli.Console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("hint: sign in with `gpu-dev login`, or run `gpu-dev config set token TOKEN`", cli.Console.StdErr, StringComparison.Ordinal);
         Assert.Empty(cli.Http.Requests);
     }
 
