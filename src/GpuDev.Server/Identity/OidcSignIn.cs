@@ -123,7 +123,7 @@ internal sealed partial class OidcSignIn
 
         if (!result.IsValid)
         {
-            return (null, Reason(result.Exception));
+            return (null, Reason(result.Exception, _handler.ReadJsonWebToken(idToken)));
         }
 
         var token = (JsonWebToken)result.SecurityToken;
@@ -153,10 +153,11 @@ internal sealed partial class OidcSignIn
         TryAllIssuerSigningKeys = false,
     };
 
-    private string Reason(Exception? e) => e switch
+    /// <summary>Why, in words; what the token claims is read from it unvalidated (the exceptions do not always carry it).</summary>
+    private string Reason(Exception? e, JsonWebToken claimed) => e switch
     {
-        SecurityTokenInvalidIssuerException bad => $"its issuer '{Truncate(bad.InvalidIssuer)}' is not this site's provider ('{Authority}')",
-        SecurityTokenInvalidAudienceException bad => $"its audience '{Truncate(bad.InvalidAudience)}' is not gpu-dev's ('{_options.Oidc.ClientId}')",
+        SecurityTokenInvalidIssuerException => $"its issuer '{Truncate(claimed.Issuer)}' is not this site's provider ('{Authority}')",
+        SecurityTokenInvalidAudienceException => $"its audience '{Truncate(string.Join(", ", claimed.Audiences))}' is not gpu-dev's ('{_options.Oidc.ClientId}')",
         SecurityTokenInvalidAlgorithmException bad => $"its algorithm '{Truncate(bad.InvalidAlgorithm)}' is not accepted (accepted: {string.Join(", ", _options.Oidc.Algorithms)})",
         SecurityTokenSignatureKeyNotFoundException => "it is signed with a key the provider does not publish",
         SecurityTokenInvalidSignatureException when e.Message.Contains("IDX10504", StringComparison.Ordinal) => "it is not signed",
