@@ -128,6 +128,7 @@ internal sealed class LoginCommand : CliCommand
         }
 
         var request = await new AwsLogin(Services).SignAsync(server, info.AwsSigning, profile, TokenName(), cancellationToken).ConfigureAwait(false);
+
         // A 401 says what was wrong with the signed request and what to do (check the AWS credentials, sign in again).
         return await RefusedAsOneLine(() => client.LoginWithAwsAsync(request, cancellationToken), unauthorizedHint: null).ConfigureAwait(false);
     }
