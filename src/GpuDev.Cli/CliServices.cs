@@ -56,6 +56,9 @@ internal sealed class CliServices
     /// <summary>Opens a URL in the user's browser (<c>gpu-dev login</c>); false when nothing could be started. Tests record it.</summary>
     public Func<string, bool> OpenBrowser { get; init; } = Login.BrowserLauncher.TryOpen;
 
+    /// <summary>Where <c>gpu-dev login --aws</c> finds AWS credentials: the AWS SDK's resolution. Tests pass fixed ones.</summary>
+    public Login.Aws.IAwsCredentialSource AwsCredentials { get; init; } = new Login.Aws.SdkAwsCredentialSource();
+
     /// <summary>This machine's name, for the name of a login's token ("login HOST").</summary>
     public string HostName { get; init; } = global::System.Environment.MachineName;
 

@@ -61,6 +61,9 @@ internal sealed class CliHarness : IDisposable
 
     public string HostName { get; set; } = "devbox";
 
+    /// <summary>What `login --aws` finds as AWS credentials (none unless set).</summary>
+    public FakeAwsCredentials Aws { get; } = new();
+
     /// <summary>Keep the production poll/watch intervals instead of 1 ms (with a clock that does not really wait).</summary>
     public bool DefaultIntervals { get; set; }
 
@@ -84,6 +87,7 @@ internal sealed class CliHarness : IDisposable
                 return BrowserOpens;
             },
             HostName = HostName,
+            AwsCredentials = Aws,
         };
         return await CliApp.RunAsync(args, services, Cancellation.Token);
     }

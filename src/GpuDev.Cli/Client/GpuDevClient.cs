@@ -218,6 +218,11 @@ internal sealed class GpuDevClient
         SendAsync(HttpMethod.Post, Routes.AuthOidc, JsonSerializer.Serialize(request, GpuDevJsonContext.Default.OidcLoginRequest),
             null, GpuDevJsonContext.Default.LoginResultDto, ct);
 
+    /// <summary>Trades a signed, unsent <c>sts:GetCallerIdentity</c> request for a gpu-dev session token (no token needed).</summary>
+    public Task<LoginResultDto> LoginWithAwsAsync(AwsLoginRequest request, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, Routes.AuthAws, JsonSerializer.Serialize(request, GpuDevJsonContext.Default.AwsLoginRequest),
+            null, GpuDevJsonContext.Default.LoginResultDto, ct);
+
     /// <summary>Uploads a <c>--dockerfile</c> build context (gzip-compressed tar) under its SHA-256; the server keeps one copy.</summary>
     public async Task UploadBuildContextAsync(string sha256, string file, CancellationToken ct)
     {

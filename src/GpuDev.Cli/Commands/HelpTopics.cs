@@ -35,6 +35,9 @@ internal static class HelpTopics
           DISPLAY, WAYLAND_DISPLAY
                               either set (and SSH_CONNECTION unset): `gpu-dev login` opens
                               the sign-in page in your browser (xdg-open; open on macOS)
+          AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, ...
+                              the AWS credentials `gpu-dev login --aws` signs with, read as the
+                              AWS CLI reads them (also ~/.aws/credentials and ~/.aws/config)
 
         Precedence: command-line flag, then environment, then the config file, then the default.
         """;

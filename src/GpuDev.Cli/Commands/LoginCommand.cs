@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuDev.Cli.Config;
 using GpuDev.Cli.Login;
+using GpuDev.Cli.Login.Aws;
 using GpuDev.Cli.Output;
 using GpuDev.Contracts;
 using Spectre.Console;
@@ -8,11 +9,15 @@ using Spectre.Console;
 namespace GpuDev.Cli.Commands;
 
 /// <summary><c>gpu-dev login [--server URL] [--no-browser]</c>: signs in with the organisation's OpenID provider (device
-/// authorization grant, RFC 8628) and keeps the gpu-dev session token the server gives for the ID token.</summary>
+/// authorization grant, RFC 8628) and keeps the gpu-dev session token the server gives for the ID token.
+/// <c>gpu-dev login --aws [--aws-profile NAME]</c>: signs in with the user's AWS credentials instead (a signed, unsent
+/// <c>sts:GetCallerIdentity</c> request, as Vault's AWS auth).</summary>
 internal sealed class LoginCommand : CliCommand
 {
     /// <summary>The server keeps token names to 64 characters.</summary>
     private const int MaxTokenName = 64;
+
+    private const string AskAnAdmin = "ask an admin of the gpu-dev server";
 
     private readonly Option<string> _server = new("--server")
     {
@@ -25,27 +30,70 @@ internal sealed class LoginCommand : CliCommand
         Description = "Do not open a browser; only print the page and the code (a browser opens only in a graphical session that is not over SSH)",
     };
 
+    private readonly Option<bool> _aws = new("--aws")
+    {
+        Description = "Sign in with your AWS credentials instead, found as the AWS CLI finds them (environment, AWS_PROFILE or the default profile, SSO, role, container, instance)",
+    };
+
+    private readonly Option<string> _awsProfile = new("--aws-profile")
+    {
+        HelpName = "NAME",
+        Description = "With --aws: use this profile of ~/.aws/credentials and ~/.aws/config (after `aws sso login --profile NAME` for an SSO profile)",
+    };
+
     public LoginCommand(CliServices services)
-        : base(services, "login", "Sign in with your organisation's identity (in a browser, on this or any other device) and save the token.")
+        : base(services, "login", "Sign in with your organisation's identity (in a browser, on this or any other device), or with --aws your AWS credentials, and save the token.")
     {
         Options.Add(_server);
         Options.Add(_noBrowser);
+        Options.Add(_aws);
+        Options.Add(_awsProfile);
         Examples.Add("gpu-dev login");
         Examples.Add("gpu-dev login --server https://gpu-dev.example.com");
         Examples.Add("gpu-dev login --no-browser");
+        Examples.Add("gpu-dev login --aws");
+        Examples.Add("gpu-dev login --aws --aws-profile dev-sso");
     }
 
     public override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
+        var aws = parseResult.GetValue(_aws);
+        var awsProfile = parseResult.GetValue(_awsProfile)?.Trim();
+        if (awsProfile is not null && !aws)
+        {
+            throw CliException.Usage("--aws-profile goes with --aws: gpu-dev login --aws --aws-profile NAME");
+        }
+
+        if (awsProfile is { Length: 0 })
+        {
+            throw CliException.Usage("--aws-profile needs a profile name (see yours with `aws configure list-profiles`)");
+        }
+
         var serverText = parseResult.GetValue(_server)?.Trim();
         var server = Services.ServerUrl(serverText);
         var client = Services.CreateClient(server, token: null);
         var info = await client.GetAuthInfoAsync(cancellationToken).ConfigureAwait(false);
+        var result = aws
+            ? await SignInWithAwsAsync(client, server, info, awsProfile, cancellationToken).ConfigureAwait(false)
+            : await SignInWithOidcAsync(client, server, info, parseResult.GetValue(_noBrowser), cancellationToken).ConfigureAwait(false);
+
+        Save(serverText, result.Token);
+        var now = Services.Time.GetUtcNow();
+        var admin = result.Admin ? " (admin)" : string.Empty;
+        var created = result.Created ? "; new account created" : string.Empty;
+        Services.Console.Out.WriteLine($"Signed in as {result.User}{admin} — token expires {Format.HumanTime(result.ExpiresAt, now)}{created}");
+        return ExitCodes.Success;
+    }
+
+    private async Task<LoginResultDto> SignInWithOidcAsync(Client.GpuDevClient client, Uri server, AuthInfoDto info, bool noBrowser, CancellationToken cancellationToken)
+    {
         if (info.Oidc is not { } oidc)
         {
-            throw new CliException(ExitCodes.Failure,
-                $"the server at {Shown(server)} has no sign-in configured: an admin must create a token for you (`gpu-dev admin user add NAME` or `gpu-dev-server user add NAME`)",
-                "then set it with `gpu-dev config set token TOKEN`");
+            throw info.Aws
+                ? new CliException(ExitCodes.Failure, $"the server at {Shown(server)} signs in with AWS credentials, not with an OpenID provider: run `gpu-dev login --aws`")
+                : new CliException(ExitCodes.Failure,
+                    $"the server at {Shown(server)} has no sign-in configured: an admin must create a token for you (`gpu-dev admin user add NAME` or `gpu-dev-server user add NAME`)",
+                    "then set it with `gpu-dev config set token TOKEN`");
         }
 
         if (!Uri.TryCreate(oidc.Authority, UriKind.Absolute, out var authority) || (authority.Scheme != Uri.UriSchemeHttps && authority.Scheme != Uri.UriSchemeHttp))
@@ -61,7 +109,7 @@ internal sealed class LoginCommand : CliCommand
         {
             var endpoints = await flow.DiscoverAsync(authority, cancellationToken).ConfigureAwait(false);
             var device = await flow.StartAsync(endpoints, oidc.ClientId, oidc.Scopes, cancellationToken).ConfigureAwait(false);
-            ShowCode(device, parseResult.GetValue(_noBrowser));
+            ShowCode(device, noBrowser);
             idToken = await flow.WaitForIdTokenAsync(endpoints, oidc.ClientId, device, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -69,24 +117,36 @@ internal sealed class LoginCommand : CliCommand
             throw new CliException(ExitCodes.Cancelled, "sign-in stopped; nothing was saved");
         }
 
-        LoginResultDto result;
+        return await RefusedAsOneLine(() => client.LoginWithOidcAsync(new OidcLoginRequest(idToken, TokenName()), cancellationToken), AskAnAdmin).ConfigureAwait(false);
+    }
+
+    private async Task<LoginResultDto> SignInWithAwsAsync(Client.GpuDevClient client, Uri server, AuthInfoDto info, string? profile, CancellationToken cancellationToken)
+    {
+        if (!info.Aws)
+        {
+            throw new CliException(ExitCodes.Failure, "this server does not sign in with AWS credentials; use 'gpu-dev login' or ask an admin");
+        }
+
+        var request = await new AwsLogin(Services).SignAsync(server, info.AwsSigning, profile, TokenName(), cancellationToken).ConfigureAwait(false);
+
+        // A 401 says what was wrong with the signed request and what to do (check the AWS credentials, sign in again).
+        return await RefusedAsOneLine(() => client.LoginWithAwsAsync(request, cancellationToken), unauthorizedHint: null).ConfigureAwait(false);
+    }
+
+    /// <summary>The server's reason for refusing a sign-in (not in an allowed group or account, a disabled user, a signed
+    /// request it would not take) as the message; the usual "sign in with gpu-dev login" hint would send the user round
+    /// in a circle.</summary>
+    private static async Task<LoginResultDto> RefusedAsOneLine(Func<Task<LoginResultDto>> signIn, string? unauthorizedHint)
+    {
         try
         {
-            result = await client.LoginWithOidcAsync(new OidcLoginRequest(idToken, TokenName()), cancellationToken).ConfigureAwait(false);
+            return await signIn().ConfigureAwait(false);
         }
         catch (CliException ex) when (ex.ExitCode == ExitCodes.AuthRequired)
         {
-            // The server's reason (e.g. not in an allowed group) is the message; the usual "sign in with gpu-dev login"
-            // hint would send the user round in a circle.
-            throw new CliException(ExitCodes.AuthRequired, [.. ex.Messages.Select(m => $"the server refused the sign-in: {m}")], "ask an admin of the gpu-dev server", ex);
+            throw new CliException(ExitCodes.AuthRequired, [.. ex.Messages.Select(m => $"the server refused the sign-in: {m}")],
+                ex.HttpStatus == 403 ? AskAnAdmin : unauthorizedHint, ex);
         }
-
-        Save(serverText, result.Token);
-        var now = Services.Time.GetUtcNow();
-        var admin = result.Admin ? " (admin)" : string.Empty;
-        var created = result.Created ? "; new account created" : string.Empty;
-        Services.Console.Out.WriteLine($"Signed in as {result.User}{admin} — token expires {Format.HumanTime(result.ExpiresAt, now)}{created}");
-        return ExitCodes.Success;
     }
 
     private void ShowCode(DeviceAuthorization device, bool noBrowser)

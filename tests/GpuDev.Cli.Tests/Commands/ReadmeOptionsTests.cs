@@ -7,8 +7,9 @@ namespace GpuDev.Cli.Tests.Commands;
 /// "Using gpu-dev" section names exists (the other sections also document gpu-dev-server's own options).</summary>
 public sealed partial class ReadmeOptionsTests
 {
-    /// <summary>Mentioned in the section but belonging to gpu-dev-server (`user add NAME --ssh-key FILE`).</summary>
-    private static readonly string[] s_serverOptions = ["--ssh-key"];
+    /// <summary>Mentioned in the section but belonging to other programs: gpu-dev-server (`user add NAME --ssh-key FILE`)
+    /// and the AWS CLI (`aws sso login --profile NAME`, before `gpu-dev login --aws`).</summary>
+    private static readonly string[] s_otherProgramsOptions = ["--ssh-key", "--profile"];
 
     [Fact]
     public void ReadmeAndCli_NameTheSameOptions()
@@ -22,7 +23,7 @@ public sealed partial class ReadmeOptionsTests
         var inUsage = OptionPattern().Matches(Section(readme)).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
 
         var undocumented = cliOptions.Where(o => !anywhere.Contains(o) && o is not ("--help" or "--version")).Order().ToList();
-        var unknown = inUsage.Where(o => !cliOptions.Contains(o) && !s_serverOptions.Contains(o)).Order().ToList();
+        var unknown = inUsage.Where(o => !cliOptions.Contains(o) && !s_otherProgramsOptions.Contains(o)).Order().ToList();
 
         Assert.True(undocumented.Count == 0, "CLI options missing from README: " + string.Join(", ", undocumented));
         Assert.True(unknown.Count == 0, "README's \"Using gpu-dev\" names options the CLI does not have: " + string.Join(", ", unknown));

@@ -11,6 +11,7 @@ internal sealed class FakeHttpServer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentDictionary<string, string> _routes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<RecordedRequest, Task<FakeAnswer>>> _handlers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -27,6 +28,13 @@ internal sealed class FakeHttpServer : IDisposable
     public FakeHttpServer On(string method, string path, string json)
     {
         _routes[$"{method} {path}"] = json;
+        return this;
+    }
+
+    /// <summary>Answers "METHOD path" by running <paramref name="answer"/> on the request (e.g. to pass it on).</summary>
+    public FakeHttpServer On(string method, string path, Func<RecordedRequest, Task<FakeAnswer>> answer)
+    {
+        _handlers[$"{method} {path}"] = answer;
         return this;
     }
 
@@ -103,14 +111,16 @@ internal sealed class FakeHttpServer : IDisposable
                 var body = length > 0 ? Encoding.UTF8.GetString(buffer.GetRange(headerEnd + 4, length).ToArray()) : null;
                 var method = parts[0];
                 var path = parts[1];
-                Requests.Enqueue(new RecordedRequest(new HttpMethod(method), path, body, headers));
+                var recorded = new RecordedRequest(new HttpMethod(method), path, body, headers);
+                Requests.Enqueue(recorded);
 
                 var found = _routes.TryGetValue($"{method} {path}", out var json);
-                var status = found ? (method == "POST" ? "201 Created" : "200 OK") : "404 Not Found";
-                json = found ? json! : $$"""{"title":"Not Found","status":404,"code":"not-found","detail":"no fake route for {{method}} {{path}}"}""";
-                var payload = Encoding.UTF8.GetBytes(json);
+                var answer = _handlers.TryGetValue($"{method} {path}", out var handler) ? await handler(recorded)
+                    : found ? new FakeAnswer(method == "POST" ? 201 : 200, json!)
+                    : new FakeAnswer(404, $$"""{"title":"Not Found","status":404,"code":"not-found","detail":"no fake route for {{method}} {{path}}"}""");
+                var payload = Encoding.UTF8.GetBytes(answer.Body);
                 var response = Encoding.ASCII.GetBytes(
-                    $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n");
+                    $"HTTP/1.1 {answer.Status} {Reason(answer.Status)}\r\nContent-Type: {answer.ContentType}\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n");
                 await stream.WriteAsync(response, _stop.Token);
                 await stream.WriteAsync(payload, _stop.Token);
                 await stream.FlushAsync(_stop.Token);
@@ -120,6 +130,14 @@ internal sealed class FakeHttpServer : IDisposable
             }
         }
     }
+
+    private static string Reason(int status) => status switch
+    {
+        200 => "OK",
+        201 => "Created",
+        404 => "Not Found",
+        _ => ((HttpStatusCode)status).ToString(),
+    };
 
     private static int IndexOf(List<byte> haystack, byte[] needle)
     {
@@ -140,3 +158,6 @@ internal sealed class FakeHttpServer : IDisposable
         return -1;
     }
 }
+
+/// <summary>A <see cref="FakeHttpServer"/> handler's answer.</summary>
+internal sealed record FakeAnswer(int Status, string Body, string ContentType = "application/json");
