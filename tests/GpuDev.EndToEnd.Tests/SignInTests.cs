@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using GpuDev.Contracts;
 using GpuDev.Testing.Oidc;
@@ -105,10 +104,7 @@ public sealed class SignInTests
     /// <summary>Runs <c>gpu-dev login --no-browser</c>, waits for the code it prints and hands it to the user's side.</summary>
     private static async Task<Proc.Result> LoginAsync(Dictionary<string, string> environment, Func<string, Task> signIn)
     {
-        var info = new ProcessStartInfo(ServerProcess.Bin("gpu-dev"), ["login", "--no-browser"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
+        var info = new ProcessStartInfo(ServerProcess.Bin("gpu-dev"), ["login", "--no-browser"]);
         foreach (var (name, value) in environment)
         {
             info.Environment[name] = value;
@@ -119,60 +115,7 @@ public sealed class SignInTests
             info.Environment.Remove(name);
         }
 
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        var code = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var codeFollows = false;
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) =>
-        {
-            lock (stdout)
-            {
-                stdout.AppendLine(e.Data);
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (stderr)
-            {
-                stderr.AppendLine(e.Data);
-                if (e.Data?.EndsWith("this code:", StringComparison.Ordinal) == true)
-                {
-                    codeFollows = true;
-                }
-                else if (codeFollows && e.Data?.Trim() is { Length: > 0 } line)
-                {
-                    code.TrySetResult(line);
-                    codeFollows = false;
-                }
-            }
-        };
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            var exited = process.WaitForExitAsync();
-            if (await Task.WhenAny(code.Task, exited).WaitAsync(s_timeout) != code.Task)
-            {
-                throw new InvalidOperationException($"gpu-dev login ended before it printed a code:\n{stderr}");
-            }
-
-            await signIn(await code.Task);
-            await exited.WaitAsync(s_timeout);
-            process.WaitForExit();
-            lock (stderr)
-            {
-                return new Proc.Result(process.ExitCode, stdout.ToString(), stderr.ToString());
-            }
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        var result = await DeviceLoginProcess.RunAsync(info, signIn, s_timeout);
+        return new Proc.Result(result.ExitCode, result.Stdout, result.Stderr);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using GpuDev.Contracts;
 using GpuDev.Testing.Oidc;
@@ -127,68 +126,8 @@ public sealed class LoginProcessTests : IDisposable
             info.Environment.Remove(name);
         }
 
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        var code = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var codeFollows = false;
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) =>
-        {
-            lock (stdout)
-            {
-                stdout.AppendLine(e.Data);
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (stderr)
-            {
-                stderr.AppendLine(e.Data);
-
-                // "and check that it shows this code:" (or "and enter this code:"), a blank line, then the code, indented.
-                if (e.Data?.EndsWith("this code:", StringComparison.Ordinal) == true)
-                {
-                    codeFollows = true;
-                }
-                else if (codeFollows && e.Data?.Trim() is { Length: > 0 } line)
-                {
-                    code.TrySetResult(line);
-                    codeFollows = false;
-                }
-            }
-        };
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            var exited = process.WaitForExitAsync(Ct);
-            if (await Task.WhenAny(code.Task, exited).WaitAsync(s_timeout, Ct) != code.Task)
-            {
-                Assert.Fail($"gpu-dev login exited ({process.ExitCode}) before it printed a code:\n{Text(stderr)}");
-            }
-
-            await signIn(await code.Task);
-            await exited.WaitAsync(s_timeout, Ct);
-            process.WaitForExit(); // the redirected streams are drained
-            return (process.ExitCode, Text(stdout), Text(stderr));
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-    }
-
-    private static string Text(StringBuilder builder)
-    {
-        lock (builder)
-        {
-            return builder.ToString();
-        }
+        var result = await DeviceLoginProcess.RunAsync(info, signIn, s_timeout, Ct);
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     private static async Task<TokenValidationResult> ValidateAsync(OidcTestProvider oidc, string idToken)
