@@ -13,7 +13,7 @@ namespace GpuDev.Cli.Client;
 /// Typed client for the gpu-dev HTTP API (source-generated JSON only, NativeAOT-safe).
 /// Non-2xx answers become a <see cref="CliException"/> built from the server's ProblemDetails.
 /// </summary>
-internal sealed class GpuDevClient
+internal sealed partial class GpuDevClient
 {
     public const string AuthHint = "sign in with `gpu-dev login`, or run `gpu-dev config set token TOKEN` with a token from an admin (`gpu-dev admin user add`, `gpu-dev-server user add`)";
 
@@ -276,7 +276,7 @@ internal sealed class GpuDevClient
         _debug?.WriteLine($"> {method} {new Uri(ServerUrl, path.TrimStart('/'))}");
         if (jsonBody is not null)
         {
-            _debug?.WriteLine($"> {jsonBody}");
+            _debug?.WriteLine($"> {Redacted(jsonBody)}");
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -299,7 +299,7 @@ internal sealed class GpuDevClient
         using (response)
         {
             _debug?.WriteLine($"< {(int)response.StatusCode} {response.ReasonPhrase} ({Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
-            _debug?.WriteLine($"< {text}");
+            _debug?.WriteLine($"< {Redacted(text)}");
 
             if (!response.IsSuccessStatusCode)
             {
@@ -384,4 +384,11 @@ internal sealed class GpuDevClient
         };
         return new CliException(ExitCodes.Failure, messages, hint) { ProblemCode = code, HttpStatus = (int)status };
     }
+
+    /// <summary>Debug output without secrets: tokens, ID tokens and signed Authorization headers are shown as
+    /// <c>&lt;redacted&gt;</c> (a terminal's scrollback or a pasted bug report must not sign anyone in).</summary>
+    internal static string Redacted(string? text) => text is null ? "" : SecretPattern().Replace(text, "\"$1\":\"<redacted>\"");
+
+    [System.Text.RegularExpressions.GeneratedRegex("\"(token|idToken|authorization|Authorization)\"\\s*:\\s*\"[^\"]*\"")]
+    private static partial System.Text.RegularExpressions.Regex SecretPattern();
 }
