@@ -98,6 +98,7 @@ public sealed partial class ReservationStore
                 ended_at = COALESCE(@ended::bigint, ended_at),
                 ssh_host = COALESCE(@host::text, ssh_host), ssh_port = COALESCE(@port::integer, ssh_port), ssh_user = COALESCE(@sshUser::text, ssh_user),
                 ssh_host_key = COALESCE(@hostKey::text, ssh_host_key),
+                jupyter = COALESCE(@jupyter::boolean, jupyter), jupyter_url = CASE WHEN @jupyter::boolean IS NULL THEN jupyter_url ELSE @jupyterUrl::text END,
                 queue_position = CASE WHEN @to = 'queued' THEN queue_position ELSE NULL END,
                 estimated_start_at = CASE WHEN @to = 'queued' THEN estimated_start_at ELSE NULL END,
                 wait_reason = CASE WHEN @to IN ('queued', 'pending') THEN wait_reason ELSE NULL END
@@ -106,7 +107,7 @@ public sealed partial class ReservationStore
             cancellationToken, ("id", transition.ReservationId), ("from", transition.From.ToWire()), ("to", transition.To.ToWire()),
             ("reason", transition.Reason), ("started", SqlTime.ToMs(transition.StartedAt)), ("expires", SqlTime.ToMs(transition.ExpiresAt)),
             ("ended", SqlTime.ToMs(transition.EndedAt)), ("host", transition.Ssh?.Host), ("port", transition.Ssh?.Port),
-            ("sshUser", transition.Ssh?.User), ("hostKey", transition.Ssh?.HostKey));
+            ("sshUser", transition.Ssh?.User), ("hostKey", transition.Ssh?.HostKey), ("jupyter", transition.Jupyter), ("jupyterUrl", transition.JupyterUrl));
         if (changed == 0)
         {
             await session.RollbackAsync(cancellationToken);

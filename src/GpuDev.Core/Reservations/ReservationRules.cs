@@ -38,6 +38,7 @@ public static partial class ReservationRules
         {
             ValidateGpuCount(request, type, errors);
             ValidateNsight(request, type, errors);
+            ValidateDiskOnMultinode(request, type, errors);
         }
 
         if (double.IsNaN(request.Hours) || request.Hours < MinHours || request.Hours > MaxHours)
@@ -115,6 +116,19 @@ public static partial class ReservationRules
             errors.Add(new("nsight-needs-whole-node", "nodeLabels", whole.Count == 0
                 ? $"nsight=true needs whole GPU nodes (it grants SYS_ADMIN on the node); {type.Name} is CPU-only."
                 : $"nsight=true needs whole {type.Name} nodes (it grants SYS_ADMIN on the node): GPU count must be one of {string.Join(", ", whole)}; got {count}."));
+        }
+    }
+
+    /// <summary>A named disk is one volume for one node: a multinode request with one is refused now rather than queued
+    /// and failed at provisioning.</summary>
+    private static void ValidateDiskOnMultinode(ReservationRequest request, GpuType type, List<RuleViolation> errors)
+    {
+        var count = EffectiveGpuCount(request, type);
+        if (request.Disk is { } disk && disk != "none" && !request.NoPersist && !type.IsCpuOnly && count > type.GpusPerNode && count % type.GpusPerNode == 0)
+        {
+            errors.Add(new("disk-on-multinode", "disk",
+                $"Named disks cannot be attached to multinode reservations yet ({count} {type.Name} GPUs need {count / type.GpusPerNode} nodes); "
+                + "reserve with --disk none (each node gets a temporary home) or with at most one node's GPUs."));
         }
     }
 

@@ -211,28 +211,35 @@ public static class BackfillPlanner
         var when = holder is null ? $"at {at}" : $"at {at} when {holder[..Math.Min(8, holder.Length)]} ends";
         if (request.NodeCount > 1)
         {
-            var freeNodes = now.WholeNodes;
-            return $"needs {request.NodeCount} whole free {type} nodes; {freeNodes} free now; {request.NodeCount} free {when}";
+            var freeNodes = now.WholeNodes(request);
+            return $"needs {request.NodeCount} whole free {type} nodes{request.LabelText}; {freeNodes} free now; {request.NodeCount} free {when}";
         }
 
-        var (freeNow, largest) = now.LargestBlock;
+        var (freeNow, largest) = now.LargestBlock(request);
         return freeNow >= request.GpuCount
-            ? $"waiting behind earlier requests for {type} (first in, first served); {request.GpuCount} free {when} on {chosen[0].Name}"
-            : $"no node has {request.GpuCount} free {type}; largest free block is {freeNow} on {largest}; {request.GpuCount} free {when} on {chosen[0].Name}";
+            ? $"waiting behind earlier requests for {type}{request.LabelText} (first in, first served); {request.GpuCount} free {when} on {chosen[0].Name}"
+            : $"no node{request.LabelText} has {request.GpuCount} free {type}; largest free block is {freeNow} on {largest}; {request.GpuCount} free {when} on {chosen[0].Name}";
     }
 
-    /// <summary>What is free at the planning instant, for the reasons; recomputed only after a start.</summary>
+    /// <summary>What is free at the planning instant, for the reasons; recomputed only after a start. A request with node
+    /// labels counts only the nodes it may use (computed for it, not cached: labelled requests are few).</summary>
     private sealed class FreeNow(List<NodeProfile> profiles, long t0)
     {
         private (int Free, string Node)? _largest;
         private int? _wholeNodes;
 
-        public (int Free, string Node) LargestBlock => _largest ??= profiles
-            .Select(p => (Free: p.FreeAt(t0), Node: p.Name))
-            .OrderByDescending(x => x.Free).ThenBy(x => x.Node, StringComparer.Ordinal).First();
+        public (int Free, string Node) LargestBlock(PlanRequest request) => request.NodeLabels is { Count: > 0 }
+            ? Largest(profiles.Where(request.Allows))
+            : _largest ??= Largest(profiles);
 
-        public int WholeNodes => _wholeNodes ??= profiles.Count(p => p.FreeAt(t0) == p.Capacity);
+        public int WholeNodes(PlanRequest request) => request.NodeLabels is { Count: > 0 }
+            ? profiles.Count(p => request.Allows(p) && p.FreeAt(t0) == p.Capacity)
+            : _wholeNodes ??= profiles.Count(p => p.FreeAt(t0) == p.Capacity);
 
         public void Invalidate() => (_largest, _wholeNodes) = (null, null);
+
+        private (int Free, string Node) Largest(IEnumerable<NodeProfile> allowed) => allowed
+            .Select(p => (Free: p.FreeAt(t0), Node: p.Name))
+            .OrderByDescending(x => x.Free).ThenBy(x => x.Node, StringComparer.Ordinal).First();
     }
 }

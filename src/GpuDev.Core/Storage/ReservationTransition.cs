@@ -21,4 +21,10 @@ public sealed record ReservationTransition(string ReservationId, ReservationStat
     public DateTimeOffset? EndedAt { get; init; }
 
     public JobRequest? FollowUp { get; init; }
+
+    /// <summary>Whether Jupyter runs, with its URL, set with the status (null: unchanged), so that no reader sees an active
+    /// reservation whose Jupyter is still being recorded.</summary>
+    public bool? Jupyter { get; init; }
+
+    public string? JupyterUrl { get; init; }
 }

@@ -104,15 +104,13 @@ internal sealed partial class ProvisionHandler(
             NodeEndpoints = status.NodeEndpoints,
             StartedAt = now,
             ExpiresAt = now + TimeSpan.FromHours(reservation.Hours),
+            Jupyter = reservation.Jupyter ? jupyter is not null : null,
+            JupyterUrl = jupyter?.Url,
         };
         if (await store.TransitionAsync(transition, cancellationToken))
         {
             Faults.Steps.Reached(Faults.CrashSteps.AfterActive);
             await audit.TransitionedAsync(AuditTrail.Job, transition);
-            if (reservation.Jupyter)
-            {
-                await store.EditActiveAsync(new ReservationEdit(reservation.Id) { Jupyter = jupyter is not null, JupyterUrl = jupyter?.Url, At = now }, cancellationToken);
-            }
 
             LogActive(logger, reservation.Id, ssh.Port);
             return;

@@ -104,6 +104,25 @@ public sealed class BackfillPlannerTests
         Assert.Equal("no h100 node with nsight=true is online", none.Waits.Single().Reason);
     }
 
+    /// <summary>A labelled request's reason speaks of the nodes it may use: the unlabelled node's 8 free GPUs are no
+    /// help to it (they were counted once: "largest free block is 8 on n0").</summary>
+    [Fact]
+    public void Plan_LabelledRequestWaits_ReasonCountsOnlyLabelledNodes()
+    {
+        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
+        ComputeNode[] nodes = [Node("n0"), Node("n1") with { Labels = nsight }, Node("n2") with { Labels = nsight }];
+        var held = Held("n1", "xxxxxxxx1", 0, 1, 2, 3, 4, 5).Concat(Held("n2", "yyyyyyyy2", 0, 1, 2, 3, 4, 5, 6, 7)).ToList();
+        var end = s_now.AddHours(2);
+        var ends = new Dictionary<string, DateTimeOffset> { ["xxxxxxxx1"] = end, ["yyyyyyyy2"] = s_now.AddHours(3) };
+
+        var single = BackfillPlanner.Plan(s_now, nodes, held, ends, [new PlanRequest("p", "h100", 4, 1, TimeSpan.FromHours(1), nsight)]);
+        var multi = BackfillPlanner.Plan(s_now, nodes, held, ends, [new PlanRequest("m", "h100", 16, 2, TimeSpan.FromHours(1), nsight)]);
+
+        Assert.Equal($"no node with nsight=true has 4 free h100; largest free block is 2 on n1; 4 free at {end.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss}Z when xxxxxxxx ends on n1",
+            single.Waits.Single().Reason);
+        Assert.StartsWith("needs 2 whole free h100 nodes with nsight=true; 0 free now;", multi.Waits.Single().Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Plan_TypesAreIndependent_PositionsPerType()
     {

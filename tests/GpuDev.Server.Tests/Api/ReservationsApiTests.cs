@@ -59,6 +59,8 @@ public sealed class ReservationsApiTests
         { "cpu with gpus", new() { GpuType = "cpu-x86", GpuCount = 2, Hours = 1 }, "GPU type 'cpu-x86' is CPU-only and takes 0 GPUs; got 2." },
         { "16 not distributed", new() { GpuType = "h100", GpuCount = 16, Hours = 1 }, "multinode reservations need --distributed" },
         { "unknown type", new() { GpuType = "v100", GpuCount = 1, Hours = 1 }, "valid types: b200, h200, h100" },
+        { "disk on multinode", new() { GpuType = "h100", GpuCount = 16, Hours = 1, Distributed = true, Disk = "work" },
+            "Named disks cannot be attached to multinode reservations yet (16 h100 GPUs need 2 nodes); reserve with --disk none" },
         { "hostile name", new() { GpuType = "h100", GpuCount = 1, Hours = 1, Name = "a;rm -rf /" }, "Name must be 1-63 characters" },
         { "nsight on part of a node", new() { GpuType = "h100", GpuCount = 4, Hours = 1, NodeLabels = new() { ["nsight"] = "true" } },
             "nsight=true needs whole h100 nodes (it grants SYS_ADMIN on the node): GPU count must be one of 8, 16, 24, 32, 40, 48; got 4." },

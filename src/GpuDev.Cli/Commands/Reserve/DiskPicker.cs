@@ -26,7 +26,8 @@ internal sealed class DiskPicker(CliServices services)
     /// <summary>The request with its disk settled; <paramref name="prompted"/>: the wizard ran, so a missing --disk is asked for.</summary>
     public async Task<CreateReservationRequest> ResolveAsync(GpuDevClient client, CreateReservationRequest request, bool prompted, CancellationToken ct)
     {
-        if (request.NoPersist || (request.Disk is null && !prompted))
+        // A multinode request takes no named disk (the server refuses one): nothing to ask.
+        if (request.NoPersist || (request.Disk is null && (!prompted || request.Distributed)))
         {
             return request;
         }
