@@ -17,6 +17,7 @@ public static class ProblemCodes
     public const string Internal = "internal";
     public const string TooManyRequests = "too-many-requests";
     public const string NotReady = "not-ready";
+    public const string QuotaExceeded = "quota-exceeded";
 
     public static string TypeUri(string code) => $"urn:gpu-dev:problem:{code}";
 }

@@ -74,6 +74,12 @@ public sealed partial class ReservationStore
         return ((await ReservationRows.LoadAsync(session, reservation.Id, cancellationToken))!, true);
     }
 
+    public async Task<bool> IdempotencyKeyUsedAsync(string userId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var session = await database.OpenAsync(cancellationToken);
+        return await IdByKeyAsync(session, userId, idempotencyKey, cancellationToken) is not null;
+    }
+
     private static async Task<string?> IdByKeyAsync(SqlSession session, string userId, string key, CancellationToken cancellationToken) =>
         await session.ScalarAsync("SELECT id FROM reservations WHERE user_id = @u AND idempotency_key = @k;", cancellationToken, ("u", userId), ("k", key)) as string;
 

@@ -34,6 +34,9 @@ public interface IReservationStore
     /// idempotency key already used by the same user, returns the earlier reservation and Created = false.
     /// A reservation with a <see cref="Reservation.DiskId"/> claims that disk in the same transaction; when the disk
     /// is not available, <see cref="Disks.DiskInUseException"/> is thrown and nothing is written.</summary>
+    /// <summary>Whether the user created a reservation with this idempotency key already (a retry answers with it).</summary>
+    Task<bool> IdempotencyKeyUsedAsync(string userId, string idempotencyKey, CancellationToken cancellationToken);
+
     Task<(Reservation Reservation, bool Created)> CreateReservationAsync(Reservation reservation, string? idempotencyKey, JobRequest? followUp, CancellationToken cancellationToken);
 
     Task<Reservation?> GetReservationAsync(string id, CancellationToken cancellationToken);

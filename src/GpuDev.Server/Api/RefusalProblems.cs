@@ -22,6 +22,7 @@ internal static class RefusalProblems
         RefusalKind.InvalidTransition => Problems.InvalidTransition(refusal.Detail),
         RefusalKind.Conflict => Problems.Conflict(refusal.Detail),
         RefusalKind.Unavailable => Problems.Unavailable(refusal.Detail),
+        RefusalKind.QuotaExceeded => Problems.Create(StatusCodes.Status429TooManyRequests, GpuDev.Contracts.ProblemCodes.QuotaExceeded, "Over a quota.", refusal.Detail),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, "A refusal kind without an HTTP mapping."),
     };
 }

@@ -149,6 +149,10 @@ public static class ServerApp
             .Validate(o => o.Oidc.Algorithms.Count > 0 && o.Oidc.Algorithms.All(a => a is "RS256" or "RS384" or "RS512" or "PS256" or "PS384" or "PS512" or "ES256" or "ES384" or "ES512"),
                 "Auth:Oidc:Algorithms must list asymmetric JWS algorithms only (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512).")
             .ValidateOnStart();
+        services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
+            .Validate(o => o.MaxGpusPerUser is null or >= 1 && o.MaxQueuedPerUser is null or >= 1 && o.MaxGpuHoursPerWeek is null or > 0,
+                "Quotas:MaxGpusPerUser and Quotas:MaxQueuedPerUser must be whole numbers of at least 1 and Quotas:MaxGpuHoursPerWeek a positive number (or unset: no limit).")
+            .ValidateOnStart();
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
             .Validate(o => o.RetentionDays >= 1, "Audit:RetentionDays must be at least 1.").ValidateOnStart();
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section)
@@ -180,6 +184,7 @@ public static class ServerApp
         services.AddSingleton<SchedulerSignal>();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<ReservationService>();
+        services.AddSingleton<Quotas>();
         services.AddSingleton<FleetView>();
         services.AddSingleton<Api.ReadCache>();
         services.AddSingleton<SchedulingPass>();

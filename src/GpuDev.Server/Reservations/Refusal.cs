@@ -42,6 +42,9 @@ internal enum RefusalKind
 
     /// <summary>Something the change needs is not reachable now (the environment, a user's keys).</summary>
     Unavailable,
+
+    /// <summary>Over one of the caller's quotas; the detail says which, the usage and when it frees.</summary>
+    QuotaExceeded,
 }
 
 internal sealed record Refusal(RefusalKind Kind, string Detail)

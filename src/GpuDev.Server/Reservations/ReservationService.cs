@@ -21,6 +21,7 @@ internal sealed partial class ReservationService(
     IComputeProvider provider,
     KeyCollector keys,
     IDiskStore disks,
+    Quotas quotas,
     Microsoft.Extensions.Options.IOptions<Hosting.ServerOptions> serverOptions,
     ILogger<ReservationService> logger)
 {
@@ -60,6 +61,15 @@ internal sealed partial class ReservationService(
         if (await NeverFitsAsync(type, gpuCount, nodeCount, request.NodeLabels, cancellationToken) is { } capacity)
         {
             return new Refusal(RefusalKind.NeverFits, capacity);
+        }
+
+        // A retry of a request that was stored is answered with it (below), whatever the quotas say now.
+        if (idempotencyKey is null || !await store.IdempotencyKeyUsedAsync(caller.Id, idempotencyKey, cancellationToken))
+        {
+            if (await quotas.CheckAsync(caller.Id, gpuCount, request.Hours, timeProvider.GetUtcNow(), cancellationToken) is { } over)
+            {
+                return over;
+            }
         }
 
         Disk? disk = null;
