@@ -291,11 +291,6 @@ public sealed class LoginAwsProcessTests : IDisposable
     /// the machine's own, and no instance metadata service (AWS_EC2_METADATA_DISABLED).</summary>
     private async Task<(int Exit, string StdOut, string StdErr)> RunAsync(string[] args, Dictionary<string, string> aws)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            TestSkips.Skip("the login process tests run the Unix apphost and check file modes");
-        }
-
         var binary = Path.Combine(AppContext.BaseDirectory, "gpu-dev");
         Assert.True(File.Exists(binary), $"the gpu-dev binary is missing at {binary}; build the solution first");
         var info = new ProcessStartInfo(binary, args) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };

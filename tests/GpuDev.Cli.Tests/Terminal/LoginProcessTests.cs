@@ -88,16 +88,6 @@ public sealed class LoginProcessTests : IDisposable
 
     private static async Task<OidcTestProvider> StartProviderAsync()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            TestSkips.Skip("the login process tests run the Unix apphost and check file modes");
-        }
-
-        if (OidcTestProvider.WhyUnavailable() is { } reason)
-        {
-            TestSkips.Skip(reason);
-        }
-
         return await OidcTestProvider.StartAsync(cancellationToken: Ct);
     }
 
