@@ -15,7 +15,8 @@ namespace GpuDev.Server.Identity;
 internal sealed partial class OidcSignIn
 {
     private static readonly TimeSpan s_clockSkew = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan s_keyRefreshWait = TimeSpan.FromSeconds(1);
+    /// <summary>How many times (50 ms apart) a sign-in waits for the provider's keys to be read again: at most 1 s.</summary>
+    private const int KeyRefreshPolls = 20;
 
     private readonly AuthOptions _options;
     private readonly IIdentityStore _identity;
@@ -104,19 +105,13 @@ internal sealed partial class OidcSignIn
         {
             // Perhaps the provider rotated its keys: read them again (once, briefly) and try with what it publishes now.
             _provider.RequestRefresh();
-            var deadline = _timeProvider.GetTimestamp();
-            OpenIdConnectConfiguration fresh;
-            do
+            var fresh = configuration;
+            // The refresh is network I/O in the background: polled on the wall clock (briefly), not the injected one.
+            for (var attempt = 0; attempt < KeyRefreshPolls && ReferenceEquals(fresh, configuration); attempt++)
             {
-                fresh = await _provider.GetConfigurationAsync(cancellationToken);
-                if (!ReferenceEquals(fresh, configuration))
-                {
-                    break;
-                }
-
                 await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                fresh = await _provider.GetConfigurationAsync(cancellationToken);
             }
-            while (_timeProvider.GetElapsedTime(deadline) < s_keyRefreshWait);
 
             result = await _handler.ValidateTokenAsync(idToken, Parameters(fresh));
         }

@@ -185,6 +185,29 @@ public sealed class ReserveDiskTests
         Assert.Equal("pytorch-dev", Body(cli).GetProperty("disk").GetString());
     }
 
+    /// <summary>A multinode request takes no named disk (the server refuses one): the wizard does not offer any.</summary>
+    [Fact]
+    public async Task Reserve_InteractiveDistributed_OffersNoDisk()
+    {
+        using var cli = new CliHarness(tty: true);
+        cli.Http.On("GET", "/api/v1/gpu-types", HttpStatusCode.OK, GpuTypes);
+        cli.Http.On("GET", Disks, HttpStatusCode.OK, Json([Disk("pytorch-dev")]));
+        cli.Http.On("POST", Path, HttpStatusCode.Created, CliHarness.Json(CliHarness.Reservation("pending")));
+        IReadOnlyList<string>? menu = null;
+        cli.Console.OnSelect = c => menu = c;
+        foreach (var answer in new[] { "1", "n", "" })
+        {
+            cli.Console.Answers.Enqueue(answer);
+        }
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "16", "--distributed", "--no-wait");
+
+        Assert.Equal(0, exit);
+        Assert.Null(menu);
+        Assert.Empty(cli.Http.To("GET", Disks));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, Body(cli).GetProperty("disk").ValueKind);
+    }
+
     [Fact]
     public async Task Reserve_InteractiveCreateNew_ValidatesNameAndCreates()
     {
