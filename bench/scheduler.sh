@@ -4,9 +4,9 @@
 #   bench/scheduler.sh [--quick]                         everything (--quick: small sizes, a smoke run for CI)
 #   bench/scheduler.sh plan [--quick]                    planning-pass benchmark only
 #   bench/scheduler.sh replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick]
-#                                                        strict FIFO vs planner on a trace (default: the synthetic week)
+#                                                        strict FIFO vs planner on a trace (default: the synthetic month)
 #   bench/scheduler.sh generate [--seed S] [--days D] [--nodes N] [--load L] > trace.csv
-#                                                        the synthetic trace (defaults = bench/traces/synthetic-week.csv)
+#                                                        the synthetic trace (defaults = bench/traces/synthetic-month.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

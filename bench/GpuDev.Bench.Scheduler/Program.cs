@@ -3,13 +3,13 @@ using System.Runtime.InteropServices;
 using GpuDev.Bench.Scheduler;
 
 const string usage = """
-    usage: GpuDev.Bench.Scheduler [all] [--quick]                  planning pass benchmark + replay of the default synthetic week
+    usage: GpuDev.Bench.Scheduler [all] [--quick]                  planning pass benchmark + replay of the default synthetic month
            GpuDev.Bench.Scheduler plan [--quick]                   planning pass benchmark only
            GpuDev.Bench.Scheduler replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick]
-                                                                   strict FIFO vs backfill planner on a trace (default: the synthetic week)
+                                                                   strict FIFO vs backfill planner (and the likely start) on a trace (default: the synthetic month)
            GpuDev.Bench.Scheduler generate [--seed S] [--days D] [--nodes N] [--load L]
-                                                                   print the synthetic trace as CSV (default: the week shipped in bench/traces)
-    trace CSV: header line 'submit_at_s,gpu_type,gpus,hours,ends_after_s', then one request a line
+                                                                   print the synthetic trace as CSV (default: the month shipped in bench/traces)
+    trace CSV: header line 'submit_at_s,gpu_type,gpus,hours,ends_after_s,user' (user optional), then one request a line
                (ends_after_s empty when the reservation runs to its planned end; seconds after its start otherwise).
     """;
 
@@ -31,7 +31,7 @@ try
 
     var quick = rest.Remove("--quick");
     var seed = Option(rest, "--seed", 42);
-    var days = Option(rest, "--days", quick ? 2 : 7);
+    var days = Option(rest, "--days", quick ? 2 : 30);
     var load = Option(rest, "--load", 0.8);
     var nodes = Option(rest, "--nodes", quick ? 16 : 64);
     var gpusPerNode = Option(rest, "--gpus-per-node", 8);
@@ -70,7 +70,7 @@ try
     if (trace is not null)
     {
         var source = tracePath ?? string.Create(CultureInfo.InvariantCulture,
-            $"synthetic {(days == 7 ? "week" : $"{days} days")} (seed {seed}, load {load:0.##} of {nodes} × 8 GPUs{(days == 7 && seed == 42 && nodes == 64 && load == 0.8 ? "; = bench/traces/synthetic-week.csv" : "")})");
+            $"synthetic {(days == 30 ? "month" : days == 7 ? "week" : $"{days} days")} (seed {seed}, load {load:0.##} of {nodes} × 8 GPUs{(days == 30 && seed == 42 && nodes == 64 && load == 0.8 ? "; = bench/traces/synthetic-month.csv" : "")})");
         Replay.Compare(o, source, trace, nodes, gpusPerNode);
         if (trace.Any(r => r.EndsAfterS is not null))
         {

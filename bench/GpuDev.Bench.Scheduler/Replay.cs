@@ -42,6 +42,9 @@ internal sealed class Job(TraceRequest request, int index, int nodeCount)
     /// <summary>ETA given at the first planning pass that left it waiting; -1: "never"; null: started at its first pass.</summary>
     public long? Eta { get; set; }
 
+    /// <summary>The likely start given at that same first pass (<see cref="LikelyStarts"/>; backfill only); -1: none.</summary>
+    public long? Likely { get; set; }
+
     /// <summary>An early end happened after its ETA was given and before it started.</summary>
     public bool EtaInvalidated { get; set; }
 
@@ -68,6 +71,9 @@ internal sealed class Replay
     private readonly Dictionary<string, DateTimeOffset> _endsAt = new(StringComparer.Ordinal);
     private readonly HashSet<(string Node, int Gpu)> _busy = [];
     private readonly List<double> _passMs = [];
+    private readonly List<EndedReservation> _history = [];
+    private EndPredictor _predictor = EndPredictor.None;
+    private int _learnedFrom;
 
     private Replay(Policy policy, List<ComputeNode> nodes, int gpusPerNode, List<Job> jobs)
     {
@@ -180,6 +186,7 @@ internal sealed class Replay
             _busy.Remove((a.Node, a.GpuIndex));
         }
 
+        _history.Add(new EndedReservation(job.Request.User, job.Request.GpuType, job.Request.Hours, job.RunMs / 3_600_000.0));
         if (job.EndsEarly)
         {
             foreach (var w in _queue)
@@ -233,13 +240,43 @@ internal sealed class Replay
             started.Add(job);
         }
 
+        IReadOnlyDictionary<string, DateTimeOffset>? likely = null;
         foreach (var w in plan.Waits)
         {
             var job = _byId[w.ReservationId];
-            job.Eta ??= w.EstimatedStartAt is { } eta ? (long)(eta - Epoch).TotalMilliseconds : -1;
+            if (job.Eta is null)
+            {
+                likely ??= Likely(now, plan);
+                job.Eta = w.EstimatedStartAt is { } eta ? (long)(eta - Epoch).TotalMilliseconds : -1;
+                job.Likely = likely.TryGetValue(job.Id, out var at) ? (long)(at - Epoch).TotalMilliseconds : -1;
+            }
         }
 
         _queue.RemoveAll(started.Contains);
+    }
+
+    /// <summary>The likely starts, as the server computes them: the predictor learns from every reservation ended so far
+    /// in the replay (relearned as the history grows by 5%), then <see cref="LikelyStarts.Plan"/>.</summary>
+    private IReadOnlyDictionary<string, DateTimeOffset> Likely(long now, Plan guaranteed)
+    {
+        if (_history.Count >= (_learnedFrom * 1.05) + 20)
+        {
+            _predictor = new EndPredictor(_history);
+            _learnedFrom = _history.Count;
+        }
+
+        var at = Epoch.AddMilliseconds(now);
+        var ends = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var job in _running)
+        {
+            ends[job.Id] = _predictor.LikelyEnd(job.Request.User, job.Request.GpuType, Epoch.AddMilliseconds(job.Start), job.Request.Hours, at);
+        }
+
+        // Now that the running ones have been placed, the queue after this pass's starts, with likely durations.
+        var queue = _queue.Where(j => j.Start < 0)
+            .Select(j => j.PlanRequest with { Duration = _predictor.LikelyDuration(j.Request.User, j.Request.GpuType, j.Request.Hours) })
+            .ToList();
+        return LikelyStarts.Plan(at, _nodes, Allocations(), ends, queue, guaranteed);
     }
 
     private void PassFifo(long now)
@@ -386,7 +423,7 @@ internal sealed record Metrics(
     double MeanWait, double P50Wait, double P95Wait, double MaxWait,
     double MeanSmall, double MeanLarge, double P95Large, double MaxLarge, int LargeOver24, int LargeCount,
     double MeanMulti, double MaxMulti, int MultiCount,
-    EtaError EtaAll, EtaError EtaClean,
+    EtaError EtaAll, EtaError EtaClean, EtaError? LikelyAll,
     double PassMean, double PassMax, int Passes)
 {
     public static Metrics Of(ReplayResult r)
@@ -409,7 +446,8 @@ internal sealed record Metrics(
             Stats.Mean(all), Stats.Median(all), Stats.Percentile(all, 95), all.Count == 0 ? 0 : all[^1],
             Stats.Mean(small), Stats.Mean(large), Stats.Percentile(large, 95), large.Count == 0 ? 0 : large[^1], large.Count(w => w > 24), large.Count,
             Stats.Mean(multi), multi.Count == 0 ? 0 : multi[^1], multi.Count,
-            EtaError.Of(waited), EtaError.Of([.. waited.Where(j => !j.EtaInvalidated)]),
+            EtaError.Of(waited, j => j.Eta), EtaError.Of([.. waited.Where(j => !j.EtaInvalidated)], j => j.Eta),
+            r.Policy == Policy.Backfill ? EtaError.Of(waited, j => j.Likely) : null,
             Stats.Mean(r.PassMs), r.PassMs.Count == 0 ? 0 : r.PassMs.Max(), r.PassMs.Count);
     }
 
@@ -435,6 +473,11 @@ internal sealed record Metrics(
         yield return ("ETA error, all that waited: n", N(a.EtaAll.Count), N(b.EtaAll.Count));
         yield return ("  mean / p95 \\|actual − ETA\\|", $"{H(a.EtaAll.MeanAbs)} / {H(a.EtaAll.P95Abs)}", $"{H(b.EtaAll.MeanAbs)} / {H(b.EtaAll.P95Abs)}");
         yield return ("  started before / after ETA (> 1 min)", $"{N(a.EtaAll.Early)} / {N(a.EtaAll.Late)}", $"{N(b.EtaAll.Early)} / {N(b.EtaAll.Late)}");
+        static string L(EtaError? e, Func<EtaError, string> f) => e is null ? "–" : f(e);
+        yield return ("likely start error, all that waited: n", L(a.LikelyAll, e => N(e.Count)), L(b.LikelyAll, e => N(e.Count)));
+        yield return ("  mean / p95 \\|actual − likely\\|", L(a.LikelyAll, e => $"{H(e.MeanAbs)} / {H(e.P95Abs)}"), L(b.LikelyAll, e => $"{H(e.MeanAbs)} / {H(e.P95Abs)}"));
+        yield return ("  started before / after likely (> 1 min)", L(a.LikelyAll, e => $"{N(e.Early)} / {N(e.Late)}"), L(b.LikelyAll, e => $"{N(e.Early)} / {N(e.Late)}"));
+        yield return ("  likely ÷ guaranteed mean error", "–", L(b.LikelyAll, e => string.Create(CultureInfo.InvariantCulture, $"{e.MeanAbs / b.EtaAll.MeanAbs:0.00}")));
         yield return ("ETA error, no early end while waiting: n", N(a.EtaClean.Count), N(b.EtaClean.Count));
         yield return ("  mean / p95 \\|actual − ETA\\|", $"{H(a.EtaClean.MeanAbs)} / {H(a.EtaClean.P95Abs)}", $"{H(b.EtaClean.MeanAbs)} / {H(b.EtaClean.P95Abs)}");
         yield return ("  started before / after ETA (> 1 min)", $"{N(a.EtaClean.Early)} / {N(a.EtaClean.Late)}", $"{N(b.EtaClean.Early)} / {N(b.EtaClean.Late)}");
@@ -442,15 +485,15 @@ internal sealed record Metrics(
     }
 }
 
-/// <summary>|actual start − first ETA| over requests that waited (and got a finite ETA).</summary>
+/// <summary>|actual start − estimate| over requests that waited (and got a finite estimate at their first pass).</summary>
 internal sealed record EtaError(int Count, double MeanAbs, double P95Abs, int Early, int Late, int Never)
 {
-    public static EtaError Of(List<Job> waited)
+    public static EtaError Of(List<Job> waited, Func<Job, long?> estimate)
     {
         const double hour = 3_600_000.0;
-        var finite = waited.Where(j => j.Eta >= 0).ToList();
-        var abs = finite.Select(j => Math.Abs(j.Start - j.Eta!.Value) / hour).Order().ToList();
+        var finite = waited.Select(j => (Job: j, At: estimate(j) ?? -1)).Where(x => x.At >= 0).ToList();
+        var abs = finite.Select(x => Math.Abs(x.Job.Start - x.At) / hour).Order().ToList();
         return new EtaError(finite.Count, Stats.Mean(abs), Stats.Percentile(abs, 95),
-            finite.Count(j => j.Start < j.Eta - 60_000), finite.Count(j => j.Start > j.Eta + 60_000), waited.Count - finite.Count);
+            finite.Count(x => x.Job.Start < x.At - 60_000), finite.Count(x => x.Job.Start > x.At + 60_000), waited.Count - finite.Count);
     }
 }

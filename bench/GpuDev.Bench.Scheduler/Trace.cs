@@ -5,15 +5,19 @@ namespace GpuDev.Bench.Scheduler;
 
 /// <summary>One row of a trace: a request submitted at <see cref="SubmitAtS"/> seconds after the trace start, for
 /// <see cref="Gpus"/> GPUs of <see cref="GpuType"/> for <see cref="Hours"/>; <see cref="EndsAfterS"/> seconds after it
-/// starts it is cancelled early (null: it runs to its planned end).</summary>
-internal sealed record TraceRequest(int Line, double SubmitAtS, string GpuType, int Gpus, double Hours, double? EndsAfterS);
+/// starts it is cancelled early (null: it runs to its planned end). <see cref="User"/> (optional: empty) lets the likely
+/// start learn each user's habits.</summary>
+internal sealed record TraceRequest(int Line, double SubmitAtS, string GpuType, int Gpus, double Hours, double? EndsAfterS, string User = "");
 
 internal sealed class TraceFormatException(string message) : Exception(message);
 
-/// <summary>CSV traces: <c>submit_at_s,gpu_type,gpus,hours,ends_after_s</c>, a header line, one request a line.</summary>
+/// <summary>CSV traces: <c>submit_at_s,gpu_type,gpus,hours,ends_after_s[,user]</c>, a header line, one request a line.</summary>
 internal static class Trace
 {
-    public const string Header = "submit_at_s,gpu_type,gpus,hours,ends_after_s";
+    public const string Header = "submit_at_s,gpu_type,gpus,hours,ends_after_s,user";
+
+    /// <summary>The header without the user column (traces without users).</summary>
+    public const string ShortHeader = "submit_at_s,gpu_type,gpus,hours,ends_after_s";
 
     public static List<TraceRequest> Read(string path)
     {
@@ -26,6 +30,7 @@ internal static class Trace
         var requests = new List<TraceRequest>();
         var lineNo = 0;
         var sawHeader = false;
+        var columns = 5;
         while (reader.ReadLine() is { } raw)
         {
             lineNo++;
@@ -38,27 +43,28 @@ internal static class Trace
             if (!sawHeader)
             {
                 var header = string.Join(',', line.TrimStart('\uFEFF').Split(',').Select(c => c.Trim().ToLowerInvariant()));
-                if (header != Header)
+                if (header is not (Header or ShortHeader))
                 {
-                    throw new TraceFormatException($"{source}:{lineNo}: expected the header line '{Header}', got '{line}'");
+                    throw new TraceFormatException($"{source}:{lineNo}: expected the header line '{Header}' (the user column is optional), got '{line}'");
                 }
 
+                columns = header == Header ? 6 : 5;
                 sawHeader = true;
                 continue;
             }
 
-            requests.Add(ParseRow(line, lineNo, source));
+            requests.Add(ParseRow(line, lineNo, source, columns));
         }
 
         return !sawHeader ? throw new TraceFormatException($"{source}: empty trace (expected the header line '{Header}')") : requests;
     }
 
-    private static TraceRequest ParseRow(string line, int lineNo, string source)
+    private static TraceRequest ParseRow(string line, int lineNo, string source, int columns)
     {
         var f = line.Split(',');
-        if (f.Length != 5)
+        if (f.Length != columns)
         {
-            throw new TraceFormatException($"{source}:{lineNo}: expected 5 columns ({Header}), got {f.Length}: '{line}'");
+            throw new TraceFormatException($"{source}:{lineNo}: expected {columns} columns ({(columns == 6 ? Header : ShortHeader)}), got {f.Length}: '{line}'");
         }
 
         TraceFormatException Bad(string column, string why) => new($"{source}:{lineNo}: {column} {why}: '{line}'");
@@ -94,7 +100,7 @@ internal static class Trace
             endsAfter = e;
         }
 
-        return new TraceRequest(lineNo, submit, type, gpus, hours, endsAfter);
+        return new TraceRequest(lineNo, submit, type, gpus, hours, endsAfter, columns == 6 ? f[5].Trim() : "");
     }
 
     public static void Write(TextWriter writer, IEnumerable<TraceRequest> requests)
@@ -112,7 +118,7 @@ internal static class Trace
                 sb.Append(e.ToString("0.###", CultureInfo.InvariantCulture));
             }
 
-            sb.Append('\n');
+            sb.Append(',').Append(r.User).Append('\n');
         }
 
         writer.Write(sb.ToString());
@@ -121,12 +127,21 @@ internal static class Trace
     /// <summary>The default synthetic trace: Poisson arrivals with a daily cycle (peak mid-afternoon UTC, trough
     /// at night, weekend at half rate) sized so that <paramref name="nodes"/> × 8 h100 GPUs are oversubscribed at
     /// the weekday peaks; sizes 1/2/4/8 GPUs plus 6% multinode (16 or 32 GPUs); planned durations log-uniform in
-    /// 0.5–24 h (half-hour steps); 30% of the reservations end early, at a uniform 5–95% of their planned time.
+    /// 0.5–24 h (half-hour steps). Early ends as people really reserve: 80 users of uneven activity (the i-th submits
+    /// ∝ 1/(i+1)^0.8), each with a habit (the share of a booking they typically use, uniform in 15–90%); each
+    /// reservation uses its user's habit × a log-normal spread (σ 0.35), at most 99% — and 3% run to their planned end.
     /// Deterministic for a given seed.</summary>
-    public static List<TraceRequest> Generate(int seed = 42, int days = 7, int nodes = 64, double load = 0.8)
+    public static List<TraceRequest> Generate(int seed = 42, int days = 30, int nodes = 64, double load = 0.8)
     {
         var rng = new Random(seed);
-        const double meanGpuHours = 4.34 * 6.07 * 0.85; // E[gpus] × E[planned hours] × E[fraction of it run] for the mix below
+        const int userCount = 80;
+        const double ranToEnd = 0.03;
+        var users = Enumerable.Range(0, userCount)
+            .Select(i => (Name: $"user{i:D2}", Weight: 1 / Math.Pow(i + 1, 0.8), Habit: 0.15 + (0.75 * rng.NextDouble())))
+            .ToList();
+        var totalWeight = users.Sum(u => u.Weight);
+        var meanUsed = (users.Sum(u => u.Weight * Math.Min(0.99, u.Habit * Math.Exp(0.35 * 0.35 / 2))) / totalWeight * (1 - ranToEnd)) + ranToEnd;
+        var meanGpuHours = 4.34 * 6.07 * meanUsed; // E[gpus] × E[planned hours] × E[fraction of it used] for the mix below
         var capacityPerHour = nodes * 8.0;
         var meanRatePerHour = load * capacityPerHour / meanGpuHours;
         const double peakFactor = 1.8;
@@ -149,11 +164,33 @@ internal static class Trace
 
             var gpus = Stats.Pick(rng, [(1, 34), (2, 22), (4, 19), (8, 19), (16, 4), (32, 2)]);
             var hours = Math.Max(0.5, Math.Round(0.5 * Math.Pow(48, rng.NextDouble()) * 2) / 2);
-            double? endsAfter = rng.NextDouble() < 0.30 ? Math.Round(hours * 3600 * (0.05 + (0.9 * rng.NextDouble()))) : null;
-            list.Add(new TraceRequest(list.Count + 2, Math.Round(t), "h100", gpus, hours, endsAfter));
+            var user = PickUser(rng, users, totalWeight);
+            double? endsAfter = null;
+            if (rng.NextDouble() >= ranToEnd)
+            {
+                var normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+                var used = Math.Clamp(user.Habit * Math.Exp(0.35 * normal), 0.01, 0.99);
+                endsAfter = Math.Round(hours * 3600 * used);
+            }
+
+            list.Add(new TraceRequest(list.Count + 2, Math.Round(t), "h100", gpus, hours, endsAfter, user.Name));
         }
 
         return list;
+    }
+
+    private static (string Name, double Weight, double Habit) PickUser(Random rng, List<(string Name, double Weight, double Habit)> users, double totalWeight)
+    {
+        var x = rng.NextDouble() * totalWeight;
+        foreach (var user in users)
+        {
+            if ((x -= user.Weight) < 0)
+            {
+                return user;
+            }
+        }
+
+        return users[^1];
     }
 
     /// <summary>Relative arrival rate, mean ≈ 1 over a week: weekdays 1.2 ± 0.6 (peak 15:00), weekends half that.</summary>

@@ -40,7 +40,13 @@ public sealed record ReservationDto
 
     public int? QueuePosition { get; init; }
 
+    /// <summary>The guaranteed start while waiting: exact if no reservation ends early, and never later than told before
+    /// (null: unknown with the fleet as it is).</summary>
     public DateTimeOffset? EstimatedStartAt { get; init; }
+
+    /// <summary>The likely start while waiting, from how reservations on this site usually end (their used ÷ booked time);
+    /// never after <see cref="EstimatedStartAt"/>, to the nearest 5 minutes.</summary>
+    public DateTimeOffset? LikelyStartAt { get; init; }
 
     public string? WaitReason { get; init; }
 

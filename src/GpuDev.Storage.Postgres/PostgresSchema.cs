@@ -221,5 +221,12 @@ internal static class PostgresSchema
             hash text PRIMARY KEY,
             expires_at bigint NOT NULL);
         """,
+
+        // The likely start of a waiting request (issue 17), beside the guaranteed one; and the index the end predictor's
+        // history (reservations ended recently) is read by.
+        """
+        ALTER TABLE reservations ADD COLUMN likely_start_at bigint;
+        CREATE INDEX ix_reservations_ended ON reservations(ended_at);
+        """,
     ];
 }

@@ -218,6 +218,13 @@ internal static class SqliteSchema
             hash TEXT PRIMARY KEY,
             expires_at INTEGER NOT NULL);
         """,
+
+        // The likely start of a waiting request (issue 17), beside the guaranteed one; and the index the end predictor's
+        // history (reservations ended recently) is read by.
+        """
+        ALTER TABLE reservations ADD COLUMN likely_start_at INTEGER;
+        CREATE INDEX ix_reservations_ended ON reservations(ended_at);
+        """,
     ];
 
     private static string RevisionTriggers()

@@ -107,6 +107,7 @@ public sealed partial class ReservationStore
                 jupyter = COALESCE(@jupyter::boolean, jupyter), jupyter_url = CASE WHEN @jupyter::boolean IS NULL THEN jupyter_url ELSE @jupyterUrl::text END,
                 queue_position = CASE WHEN @to = 'queued' THEN queue_position ELSE NULL END,
                 estimated_start_at = CASE WHEN @to = 'queued' THEN estimated_start_at ELSE NULL END,
+                likely_start_at = CASE WHEN @to = 'queued' THEN likely_start_at ELSE NULL END,
                 wait_reason = CASE WHEN @to IN ('queued', 'pending') THEN wait_reason ELSE NULL END
             WHERE id = @id AND status = @from;
             """,
@@ -187,11 +188,14 @@ public sealed partial class ReservationStore
         {
             await session.ExecuteAsync(
                 """
-                UPDATE reservations SET queue_position = @pos::integer, estimated_start_at = @eta::bigint, wait_reason = @reason::text
+                UPDATE reservations SET queue_position = @pos::integer, estimated_start_at = @eta::bigint, wait_reason = @reason::text,
+                    likely_start_at = @likely::bigint
                 WHERE id = @id AND status IN ('pending', 'queued') AND (queue_position IS DISTINCT FROM @pos::integer
-                    OR estimated_start_at IS DISTINCT FROM @eta::bigint OR wait_reason IS DISTINCT FROM @reason::text);
+                    OR estimated_start_at IS DISTINCT FROM @eta::bigint OR wait_reason IS DISTINCT FROM @reason::text
+                    OR likely_start_at IS DISTINCT FROM @likely::bigint);
                 """,
-                cancellationToken, ("id", info.ReservationId), ("pos", info.QueuePosition), ("eta", SqlTime.ToMs(info.EstimatedStartAt)), ("reason", info.Reason));
+                cancellationToken, ("id", info.ReservationId), ("pos", info.QueuePosition), ("eta", SqlTime.ToMs(info.EstimatedStartAt)), ("reason", info.Reason),
+                ("likely", SqlTime.ToMs(info.LikelyStartAt)));
         }
 
         await session.CommitAsync(cancellationToken);

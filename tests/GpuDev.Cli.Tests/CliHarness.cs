@@ -150,6 +150,8 @@ internal sealed class ReservationBuilder
 
     public bool UnknownStart { get; set; }
 
+    public DateTimeOffset? LikelyStartAt { get; set; }
+
     public int NodeCount { get; set; } = 1;
 
     public bool Jupyter { get; set; }
@@ -191,6 +193,7 @@ internal sealed class ReservationBuilder
             ExpiresAt = active ? created.AddHours(4).AddMinutes(5) : null,
             QueuePosition = QueuePosition,
             EstimatedStartAt = UnknownStart ? null : EstimatedStartAt ?? (Status == "queued" ? created.AddHours(2) : null),
+            LikelyStartAt = LikelyStartAt,
             WaitReason = WaitReason,
             Ssh = active ? new SshInfoDto { Host = SshHost, Port = SshPort, User = SshUser, Command = $"ssh -p {SshPort} {SshUser}@{SshHost}", HostKey = HostKey } : null,
             NodeCount = NodeCount,

@@ -133,8 +133,10 @@ internal static partial class Format
     public static string? QueuePosition(ReservationDto r) =>
         r.QueuePosition is { } pos ? $"#{pos.ToString(CultureInfo.InvariantCulture)} for {r.GpuType}" : null;
 
-    /// <summary>"starts ~14:20 (in 35m)" (or without the relative part), "starting soon" once the estimate has passed,
-    /// "start unknown" when a queued request has no estimate; null when there is nothing to say.</summary>
+    /// <summary>"starts by 16:00 (likely ~14:20)": the guaranteed start and, when earlier, the likely one, with "in 35m"
+    /// to the likely one when <paramref name="relative"/> ("starts by 16:00 (in 2h)" when there is no earlier likely
+    /// start); "starting soon" once the guaranteed start has passed, "start unknown" when a queued request has none;
+    /// null when there is nothing to say.</summary>
     public static string? StartEstimate(ReservationDto r, DateTimeOffset now, bool relative)
     {
         if (r.EstimatedStartAt is { } eta)
@@ -144,7 +146,13 @@ internal static partial class Format
                 return "starting soon";
             }
 
-            return relative ? $"starts ~{LocalTime(eta, now)} (in {Duration(eta - now)})" : $"starts ~{LocalTime(eta, now)}";
+            if (r.LikelyStartAt is { } likely && likely < eta)
+            {
+                var when = likely <= now ? "soon" : $"~{LocalTime(likely, now)}{(relative ? $", in {Duration(likely - now)}" : "")}";
+                return $"starts by {LocalTime(eta, now)} (likely {when})";
+            }
+
+            return relative ? $"starts by {LocalTime(eta, now)} (in {Duration(eta - now)})" : $"starts by {LocalTime(eta, now)}";
         }
 
         return r.Status == "queued" || r.QueuePosition is not null ? "start unknown" : null;

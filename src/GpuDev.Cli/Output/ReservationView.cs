@@ -38,8 +38,14 @@ internal static class ReservationView
             if (r.EstimatedStartAt is { } eta)
             {
                 Line("Starts", !tty ? Format.Rfc3339(eta)
-                    : eta > now ? $"~{Format.LocalTime(eta, now)}, in {Format.Duration(eta - now)} (estimate)"
-                    : $"soon (estimated ~{Format.LocalTime(eta, now)})");
+                    : eta > now ? $"by {Format.LocalTime(eta, now)}, in {Format.Duration(eta - now)} (guaranteed: sooner if anything ends early)"
+                    : $"soon (due {Format.LocalTime(eta, now)})");
+                if (r.LikelyStartAt is { } likely && likely < eta)
+                {
+                    Line("Likely", !tty ? Format.Rfc3339(likely)
+                        : likely > now ? $"~{Format.LocalTime(likely, now)}, in {Format.Duration(likely - now)} (from how reservations here usually end)"
+                        : "soon (reservations here usually end before their booking)");
+                }
             }
             else if (Format.StartEstimate(r, now, relative: false) is not null)
             {

@@ -43,7 +43,11 @@ public sealed record Reservation
     /// <summary>Position in the queue (1 = next) while queued; filled in by the scheduler view.</summary>
     public int? QueuePosition { get; init; }
 
+    /// <summary>The guaranteed start while waiting: exact if nothing ends early, never later than told before.</summary>
     public DateTimeOffset? EstimatedStartAt { get; init; }
+
+    /// <summary>The likely start while waiting, from how reservations usually end (never after <see cref="EstimatedStartAt"/>).</summary>
+    public DateTimeOffset? LikelyStartAt { get; init; }
 
     public string? WaitReason { get; init; }
 

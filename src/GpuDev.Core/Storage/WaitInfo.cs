@@ -1,4 +1,6 @@
 namespace GpuDev.Core.Storage;
 
-/// <summary>Why a request waits and when it may start, as the scheduler last computed it.</summary>
-public sealed record WaitInfo(string ReservationId, int? QueuePosition, DateTimeOffset? EstimatedStartAt, string? Reason);
+/// <summary>Why a request waits and when it may start, as the scheduler last computed it: the guaranteed start
+/// (<paramref name="EstimatedStartAt"/>) and the likely one (<paramref name="LikelyStartAt"/>, from how reservations
+/// usually end).</summary>
+public sealed record WaitInfo(string ReservationId, int? QueuePosition, DateTimeOffset? EstimatedStartAt, string? Reason, DateTimeOffset? LikelyStartAt = null);

@@ -32,6 +32,7 @@ internal static class DtoMapping
             EndedAt = reservation.EndedAt,
             QueuePosition = reservation.QueuePosition,
             EstimatedStartAt = reservation.EstimatedStartAt,
+            LikelyStartAt = reservation.LikelyStartAt,
             ExtendedHours = reservation.ExtendedHours,
             CanEdit = false,
         };

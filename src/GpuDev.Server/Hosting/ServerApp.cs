@@ -188,6 +188,7 @@ public static class ServerApp
         services.AddSingleton<FleetView>();
         services.AddSingleton<Api.ReadCache>();
         services.AddSingleton<SchedulingPass>();
+        services.AddSingleton<EndHistory>();
         services.AddSingleton<ScheduleHandler>();
         services.AddSingleton<ProvisionHandler>();
         services.AddSingleton<TeardownHandler>();

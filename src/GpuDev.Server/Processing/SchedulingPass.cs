@@ -13,10 +13,13 @@ namespace GpuDev.Server.Processing;
 internal sealed partial class SchedulingPass(
     IReservationStore store,
     FleetView fleetView,
+    EndHistory endHistory,
     JobSignal jobs,
     AuditTrail audit,
     ILogger<SchedulingPass> logger) : IDisposable
 {
+    private static readonly TimeSpan s_likelyRounding = TimeSpan.FromMinutes(5);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>One scheduling pass: plan every pending and queued request, start what fits now, and record
@@ -51,7 +54,9 @@ internal sealed partial class SchedulingPass(
         }
 
         // Wait info first, so a request is never seen queued without its position, ETA and reason.
-        await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason))], cancellationToken);
+        var likely = await LikelyStartsAsync(fleet, plan, cancellationToken);
+        await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason,
+            likely.TryGetValue(w.ReservationId, out var at) ? at : null))], cancellationToken);
         foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
         {
             var queued = new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now);
@@ -60,6 +65,53 @@ internal sealed partial class SchedulingPass(
                 await audit.TransitionedAsync(AuditTrail.Scheduler, queued);
             }
         }
+    }
+
+    /// <summary>The likely start of every waiting request (<see cref="LikelyStarts"/>), to the nearest
+    /// <see cref="s_likelyRounding"/>: a prediction is no finer than that, and a value that moves every pass would rewrite
+    /// the row (and void the read cache) every pass.</summary>
+    private async Task<Dictionary<string, DateTimeOffset>> LikelyStartsAsync(FleetSnapshot fleet, Plan plan, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        if (!plan.Waits.Any(w => w.EstimatedStartAt is not null))
+        {
+            return result;
+        }
+
+        var predictor = await endHistory.GetAsync(cancellationToken);
+        var now = fleet.Now;
+        var ends = new Dictionary<string, DateTimeOffset>(fleet.EndsAt, StringComparer.Ordinal);
+        foreach (var running in fleet.Running.Where(r => ends.ContainsKey(r.Id)))
+        {
+            var booked = running.Hours + running.ExtendedHours;
+            var likelyEnd = predictor.LikelyEnd(running.UserId, running.GpuType, running.StartedAt ?? now, booked, now);
+            ends[running.Id] = likelyEnd < ends[running.Id] ? likelyEnd : ends[running.Id];
+        }
+
+        var starting = plan.Starts.Select(s => s.ReservationId).ToHashSet(StringComparer.Ordinal);
+        var queue = fleet.Waiting.Where(r => !starting.Contains(r.Id))
+            .Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, predictor.LikelyDuration(r.UserId, r.GpuType, r.Hours), r.Options.NodeLabels))
+            .ToList();
+
+        // The requests this pass starts hold their GPUs for their likely run time.
+        var waiting = fleet.Waiting.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var allocations = fleet.Allocations.ToList();
+        foreach (var start in plan.Starts)
+        {
+            var request = waiting[start.ReservationId];
+            allocations.AddRange(start.Placement.SelectMany(p => p.GpuIndices.Select(g => new GpuAllocation(p.Node, g, start.ReservationId))));
+            ends[start.ReservationId] = now + predictor.LikelyDuration(request.UserId, request.GpuType, request.Hours);
+        }
+
+        var promised = plan.Waits.Where(w => w.EstimatedStartAt is not null).ToDictionary(w => w.ReservationId, w => w.EstimatedStartAt!.Value, StringComparer.Ordinal);
+        foreach (var (id, at) in LikelyStarts.Plan(now, fleet.Nodes, allocations, ends, queue, plan))
+        {
+            var step = s_likelyRounding.Ticks;
+            var rounded = new DateTimeOffset((at.UtcTicks + (step / 2)) / step * step, TimeSpan.Zero);
+            result[id] = rounded < promised[id] ? rounded : promised[id];
+        }
+
+        return result;
     }
 
     private async Task<bool> TryAllocateAsync(Reservation reservation, IReadOnlyList<NodeAllocation> placement, DateTimeOffset now, CancellationToken cancellationToken)

@@ -49,7 +49,7 @@ public sealed class ListCommandTests
         Assert.DoesNotContain("abcdef1234", output, StringComparison.Ordinal);
         Assert.Contains("2×h100", output, StringComparison.Ordinal);
         Assert.Contains("expires in 3h 5m", output, StringComparison.Ordinal);
-        Assert.Contains($"#2, starts ~{Format.LocalTime(cli.Now.AddHours(1), cli.Now)} (in 1h)", output, StringComparison.Ordinal);
+        Assert.Contains($"#2, starts by {Format.LocalTime(cli.Now.AddHours(1), cli.Now)} (in 1h)", output, StringComparison.Ordinal);
         Assert.Contains("1h ago", output, StringComparison.Ordinal);
     }
 
@@ -130,8 +130,26 @@ public sealed class ListCommandTests
         var exit = await cli.RunAsync("list");
 
         Assert.Equal(0, exit);
-        Assert.Contains($"#1, starts ~{Format.LocalTime(eta, cli.Now)} (in 35m)", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"#1, starts by {Format.LocalTime(eta, cli.Now)} (in 35m)", cli.Console.StdOut, StringComparison.Ordinal);
         Assert.Contains("#2, start unknown", cli.Console.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_QueuedWithLikelyStart_ShowsGuaranteedAndLikely()
+    {
+        using var cli = new CliHarness(tty: true);
+        var eta = cli.Now.AddHours(3);
+        var likely = cli.Now.AddMinutes(80);
+        cli.Http.On("GET", Path, HttpStatusCode.OK, CliHarness.Json(
+        [
+            CliHarness.Reservation("queued", configure: b => { b.QueuePosition = 1; b.EstimatedStartAt = eta; b.LikelyStartAt = likely; }),
+        ]));
+
+        var exit = await cli.RunAsync("list");
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"#1, starts by {Format.LocalTime(eta, cli.Now)} (likely ~{Format.LocalTime(likely, cli.Now)}, in 1h 20m)",
+            cli.Console.StdOut.ReplaceLineEndings(" "), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -295,7 +295,7 @@ public sealed class ReserveCommandTests
 
         Assert.Equal(0, exit);
         Assert.Contains(
-            $"reservation abcdef12: queued: #1 for h100, starts ~{Format.LocalTime(eta, cli.Now)} — no node has 2 free h100; largest free block is 1 on local-2\n",
+            $"reservation abcdef12: queued: #1 for h100, starts by {Format.LocalTime(eta, cli.Now)} — no node has 2 free h100; largest free block is 1 on local-2\n",
             cli.Console.StdErr, StringComparison.Ordinal);
     }
 

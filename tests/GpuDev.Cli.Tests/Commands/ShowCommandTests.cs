@@ -106,13 +106,53 @@ public sealed class ShowCommandTests
         Assert.Equal(0, exit);
         var output = cli.Console.StdOut;
         Assert.Contains("Queue:       #1 for h100\n", output, StringComparison.Ordinal);
-        Assert.Contains($"Starts:      ~{Format.LocalTime(eta, cli.Now)}, in 35m (estimate)\n", output, StringComparison.Ordinal);
+        Assert.Contains($"Starts:      by {Format.LocalTime(eta, cli.Now)}, in 35m (guaranteed: sooner if anything ends early)\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Likely:", output, StringComparison.Ordinal);
         Assert.Contains($"Why:         {Why}\n", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Execute_QueuedWithEarlierLikelyStart_ShowsBothStarts()
+    {
+        using var cli = new CliHarness(tty: true);
+        var eta = cli.Now.AddHours(3);
+        var likely = cli.Now.AddMinutes(80);
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b =>
+        {
+            b.QueuePosition = 1;
+            b.EstimatedStartAt = eta;
+            b.LikelyStartAt = likely;
+        })));
+
+        var exit = await cli.RunAsync("show", "abcd");
+
+        Assert.Equal(0, exit);
+        var output = cli.Console.StdOut;
+        Assert.Contains($"Starts:      by {Format.LocalTime(eta, cli.Now)}, in 3h (guaranteed: sooner if anything ends early)\n", output, StringComparison.Ordinal);
+        Assert.Contains($"Likely:      ~{Format.LocalTime(likely, cli.Now)}, in 1h 20m (from how reservations here usually end)\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_QueuedWithLikelyStartNonTty_BothInRfc3339()
+    {
+        using var cli = new CliHarness(tty: false);
+        cli.Http.On("GET", "/api/v1/reservations/abcd", HttpStatusCode.OK, CliHarness.Json(CliHarness.Reservation("queued", configure: b =>
+        {
+            b.QueuePosition = 1;
+            b.EstimatedStartAt = cli.Now.AddHours(3);
+            b.LikelyStartAt = cli.Now.AddMinutes(80);
+        })));
+
+        var exit = await cli.RunAsync("show", "abcd");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("Starts:      2030-01-02T13:00:00Z\n", cli.Console.StdOut, StringComparison.Ordinal);
+        Assert.Contains("Likely:      2030-01-02T11:20:00Z\n", cli.Console.StdOut, StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData(false, "8 free at tomorrow 07:30 CET (in 20h 30m) when 3f2a1b9c ends", "~tomorrow 07:30 CET, in 20h 30m (estimate)")]
-    [InlineData(true, "8 free at tomorrow 06:30 UTC (in 20h 30m) when 3f2a1b9c ends", "~tomorrow 06:30 UTC, in 20h 30m (estimate)")]
+    [InlineData(false, "8 free at tomorrow 07:30 CET (in 20h 30m) when 3f2a1b9c ends", "by tomorrow 07:30 CET, in 20h 30m (guaranteed: sooner if anything ends early)")]
+    [InlineData(true, "8 free at tomorrow 06:30 UTC (in 20h 30m) when 3f2a1b9c ends", "by tomorrow 06:30 UTC, in 20h 30m (guaranteed: sooner if anything ends early)")]
     public async Task Execute_QueuedUntilTomorrow_SaysTomorrowInTheUsersZone_OrUtc(bool utc, string why, string starts)
     {
         using var cli = new CliHarness(tty: true);
