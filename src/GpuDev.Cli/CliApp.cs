@@ -42,6 +42,7 @@ internal static class CliApp
         root.Subcommands.Add(new EditCommand(services));
         root.Subcommands.Add(new AvailCommand(services));
         root.Subcommands.Add(new StatusCommand(services));
+        root.Subcommands.Add(new UsageCommand(services));
         root.Subcommands.Add(DiskCommands.Build(services));
         root.Subcommands.Add(new LoginCommand(services));
         root.Subcommands.Add(new LogoutCommand(services));
@@ -216,6 +217,12 @@ internal static class CliApp
             }
 
             output.Write(MarkOptionalArguments(captured.ToString(), parseResult.CommandResult.Command));
+            if (parseResult.CommandResult.Command is CliCommand { Details: { } details })
+            {
+                output.WriteLine(details);
+                output.WriteLine();
+            }
+
             if (parseResult.CommandResult.Command is CliCommand { Examples.Count: > 0 } command)
             {
                 output.WriteLine("Examples:");

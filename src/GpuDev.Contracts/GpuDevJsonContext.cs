@@ -17,6 +17,7 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(AvailabilityResponse))]
 [JsonSerializable(typeof(ClusterStatusDto))]
+[JsonSerializable(typeof(UsageReportDto))]
 [JsonSerializable(typeof(DiskDto))]
 [JsonSerializable(typeof(List<DiskDto>))]
 [JsonSerializable(typeof(CreateDiskRequest))]

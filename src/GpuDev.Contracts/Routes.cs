@@ -40,6 +40,9 @@ public static class Routes
     public const string Availability = "/api/v1/availability";
     public const string Status = "/api/v1/status";
 
+    /// <summary>GPU-hours booked and used per user and GPU type (<c>?user=&amp;since=</c>; <c>gpu-dev usage</c>).</summary>
+    public const string Usage = "/api/v1/usage";
+
     public static string Reservation(string id) => $"{Reservations}/{Uri.EscapeDataString(id)}";
 
     public const string Disks = "/api/v1/disks";

@@ -110,6 +110,12 @@ public sealed partial class ReservationStore(SqlDatabase database, TimeProvider 
             where.Add(Dialect.InList("r.status", "status", [.. statuses.Select(s => s.ToWire())], parameters));
         }
 
+        if (query.LiveOrEndedAfter is { } endedAfter)
+        {
+            where.Add("(r.ended_at IS NULL OR r.ended_at > @endedAfter::bigint)");
+            parameters.Add(("endedAfter", SqlTime.ToMs(endedAfter)));
+        }
+
         if (query.IdPrefix is { } prefix)
         {
             if (!Dialect.CanStore(prefix))

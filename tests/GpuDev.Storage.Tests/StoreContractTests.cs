@@ -423,4 +423,34 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(first.Id, Assert.Single(pending).Id);
         Assert.Equal("bob", Assert.Single(byPrefix).UserName);
     }
+
+    [Fact]
+    public async Task List_LiveOrEndedAfter_KeepsLiveAndLaterEndedOnly_ForAnyOwner()
+    {
+        var endedEarly = await NewReservationAsync();
+        var endedAtCut = await NewReservationAsync();
+        var endedLate = await NewReservationAsync(userName: "bob");
+        var live = await NewReservationAsync(userName: "bob");
+        await EndAsync(endedEarly, TimeSpan.FromHours(1));
+        await EndAsync(endedAtCut, TimeSpan.FromHours(1));
+        var cut = Time.GetUtcNow();
+        await EndAsync(endedLate, TimeSpan.FromMilliseconds(1));
+
+        var listed = await _store.ListReservationsAsync(new ReservationQuery(LiveOrEndedAfter: cut), CancellationToken.None);
+        var bobs = await _store.ListReservationsAsync(new ReservationQuery(live.UserId, LiveOrEndedAfter: cut), CancellationToken.None);
+        var alices = await _store.ListReservationsAsync(new ReservationQuery(endedEarly.UserId, LiveOrEndedAfter: cut), CancellationToken.None);
+
+        Assert.Equal([endedLate.Id, live.Id], listed.Select(r => r.Id));
+        Assert.Equal([endedLate.Id, live.Id], bobs.Select(r => r.Id));
+        Assert.Empty(alices);
+    }
+
+    /// <summary>Cancels <paramref name="reservation"/> after <paramref name="after"/> on the test clock.</summary>
+    private async Task EndAsync(Reservation reservation, TimeSpan after)
+    {
+        Time.Advance(after);
+        var now = Time.GetUtcNow();
+        Assert.True(await _store.TransitionAsync(
+            new ReservationTransition(reservation.Id, reservation.Status, ReservationStatus.Cancelled, "cancelled", now) { EndedAt = now }, CancellationToken.None));
+    }
 }

@@ -53,6 +53,25 @@ internal sealed partial class GpuDevClient
     public Task<ClusterStatusDto> GetStatusAsync(CancellationToken ct) =>
         SendAsync(HttpMethod.Get, Routes.Status, null, null, GpuDevJsonContext.Default.ClusterStatusDto, ct);
 
+    /// <summary>GPU-hours booked and used per user and type; <paramref name="since"/> is sent as typed (an age counts back
+    /// from the server's clock).</summary>
+    public Task<UsageReportDto> GetUsageAsync(string? user, string? since, CancellationToken ct)
+    {
+        var query = new List<string>();
+        if (!string.IsNullOrEmpty(user))
+        {
+            query.Add($"user={Uri.EscapeDataString(user)}");
+        }
+
+        if (!string.IsNullOrEmpty(since))
+        {
+            query.Add($"since={Uri.EscapeDataString(since)}");
+        }
+
+        var path = query.Count == 0 ? Routes.Usage : $"{Routes.Usage}?{string.Join('&', query)}";
+        return SendAsync(HttpMethod.Get, path, null, null, GpuDevJsonContext.Default.UsageReportDto, ct, notFoundHint: "see the users with `gpu-dev admin user list`");
+    }
+
     public Task<ReservationDto> CreateReservationAsync(CreateReservationRequest request, string idempotencyKey, CancellationToken ct)
     {
         var body = JsonSerializer.Serialize(request, GpuDevJsonContext.Default.CreateReservationRequest);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using GpuDev.Cli.Output;
 
 namespace GpuDev.Cli.Commands;
@@ -40,8 +39,8 @@ internal sealed class AdminAuditCommand : CliCommand
         DateTimeOffset? since = null;
         if (parseResult.GetValue(_since) is { } sinceText)
         {
-            since = ParseSince(sinceText, now)
-                ?? throw CliException.Usage($"--since must be a UTC date or time (2026-11-01, 2026-11-01T08:00:00Z) or an age (30m, 24h, 7d); got \"{sinceText}\"");
+            since = SinceText.Parse(sinceText, now)
+                ?? throw CliException.Usage($"--since must be {SinceText.Rule}; got \"{sinceText}\"");
         }
 
         var limit = parseResult.GetValue(_limit);
@@ -69,27 +68,5 @@ internal sealed class AdminAuditCommand : CliCommand
         }
 
         return ExitCodes.Success;
-    }
-
-    /// <summary>An age (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>) back from <paramref name="now"/>, or a UTC date/time; null if neither.</summary>
-    internal static DateTimeOffset? ParseSince(string text, DateTimeOffset now)
-    {
-        text = text.Trim();
-        if (text.Length >= 2 && CliNumbers.TryParseCount(text[..^1], out var n))
-        {
-            return char.ToLowerInvariant(text[^1]) switch
-            {
-                's' => now.AddSeconds(-n),
-                'm' => now.AddMinutes(-n),
-                'h' => now.AddHours(-n),
-                'd' => now.AddDays(-n),
-                _ => null,
-            };
-        }
-
-        return text.Contains('-', StringComparison.Ordinal)
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
-            ? at
-            : null;
     }
 }

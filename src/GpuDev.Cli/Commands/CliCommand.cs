@@ -15,6 +15,9 @@ internal abstract class CliCommand : Command
     /// <summary>Example command lines shown under "Examples:" in help (validated by a test).</summary>
     public List<string> Examples { get; } = [];
 
+    /// <summary>Text shown in help before the examples, for a command whose output needs its terms explained.</summary>
+    public string? Details { get; protected init; }
+
     protected CliServices Services { get; }
 
     public abstract Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken);

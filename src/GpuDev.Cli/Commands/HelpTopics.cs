@@ -1,6 +1,6 @@
 namespace GpuDev.Cli.Commands;
 
-/// <summary>Texts of <c>gpu-dev help exit-codes</c> and <c>gpu-dev help environment</c>.</summary>
+/// <summary>Texts of <c>gpu-dev help exit-codes</c>, <c>gpu-dev help environment</c> and <c>gpu-dev help gpu-hours</c>.</summary>
 internal static class HelpTopics
 {
     public const string ExitCodes = """
@@ -42,9 +42,32 @@ internal static class HelpTopics
         Precedence: command-line flag, then environment, then the config file, then the default.
         """;
 
+    /// <summary>What <c>gpu-dev usage</c> counts; also printed by <c>gpu-dev usage --help</c>.</summary>
+    public const string GpuHours = """
+        GPU-hours in `gpu-dev usage`:
+
+          window     from --since (default: 7 days ago) to now, on the server's clock
+          counted    every reservation that existed in the window: still live (pending,
+                     queued, preparing, active) or ended after the window's start
+          used       GPUs × the time the reservation held them, from when it became
+                     active to when it ended (or to now while active), the part inside
+                     the window; an expired one ends when the server expires it, up to
+                     its expiry grace (Server:ExpiryGrace, 30 s) after its end time
+          booked     GPUs × its booked term (the hours asked for plus the extension,
+                     from when it became active), the part after the window's start,
+                     including the hours still ahead of an active reservation
+          USED %     used / booked: under 100 while a reservation runs or when it was
+                     cancelled early
+          A reservation that never became active (still waiting, or cancelled or failed
+          before it was ready) is counted with 0 booked and 0 used. Both numbers clip at
+          the window's start the same way, so a reservation that began before it counts
+          only its part after it.
+        """;
+
     public static readonly IReadOnlyDictionary<string, string> All = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["exit-codes"] = ExitCodes,
         ["environment"] = Environment,
+        ["gpu-hours"] = GpuHours,
     };
 }

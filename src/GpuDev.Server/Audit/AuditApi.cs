@@ -31,9 +31,9 @@ public static class AuditApi
         DateTimeOffset? from = null;
         if (since is not null)
         {
-            if (!TryParseSince(since, timeProvider.GetUtcNow(), out var parsed))
+            if (!SinceParameter.TryParse(since, timeProvider.GetUtcNow(), out var parsed))
             {
-                return Problems.BadRequest($"since '{since}' is not valid; give a UTC date or time (2026-11-01, 2026-11-01T08:00:00Z) or an age (30m, 24h, 7d).", "since");
+                return Problems.BadRequest($"since '{since}' is not valid; {SinceParameter.Rule}.", "since");
             }
 
             from = parsed;
@@ -57,35 +57,6 @@ public static class AuditApi
             Detail = e.Detail,
             RemoteAddress = e.RemoteAddress,
         }).ToList());
-    }
-
-    /// <summary>An absolute UTC date/time, or an age (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>) counted back from <paramref name="now"/>.</summary>
-    internal static bool TryParseSince(string value, DateTimeOffset now, out DateTimeOffset since)
-    {
-        since = default;
-        value = value.Trim();
-        if (value.Length >= 2 && char.IsAsciiLetter(value[^1])
-            && int.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
-        {
-            TimeSpan? age = char.ToLowerInvariant(value[^1]) switch
-            {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
-                _ => null,
-            };
-            if (age is { } a && a <= TimeSpan.FromDays(36500))
-            {
-                since = now - a;
-                return true;
-            }
-
-            return false;
-        }
-
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out since)
-            && value.Any(char.IsAsciiDigit) && value.Contains('-', StringComparison.Ordinal);
     }
 
     private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

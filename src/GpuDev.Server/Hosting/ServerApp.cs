@@ -278,6 +278,7 @@ public static class ServerApp
         api.MapAccountApi();
         api.MapReservationsApi();
         api.MapFleetApi();
+        api.MapUsageApi();
         api.MapDisksApi();
         api.MapBuildContextsApi();
         api.MapAuditApi();

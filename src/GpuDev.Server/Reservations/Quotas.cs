@@ -47,7 +47,7 @@ internal sealed class Quotas(IReservationStore store, IOptions<QuotaOptions> opt
         if (limits.MaxGpuHoursPerWeek is { } maxHours)
         {
             var since = now - Window;
-            var counted = mine.Where(r => r.CreatedAt > since).OrderBy(r => r.CreatedAt).Select(r => (r.CreatedAt, Hours: GpuHours(r, now))).ToList();
+            var counted = mine.Where(r => r.CreatedAt > since).OrderBy(r => r.CreatedAt).Select(r => (r.CreatedAt, Hours: Charged(r, now))).ToList();
             var used = counted.Sum(c => c.Hours);
             var asked = gpuCount * hours;
             if (used + asked > maxHours)
@@ -65,9 +65,7 @@ internal sealed class Quotas(IReservationStore store, IOptions<QuotaOptions> opt
     }
 
     /// <summary>Booked for live reservations (with extensions), used for ended ones.</summary>
-    private static double GpuHours(Reservation r, DateTimeOffset now) => r.Status.IsLive()
-        ? r.GpuCount * (r.Hours + r.ExtendedHours)
-        : r.StartedAt is { } started ? r.GpuCount * ((r.EndedAt ?? now) - started).TotalHours : 0;
+    private static double Charged(Reservation r, DateTimeOffset now) => r.Status.IsLive() ? GpuHours.Booked(r) : GpuHours.Used(r, now);
 
     private static Refusal Over(string detail) => new(RefusalKind.QuotaExceeded, detail);
 

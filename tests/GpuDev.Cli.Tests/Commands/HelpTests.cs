@@ -85,6 +85,7 @@ public sealed class HelpTests
     [Theory]
     [InlineData("exit-codes", "4  not authenticated")]
     [InlineData("environment", "GPU_DEV_TOKEN")]
+    [InlineData("gpu-hours", "booked     GPUs × its booked term")]
     public async Task Help_Topic_PrintsTopic(string topic, string expected)
     {
         using var cli = new CliHarness();

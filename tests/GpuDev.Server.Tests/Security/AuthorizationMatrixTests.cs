@@ -37,6 +37,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/gpu-types"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/availability"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/status"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+
+        // Asked for the owner's usage (?user=owner): theirs and an admin's to see, nobody else's.
+        ["GET /api/v1/usage"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
         ["POST /api/v1/reservations/"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
         ["GET /api/v1/reservations/"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/reservations/{id}"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.OK)],
@@ -145,6 +148,11 @@ public sealed class AuthorizationMatrixTests
             .Replace("{documentName}", "v1", StringComparison.Ordinal)
             .Replace("{name}", route.StartsWith(Routes.AdminUsers, StringComparison.Ordinal) ? "other" : "d1", StringComparison.Ordinal)
             .Replace("{sha256}", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_context)), StringComparison.Ordinal);
+        if (route == Routes.Usage)
+        {
+            path += "?user=owner";
+        }
+
         if (method == "DELETE" && route == Routes.MeKeys)
         {
             path += "?fingerprint=" + Uri.EscapeDataString(GpuDev.Testing.TestKeys.Ed25519Fingerprint);
