@@ -30,6 +30,13 @@ public sealed record GpuAvailabilityDto
     /// <summary>When a whole node of this type is free (now if one is; null if none ever will be).</summary>
     public DateTimeOffset? FullNodeFreeAt { get; init; }
 
+    /// <summary><see cref="NextFreeAt"/> if reservations end when they likely will (from how reservations here usually
+    /// end), not at their booked end; never later than it.</summary>
+    public DateTimeOffset? LikelyNextFreeAt { get; init; }
+
+    /// <summary><see cref="FullNodeFreeAt"/> on likely ends; never later than it.</summary>
+    public DateTimeOffset? LikelyFullNodeFreeAt { get; init; }
+
     public bool Simulated { get; init; }
 }
 

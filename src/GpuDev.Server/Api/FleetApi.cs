@@ -15,13 +15,14 @@ public static class FleetApi
         return api;
     }
 
-    internal static async Task<IResult> AvailabilityAsync(FleetView fleetView, CancellationToken cancellationToken)
+    internal static async Task<IResult> AvailabilityAsync(FleetView fleetView, EndHistory endHistory, CancellationToken cancellationToken)
     {
         var fleet = await fleetView.LoadAsync(cancellationToken);
+        var likelyEnds = EndHistory.LikelyEnds(fleet, await endHistory.GetAsync(cancellationToken));
         var types = fleet.Nodes
             .GroupBy(n => n.GpuType, StringComparer.OrdinalIgnoreCase)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => Availability(fleet, g.Key, [.. g]))
+            .Select(g => Availability(fleet, likelyEnds, g.Key, [.. g]))
             .ToList();
         return TypedResults.Ok(new AvailabilityResponse(fleet.Now, types));
     }
@@ -47,16 +48,16 @@ public static class FleetApi
         });
     }
 
-    private static GpuAvailabilityDto Availability(FleetSnapshot fleet, string type, List<ComputeNode> nodes)
+    private static GpuAvailabilityDto Availability(FleetSnapshot fleet, Dictionary<string, DateTimeOffset> likelyEnds, string type, List<ComputeNode> nodes)
     {
         var names = nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var onType = fleet.Allocations.Where(a => names.Contains(a.Node)).ToList();
         var freeByNode = nodes.Select(n => (Node: n, Free: n.GpuCount - onType.Count(a => a.Node == n.Name))).ToList();
         var largest = freeByNode.OrderByDescending(x => x.Free).ThenBy(x => x.Node.Name, StringComparer.Ordinal).First();
-        var ends = onType.Select(a => fleet.EndsAt[a.ReservationId]).ToList();
-        DateTimeOffset? fullNode = freeByNode.Any(x => x.Free == x.Node.GpuCount)
+        DateTimeOffset? NextFree(IReadOnlyDictionary<string, DateTimeOffset> ends) => onType.Count == 0 ? null : onType.Min(a => ends[a.ReservationId]);
+        DateTimeOffset? FullNode(IReadOnlyDictionary<string, DateTimeOffset> ends) => freeByNode.Any(x => x.Free == x.Node.GpuCount)
             ? fleet.Now
-            : nodes.Select(n => onType.Where(a => a.Node == n.Name).Max(a => fleet.EndsAt[a.ReservationId])).Min();
+            : nodes.Select(n => onType.Where(a => a.Node == n.Name).Max(a => ends[a.ReservationId])).Min();
         var waiting = fleet.Waiting.Where(r => string.Equals(r.GpuType, type, StringComparison.OrdinalIgnoreCase)).ToList();
         return new GpuAvailabilityDto
         {
@@ -69,8 +70,10 @@ public static class FleetApi
             LargestFreeBlockNode = largest.Free > 0 ? largest.Node.Name : null,
             Queued = waiting.Count,
             QueuedGpus = waiting.Sum(r => r.GpuCount),
-            NextFreeAt = ends.Count == 0 ? null : ends.Min(),
-            FullNodeFreeAt = fullNode,
+            NextFreeAt = NextFree(fleet.EndsAt),
+            FullNodeFreeAt = FullNode(fleet.EndsAt),
+            LikelyNextFreeAt = NextFree(likelyEnds),
+            LikelyFullNodeFreeAt = FullNode(likelyEnds),
             Simulated = nodes.All(n => n.Simulated),
         };
     }

@@ -18,6 +18,20 @@ internal sealed class EndHistory(TimeProvider timeProvider, IReservationStatisti
     private EndPredictor _predictor = EndPredictor.None;
     private DateTimeOffset? _learnedAt;
 
+    /// <summary>When each holder in <paramref name="fleet"/> will likely free its GPUs: a running reservation at its likely
+    /// end (never after its booked one), anything else (teardown) as the fleet view says.</summary>
+    public static Dictionary<string, DateTimeOffset> LikelyEnds(FleetSnapshot fleet, EndPredictor predictor)
+    {
+        var ends = new Dictionary<string, DateTimeOffset>(fleet.EndsAt, StringComparer.Ordinal);
+        foreach (var running in fleet.Running.Where(r => ends.ContainsKey(r.Id)))
+        {
+            var likely = predictor.LikelyEnd(running.UserId, running.GpuType, running.StartedAt ?? fleet.Now, running.Hours + running.ExtendedHours, fleet.Now);
+            ends[running.Id] = likely < ends[running.Id] ? likely : ends[running.Id];
+        }
+
+        return ends;
+    }
+
     public async Task<EndPredictor> GetAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();

@@ -80,13 +80,7 @@ internal sealed partial class SchedulingPass(
 
         var predictor = await endHistory.GetAsync(cancellationToken);
         var now = fleet.Now;
-        var ends = new Dictionary<string, DateTimeOffset>(fleet.EndsAt, StringComparer.Ordinal);
-        foreach (var running in fleet.Running.Where(r => ends.ContainsKey(r.Id)))
-        {
-            var booked = running.Hours + running.ExtendedHours;
-            var likelyEnd = predictor.LikelyEnd(running.UserId, running.GpuType, running.StartedAt ?? now, booked, now);
-            ends[running.Id] = likelyEnd < ends[running.Id] ? likelyEnd : ends[running.Id];
-        }
+        var ends = EndHistory.LikelyEnds(fleet, predictor);
 
         var starting = plan.Starts.Select(s => s.ReservationId).ToHashSet(StringComparer.Ordinal);
         var queue = fleet.Waiting.Where(r => !starting.Contains(r.Id))

@@ -16,11 +16,13 @@ public sealed class AvailCommandTests
             {
                 GpuType = "h100", GpusPerNode = 8, Nodes = 2, Total = 16, Free = 3, LargestFreeBlock = 2, LargestFreeBlockNode = "local-1",
                 Queued = 2, QueuedGpus = 12, NextFreeAt = null, FullNodeFreeAt = now.AddMinutes(35), Simulated = true,
+                LikelyFullNodeFreeAt = now.AddMinutes(33),
             },
             new GpuAvailabilityDto
             {
                 GpuType = "a100", GpusPerNode = 4, Nodes = 1, Total = 4, Free = 0, LargestFreeBlock = 0,
                 Queued = 0, QueuedGpus = 0, NextFreeAt = now.AddHours(2).AddMinutes(5), FullNodeFreeAt = null,
+                LikelyNextFreeAt = now.AddMinutes(40),
             },
         ]),
         GpuDevJsonContext.Default.AvailabilityResponse);
@@ -49,11 +51,12 @@ public sealed class AvailCommandTests
         Assert.Contains("2 (12 GPUs)", h100, StringComparison.Ordinal);
         Assert.Contains("now", h100, StringComparison.Ordinal);
         Assert.Contains($"in 35m ({Format.LocalTime(cli.Now.AddMinutes(35), cli.Now)})", h100, StringComparison.Ordinal);
+        Assert.DoesNotContain("likely", h100, StringComparison.Ordinal); // 2 minutes sooner is not worth saying
 
         var a100 = Assert.Single(lines, l => l.StartsWith("a100", StringComparison.Ordinal));
         Assert.DoesNotContain("simulated", a100, StringComparison.Ordinal);
         Assert.Contains("0/4", a100, StringComparison.Ordinal);
-        Assert.Contains($"in 2h 5m ({Format.LocalTime(cli.Now.AddHours(2).AddMinutes(5), cli.Now)})", a100, StringComparison.Ordinal);
+        Assert.Contains($"in 2h 5m ({Format.LocalTime(cli.Now.AddHours(2).AddMinutes(5), cli.Now)}); likely in 40m", a100, StringComparison.Ordinal);
         Assert.Contains("never", a100, StringComparison.Ordinal);
         Assert.Equal($"{Path}", Assert.Single(cli.Http.Requests).PathAndQuery);
     }
@@ -70,8 +73,8 @@ public sealed class AvailCommandTests
         var lines = cli.Console.StdOut.TrimEnd('\n').Split('\n');
         Assert.Equal(
         [
-            "h100\t3\t16\t2\tlocal-1\t2\t8\t2\t12\t\t2030-01-02T10:35:00Z\ttrue",
-            "a100\t0\t4\t0\t\t1\t4\t0\t0\t2030-01-02T12:05:00Z\t\tfalse",
+            "h100\t3\t16\t2\tlocal-1\t2\t8\t2\t12\t\t2030-01-02T10:35:00Z\ttrue\t\t2030-01-02T10:33:00Z",
+            "a100\t0\t4\t0\t\t1\t4\t0\t0\t2030-01-02T12:05:00Z\t\tfalse\t2030-01-02T10:40:00Z\t",
         ], lines);
         Assert.Empty(cli.Console.StdErr);
     }

@@ -5,7 +5,8 @@ using GpuDev.Server.Processing;
 
 namespace GpuDev.Server.Tests.Api;
 
-/// <summary>The likely start beside the guaranteed one: learned from how the holder's past reservations ended.</summary>
+/// <summary>The likely start beside the guaranteed one (and likely free times in avail): learned from how the holder's
+/// past reservations ended.</summary>
 public sealed class LikelyStartTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -37,6 +38,12 @@ public sealed class LikelyStartTests
         var expected = holding.StartedAt!.Value.AddHours(1);
         Assert.InRange(queued.LikelyStartAt!.Value, expected.AddMinutes(-3), expected.AddMinutes(3));
         Assert.Equal(0, queued.LikelyStartAt.Value.Minute % 5);
+
+        // avail: the node is free by the booking at expiry, likely an hour after she started.
+        var h100 = (await bob.GetFromJsonAsync(Routes.Availability, GpuDevJsonContext.Default.AvailabilityResponse, Ct))!.Types.Single(t => t.GpuType == "h100");
+        Assert.Equal(holding.ExpiresAt, h100.FullNodeFreeAt);
+        Assert.InRange(h100.LikelyFullNodeFreeAt!.Value, expected.AddSeconds(-1), expected.AddSeconds(1));
+        Assert.Equal(h100.LikelyFullNodeFreeAt, h100.LikelyNextFreeAt);
 
         // The list shows both as well; once it starts, neither is left.
         var listed = (await bob.GetFromJsonAsync(Routes.Reservations, GpuDevJsonContext.Default.ListReservationDto, Ct))!.Single();
