@@ -13,7 +13,7 @@ namespace GpuDev.Compute.Kubernetes;
 /// environment is <see cref="EnvironmentState.Ready"/> only after an SSH key exchange through its NodePort presented
 /// the host key gpu-dev generated for it. This class orders the steps; each step is a collaborator's
 /// (<see cref="NodeInventory"/>, <see cref="ImageBuilds"/>, <see cref="EnvironmentSecrets"/>, <see cref="EnvironmentReadiness"/>,
-/// <see cref="ConfigMapSignals"/>, <see cref="LabeledObjects"/>, <see cref="EnvironmentWatch"/>).</summary>
+/// <see cref="ConfigMapSignals"/>, <see cref="LabeledObjects"/>, <see cref="EnvironmentWatch"/>, <see cref="NodeGroups"/>).</summary>
 public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents, INodeGroups
 {
     private readonly IKubernetes _client;
