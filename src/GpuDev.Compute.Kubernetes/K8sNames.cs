@@ -30,6 +30,15 @@ internal static partial class K8sNames
     public const string BuildRole = "build";
     public const string ListerRole = "disk-list";
 
+    /// <summary>Placeholder pods of a request that waits for new nodes (<see cref="NodeGroups"/>).</summary>
+    public const string DemandRole = "demand";
+
+    /// <summary>The node group a placeholder pod asks to grow.</summary>
+    public const string NodeGroup = "gpu-dev.io/node-group";
+
+    /// <summary>The default label that recognises an EKS managed node group's nodes (its value is the group's name).</summary>
+    public const string EksNodeGroupLabel = "eks.amazonaws.com/nodegroup";
+
     public static string ManagedSelector => $"{ManagedBy}={ManagedByValue}";
 
     public static string OfReservation(string id) => $"{ManagedBy}={ManagedByValue},{Reservation}={Checked(id)}";
@@ -61,6 +70,9 @@ internal static partial class K8sNames
 
     public static string Build(string id) => $"{Base(id)}-build";
 
+    /// <summary>The <paramref name="index"/>th placeholder pod of a request that waits for new nodes.</summary>
+    public static string Demand(string id, int index) => $"{Base(id)}-demand-{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     /// <summary>Where a reservation's <c>--dockerfile</c> image goes: <c>&lt;BuildRegistry&gt;/gpu-dev-build/&lt;id&gt;</c>, a
     /// repository per build, so per-build registry credentials can be scoped to it.</summary>
     public static string BuiltRepository(string? buildRegistry, string id) => $"{buildRegistry?.Trim().TrimEnd('/')}/gpu-dev-build/{Checked(id)}";
@@ -74,6 +86,24 @@ internal static partial class K8sNames
 
     public static bool IsDnsLabel(string? value) => value is { Length: > 0 and <= 63 } && DnsLabel().IsMatch(value);
 
+    /// <summary>A label value: empty, or at most 63 of [A-Za-z0-9._-] starting and ending with a letter or digit.</summary>
+    public static bool IsLabelValue(string? value) => value is not null && (value.Length == 0 || (value.Length <= 63 && LabelName().IsMatch(value)));
+
+    /// <summary>A label key: an optional DNS subdomain prefix and <c>/</c>, then a name as for <see cref="IsLabelValue"/> (not empty).</summary>
+    public static bool IsLabelKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            return false;
+        }
+
+        var slash = key.LastIndexOf('/');
+        var name = key[(slash + 1)..];
+        var prefix = slash < 0 ? null : key[..slash];
+        return name.Length is > 0 and <= 63 && LabelName().IsMatch(name)
+            && (prefix is null || (prefix.Length <= 253 && prefix.Split('.').All(IsDnsLabel)));
+    }
+
     /// <summary>Ids come from the server (hex); anything else would be an injection into object names, so it is refused.</summary>
     public static string Checked(string id) =>
         IsId(id) ? id : throw new ArgumentException($"'{id}' is not a valid id for Kubernetes object names ([a-z0-9-], at most 36).", nameof(id));
@@ -82,6 +112,9 @@ internal static partial class K8sNames
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
     private static partial Regex DnsLabel();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")]
+    private static partial Regex LabelName();
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]*$")]
     private static partial Regex Id();

@@ -1,3 +1,4 @@
+using GpuDev.Core.Catalog;
 using Microsoft.Extensions.Options;
 
 namespace GpuDev.Compute.Kubernetes;
@@ -108,9 +109,64 @@ public sealed class KubernetesOptions
 
     /// <summary>Request EFA devices (<c>vpc.amazonaws.com/efa</c>) for multinode pods on nodes that offer them.</summary>
     public bool UseEfa { get; set; } = true;
+
+    /// <summary>Node groups the cluster autoscaler (or Karpenter) can grow: a request that today's nodes cannot hold but
+    /// that fits once its groups have grown is queued (not refused), and its placeholder pods ask the autoscaler for the
+    /// nodes. Empty: the fleet is the nodes there are.</summary>
+    public List<NodeGroupOptions> NodeGroups { get; set; } = [];
+
+    /// <summary>Image of the placeholder pods that show the autoscaler a request waiting for new nodes (they only hold
+    /// their GPU request, and are deleted before the reservation's own pods are made).</summary>
+    public string PlaceholderImage { get; set; } = "registry.k8s.io/pause:3.10";
 }
 
-internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOptions>
+/// <summary>One entry of <c>Kubernetes:NodeGroups</c>: a group of identical GPU nodes that can grow to <see cref="MaxNodes"/>.</summary>
+public sealed class NodeGroupOptions
+{
+    /// <summary>The group's name (the EKS node group or Karpenter NodePool), shown in wait reasons.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Catalog GPU type of its nodes (e.g. <c>h100</c>).</summary>
+    public string GpuType { get; set; } = "";
+
+    /// <summary>GPUs (<c>nvidia.com/gpu</c>) each of its nodes has.</summary>
+    public int GpusPerNode { get; set; }
+
+    /// <summary>The most nodes the group can have (the autoscaler's maximum for it).</summary>
+    public int MaxNodes { get; set; }
+
+    /// <summary>How its nodes are recognised, as <c>key=value[,key=value]</c>; new nodes carry these labels, so placeholder
+    /// pods select them. Empty: <c>eks.amazonaws.com/nodegroup=&lt;Name&gt;</c>; for Karpenter <c>karpenter.sh/nodepool=&lt;Name&gt;</c>.</summary>
+    public string? Selector { get; set; }
+
+    /// <summary>Other labels its new nodes will carry (from the launch template or NodePool), so <c>--node-label</c>
+    /// requests can wait for them.</summary>
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    /// <summary>The labels of <see cref="Selector"/> (or its default); null when it is malformed.</summary>
+    internal Dictionary<string, string>? SelectorLabels()
+    {
+        if (string.IsNullOrWhiteSpace(Selector))
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal) { [K8sNames.EksNodeGroupLabel] = Name };
+        }
+
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in Selector.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || pair[(eq + 1)..].Contains('=', StringComparison.Ordinal) || !labels.TryAdd(pair[..eq].Trim(), pair[(eq + 1)..].Trim()))
+            {
+                return null;
+            }
+        }
+
+        return labels;
+    }
+}
+
+/// <param name="catalog">The GPU catalog node groups' types are checked against (absent: not checked).</param>
+internal sealed class KubernetesOptionsValidator(GpuCatalog? catalog = null) : IValidateOptions<KubernetesOptions>
 {
     public ValidateOptionsResult Validate(string? name, KubernetesOptions options)
     {
@@ -165,6 +221,57 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
             }
         }
 
+        ValidateNodeGroups(options, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private void ValidateNodeGroups(KubernetesOptions options, List<string> errors)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.NodeGroups.Count; i++)
+        {
+            var group = options.NodeGroups[i];
+            var at = $"Kubernetes:NodeGroups:{i}";
+            if (string.IsNullOrEmpty(group.Name) || !K8sNames.IsLabelValue(group.Name))
+            {
+                errors.Add($"{at}:Name '{group.Name}' must be 1-63 of [A-Za-z0-9._-], starting and ending with a letter or digit (the node group's name).");
+            }
+            else if (!names.Add(group.Name))
+            {
+                errors.Add($"{at}:Name '{group.Name}' is used by another node group.");
+            }
+
+            if (string.IsNullOrWhiteSpace(group.GpuType) || (catalog is not null && catalog.Find(group.GpuType) is null))
+            {
+                var known = catalog is null ? "" : $"; known: {string.Join(", ", catalog.Types.Select(t => t.Name))}";
+                errors.Add($"{at}:GpuType '{group.GpuType}' is not a GPU type of the catalog{known}.");
+            }
+
+            if (group.GpusPerNode < 1)
+            {
+                errors.Add($"{at}:GpusPerNode must be at least 1; got {group.GpusPerNode}.");
+            }
+
+            if (group.MaxNodes < 1)
+            {
+                errors.Add($"{at}:MaxNodes must be at least 1; got {group.MaxNodes}.");
+            }
+
+            var selector = group.SelectorLabels();
+            if (selector is null || selector.Any(l => !K8sNames.IsLabelKey(l.Key) || !K8sNames.IsLabelValue(l.Value)))
+            {
+                errors.Add($"{at}:Selector '{group.Selector}' must be label=value pairs separated by commas (e.g. karpenter.sh/nodepool={group.Name}).");
+            }
+
+            foreach (var (key, value) in group.Labels.Where(l => !K8sNames.IsLabelKey(l.Key) || !K8sNames.IsLabelValue(l.Value)))
+            {
+                errors.Add($"{at}:Labels '{key}={value}' is not a valid Kubernetes label.");
+            }
+        }
+
+        if (options.NodeGroups.Count > 0 && string.IsNullOrWhiteSpace(options.PlaceholderImage))
+        {
+            errors.Add("Kubernetes:PlaceholderImage must name an image (e.g. registry.k8s.io/pause:3.10) when Kubernetes:NodeGroups are set.");
+        }
     }
 }

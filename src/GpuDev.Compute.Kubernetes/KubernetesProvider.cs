@@ -13,8 +13,8 @@ namespace GpuDev.Compute.Kubernetes;
 /// environment is <see cref="EnvironmentState.Ready"/> only after an SSH key exchange through its NodePort presented
 /// the host key gpu-dev generated for it. This class orders the steps; each step is a collaborator's
 /// (<see cref="NodeInventory"/>, <see cref="ImageBuilds"/>, <see cref="EnvironmentSecrets"/>, <see cref="EnvironmentReadiness"/>,
-/// <see cref="ConfigMapSignals"/>, <see cref="LabeledObjects"/>, <see cref="EnvironmentWatch"/>).</summary>
-public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents
+/// <see cref="ConfigMapSignals"/>, <see cref="LabeledObjects"/>, <see cref="EnvironmentWatch"/>, <see cref="NodeGroups"/>).</summary>
+public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents, INodeGroups
 {
     private readonly IKubernetes _client;
     private readonly KubernetesOptions _options;
@@ -28,6 +28,7 @@ public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents
     private readonly ConfigMapSignals _signals;
     private readonly LabeledObjects _labeled;
     private readonly EnvironmentWatch _watch;
+    private readonly NodeGroups _groups;
 
     /// <summary>Reservations whose objects this process is deleting, so their pods' deletion is not reported as a failure.</summary>
     private readonly ConcurrentDictionary<string, DateTimeOffset> _removing = new(StringComparer.Ordinal);
@@ -48,6 +49,7 @@ public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents
         _signals = new ConfigMapSignals(client, _options, _objects, _secrets, _readiness, _nodes);
         _labeled = new LabeledObjects(client, _options, time);
         _watch = new EnvironmentWatch(client, _options, _nodes, _removing, time, logger);
+        _groups = new NodeGroups(client, _options, logger);
     }
 
     public string Name => "kubernetes";
@@ -72,6 +74,8 @@ public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents
         }
 
         _removing.TryRemove(id, out _);
+        // A placeholder that asked the autoscaler for a node may hold that node's GPUs: gone before any pod of ours.
+        await _groups.RemoveAsync(id, cancellationToken);
         var image = spec.Options.DockerImage ?? _options.DefaultImage;
         if (spec.Options.Dockerfile is not null)
         {
@@ -179,6 +183,12 @@ public sealed class KubernetesProvider : IComputeProvider, IEnvironmentEvents
 
     /// <inheritdoc cref="ConfigMapSignals.StopJupyterAsync"/>
     public Task StopJupyterAsync(string reservationId, CancellationToken cancellationToken) => _signals.StopJupyterAsync(reservationId, cancellationToken);
+
+    /// <inheritdoc cref="NodeGroups.ListAsync"/>
+    public Task<IReadOnlyList<NodeGroup>> ListNodeGroupsAsync(CancellationToken cancellationToken) => _groups.ListAsync(cancellationToken);
+
+    /// <inheritdoc cref="NodeGroups.ReconcileAsync"/>
+    public Task ReconcileDemandAsync(IReadOnlyList<NodeDemand> demand, CancellationToken cancellationToken) => _groups.ReconcileAsync(demand, cancellationToken);
 
     /// <inheritdoc cref="EnvironmentWatch.WatchAsync"/>
     public IAsyncEnumerable<EnvironmentEvent> WatchAsync(CancellationToken cancellationToken) => _watch.WatchAsync(cancellationToken);

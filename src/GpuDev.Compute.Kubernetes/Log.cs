@@ -13,4 +13,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Kubernetes: the {What} watch broke ({Message}); listing again")]
     public static partial void WatchBroke(ILogger logger, string what, string message);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Kubernetes: placeholder pod {Pod} asks node group {Group} for a node")]
+    public static partial void PlaceholderCreated(ILogger logger, string pod, string group);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Kubernetes: placeholder pod {Pod} deleted: {Why}")]
+    public static partial void PlaceholderDeleted(ILogger logger, string pod, string why);
 }

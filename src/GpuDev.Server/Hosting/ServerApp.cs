@@ -187,6 +187,7 @@ public static class ServerApp
         services.AddSingleton<Quotas>();
         services.AddSingleton<FleetView>();
         services.AddSingleton<Api.ReadCache>();
+        services.AddSingleton<ScaleUpDemand>();
         services.AddSingleton<SchedulingPass>();
         services.AddSingleton<EndHistory>();
         services.AddSingleton<ScheduleHandler>();

@@ -16,6 +16,7 @@ internal sealed partial class SchedulingPass(
     EndHistory endHistory,
     JobSignal jobs,
     AuditTrail audit,
+    ScaleUpDemand scaleUp,
     ILogger<SchedulingPass> logger) : IDisposable
 {
     private static readonly TimeSpan s_likelyRounding = TimeSpan.FromMinutes(5);
@@ -47,6 +48,7 @@ internal sealed partial class SchedulingPass(
 
         var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
         var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue);
+        plan = await scaleUp.ApplyAsync(fleet, plan, cancellationToken);
         var byId = fleet.Waiting.ToDictionary(r => r.Id);
         foreach (var start in plan.Starts)
         {

@@ -4,6 +4,7 @@ using GpuDev.Core.Disks;
 using GpuDev.Core.Identity;
 using GpuDev.Core.Jobs;
 using GpuDev.Core.Reservations;
+using GpuDev.Core.Scheduling;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
@@ -142,9 +143,23 @@ internal sealed partial class ReservationService(
         _ => null,
     };
 
+    /// <summary>Why the request can never start, or null. A request today's nodes cannot hold is accepted when the provider's
+    /// node groups can grow enough for it (it then waits for the new nodes), and refused naming their maximum when not.</summary>
     private async Task<string?> NeverFitsAsync(GpuType type, int gpuCount, int nodeCount, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
         var nodes = await store.GetNodesAsync(cancellationToken);
+        var today = NeverFitsToday(type, gpuCount, nodeCount, labels, nodes);
+        if (today is null || provider is not INodeGroups groups)
+        {
+            return today;
+        }
+
+        var growth = NodeGroupGrowth.For(type.Name, gpuCount, nodeCount, labels, nodes, await groups.ListNodeGroupsAsync(cancellationToken));
+        return growth is null ? today : growth.CanStart ? null : growth.RefusalText(type.Name, gpuCount, nodeCount, labels);
+    }
+
+    private static string? NeverFitsToday(GpuType type, int gpuCount, int nodeCount, IReadOnlyDictionary<string, string>? labels, IReadOnlyList<ComputeNode> nodes)
+    {
         var ofType = nodes.Where(n => string.Equals(n.GpuType, type.Name, StringComparison.OrdinalIgnoreCase)).ToList();
         if (ofType.Count == 0)
         {
