@@ -20,7 +20,10 @@ namespace GpuDev.Core.Scheduling;
 /// held now. Breaking ties by node name alone would keep every ETA exact, at some cost in packing (on the
 /// synthetic week in bench/README.md, with early cancels: median wait 3.9 h → 4.2 h). Kept for now: such a tie
 /// needs two nodes freeing at the same instant (or holders with unknown or passed ends, which all free at the
-/// same assumed instant); the property tests check that ETAs are exact whenever no booking was a tie.</para></summary>
+/// same assumed instant); the property tests check that ETAs are exact whenever no booking was a tie.</para>
+/// <para>The node (or nodes) for each request come from a <see cref="StartIndex"/>, which tries only the nodes that could
+/// win but picks exactly what a scan of every node with these rules picks (BackfillPlannerIdentityTests holds it to the
+/// scanning planner of commit 6605e3c).</para></summary>
 public static class BackfillPlanner
 {
     /// <param name="now">The planning instant.</param>
@@ -53,13 +56,14 @@ public static class BackfillPlanner
             }
 
             var position = 0;
+            var index = new StartIndex(profiles);
             var freeNow = new FreeNow(profiles, t0);
             foreach (var request in group)
             {
                 var duration = Math.Max(1, (long)request.Duration.TotalMilliseconds);
                 var booked = request.NodeCount > 1
-                    ? BookMultinode(profiles, request, duration, t0)
-                    : BookSingle(profiles, request, duration, t0);
+                    ? BookMultinode(index, profiles, request, duration, t0)
+                    : BookSingle(index, profiles, request, duration);
                 if (booked is { Start: var start, Nodes: var chosen } && start == t0)
                 {
                     starts.Add(new PlannedStart(request.ReservationId, Place(request, chosen, taken)));
@@ -77,51 +81,28 @@ public static class BackfillPlanner
         return new Plan(starts, waits);
     }
 
-    private static (long Start, List<NodeProfile> Nodes)? BookSingle(List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
+    /// <summary>Books the node where the request starts earliest (then the fewest GPUs free at that start, then the first
+    /// by name); null when no node it may use has that many GPUs.</summary>
+    private static (long Start, List<NodeProfile> Nodes)? BookSingle(StartIndex index, List<NodeProfile> profiles, PlanRequest request, long duration)
     {
-        NodeProfile? best = null;
-        var bestStart = long.MaxValue;
-        var bestFree = int.MaxValue;
-        foreach (var profile in profiles)
-        {
-            if (!request.Allows(profile))
-            {
-                continue;
-            }
-
-            var lowerBound = profile.FirstFree(request.GpuCount);
-            if (lowerBound < 0 || lowerBound > bestStart)
-            {
-                continue;
-            }
-
-            var start = profile.EarliestFit(request.GpuCount, duration, t0, bestStart == long.MaxValue ? long.MaxValue : bestStart + 1);
-            if (start < 0)
-            {
-                continue;
-            }
-
-            var free = profile.FreeAt(start);
-            if (start < bestStart || (start == bestStart && free < bestFree))
-            {
-                (best, bestStart, bestFree) = (profile, start, free);
-            }
-        }
-
-        if (best is null)
+        var best = index.FindSingle(request, request.GpuCount, duration, out var start);
+        if (best < 0)
         {
             return null;
         }
 
-        best.Reserve(bestStart, bestStart + duration, request.GpuCount, request.ReservationId);
-        return (bestStart, [best]);
+        index.Reserve(best, start, start + duration, request.GpuCount, request.ReservationId);
+        return (start, [profiles[best]]);
     }
 
-    private static (long Start, List<NodeProfile> Nodes)? BookMultinode(List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
+    /// <summary>Books the earliest time t at which enough whole nodes are free for the whole duration, on the first of
+    /// them by name; null when the request may use fewer whole nodes than it needs. From t = now: take the nodes that
+    /// can start earliest at or after t; if the last of them cannot start at t, move t to its start and look again (t
+    /// never passes the answer: at the answer enough nodes fit, so the needed number of them start at or before it).</summary>
+    private static (long Start, List<NodeProfile> Nodes)? BookMultinode(StartIndex index, List<NodeProfile> profiles, PlanRequest request, long duration, long t0)
     {
         var perNode = request.GpuCount / request.NodeCount;
-        var whole = profiles.Where(p => p.Capacity == perNode && request.Allows(p)).ToList();
-        if (whole.Count < request.NodeCount)
+        if (index.WholeNodes(request, perNode) < request.NodeCount)
         {
             return null;
         }
@@ -129,13 +110,7 @@ public static class BackfillPlanner
         var t = t0;
         while (true)
         {
-            var fits = whole
-                .Select(p => (Profile: p, Start: p.EarliestFit(perNode, duration, t, long.MaxValue)))
-                .Where(x => x.Start >= 0)
-                .OrderBy(x => x.Start)
-                .ThenBy(x => x.Profile.Name, StringComparer.Ordinal)
-                .Take(request.NodeCount)
-                .ToList();
+            var fits = index.FindWhole(request, perNode, duration, t, request.NodeCount);
             if (fits.Count < request.NodeCount)
             {
                 return null;
@@ -144,12 +119,14 @@ public static class BackfillPlanner
             var latest = fits[^1].Start;
             if (latest == t)
             {
-                foreach (var (profile, _) in fits)
+                var chosen = new List<NodeProfile>(fits.Count);
+                foreach (var (_, node) in fits)
                 {
-                    profile.Reserve(t, t + duration, perNode, request.ReservationId);
+                    index.Reserve(node, t, t + duration, perNode, request.ReservationId);
+                    chosen.Add(profiles[node]);
                 }
 
-                return (t, [.. fits.Select(f => f.Profile)]);
+                return (t, chosen);
             }
 
             t = latest;
@@ -222,24 +199,55 @@ public static class BackfillPlanner
     }
 
     /// <summary>What is free at the planning instant, for the reasons; recomputed only after a start. A request with node
-    /// labels counts only the nodes it may use (computed for it, not cached: labelled requests are few).</summary>
+    /// labels counts only the nodes it may use (computed for it, not cached: labelled requests are few). Plain loops over
+    /// the nodes in name order: the first of the largest blocks is the one with the smallest name.</summary>
     private sealed class FreeNow(List<NodeProfile> profiles, long t0)
     {
         private (int Free, string Node)? _largest;
         private int? _wholeNodes;
 
         public (int Free, string Node) LargestBlock(PlanRequest request) => request.NodeLabels is { Count: > 0 }
-            ? Largest(profiles.Where(request.Allows))
-            : _largest ??= Largest(profiles);
+            ? Largest(request)
+            : _largest ??= Largest(null);
 
         public int WholeNodes(PlanRequest request) => request.NodeLabels is { Count: > 0 }
-            ? profiles.Count(p => request.Allows(p) && p.FreeAt(t0) == p.Capacity)
-            : _wholeNodes ??= profiles.Count(p => p.FreeAt(t0) == p.Capacity);
+            ? Whole(request)
+            : _wholeNodes ??= Whole(null);
 
         public void Invalidate() => (_largest, _wholeNodes) = (null, null);
 
-        private (int Free, string Node) Largest(IEnumerable<NodeProfile> allowed) => allowed
-            .Select(p => (Free: p.FreeAt(t0), Node: p.Name))
-            .OrderByDescending(x => x.Free).ThenBy(x => x.Node, StringComparer.Ordinal).First();
+        private (int Free, string Node) Largest(PlanRequest? labelled)
+        {
+            (int Free, string Node)? largest = null;
+            foreach (var profile in profiles)
+            {
+                if (labelled is not null && !labelled.Allows(profile))
+                {
+                    continue;
+                }
+
+                var free = profile.FreeAt(t0);
+                if (largest is null || free > largest.Value.Free)
+                {
+                    largest = (free, profile.Name);
+                }
+            }
+
+            return largest ?? throw new InvalidOperationException("no node to take a free block from");
+        }
+
+        private int Whole(PlanRequest? labelled)
+        {
+            var count = 0;
+            foreach (var profile in profiles)
+            {
+                if ((labelled is null || labelled.Allows(profile)) && profile.FreeAt(t0) == profile.Capacity)
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
     }
 }

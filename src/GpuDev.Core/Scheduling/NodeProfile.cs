@@ -7,8 +7,6 @@ internal sealed class NodeProfile
     private readonly List<long> _start;
     private readonly List<int> _free;
 
-    private readonly long[] _firstFree;
-
     public NodeProfile(string name, int capacity, long now, IReadOnlyDictionary<string, string>? labels = null)
     {
         Name = name;
@@ -16,8 +14,6 @@ internal sealed class NodeProfile
         Capacity = capacity;
         _start = [now];
         _free = [capacity];
-        _firstFree = new long[capacity + 1];
-        Array.Fill(_firstFree, long.MinValue);
     }
 
     public string Name { get; }
@@ -51,32 +47,6 @@ internal sealed class NodeProfile
         }
 
         EndsAt.TryAdd(to, holder);
-        Array.Fill(_firstFree, long.MinValue);
-    }
-
-    /// <summary>The first time at which at least <paramref name="gpus"/> GPUs are free (a lower bound for any fit);
-    /// -1 when never. Cached until the next <see cref="Reserve"/>.</summary>
-    public long FirstFree(int gpus)
-    {
-        if (gpus > Capacity)
-        {
-            return -1;
-        }
-
-        if (_firstFree[gpus] == long.MinValue)
-        {
-            _firstFree[gpus] = -1;
-            for (var i = 0; i < _start.Count; i++)
-            {
-                if (_free[i] >= gpus)
-                {
-                    _firstFree[gpus] = _start[i];
-                    break;
-                }
-            }
-        }
-
-        return _firstFree[gpus];
     }
 
     /// <summary>Earliest start ≥ <paramref name="from"/> and &lt; <paramref name="limit"/> at which
@@ -117,6 +87,43 @@ internal sealed class NodeProfile
         }
 
         return -1;
+    }
+
+    /// <summary>For each length in <paramref name="minLengths"/> (ascending), the earliest start at which
+    /// <paramref name="gpus"/> GPUs stay free at least that long (what <see cref="EarliestFit"/> from the profile's
+    /// start answers) and the GPUs free at that start; <see cref="long.MaxValue"/> when never. One walk over the
+    /// segments answers them all: the fits are the starts of the runs of segments with enough GPUs free, and the
+    /// first run at least as long as a length is its answer.</summary>
+    public void EarliestRuns(int gpus, ReadOnlySpan<long> minLengths, Span<long> starts, Span<int> frees)
+    {
+        var next = 0;
+        var i = 0;
+        while (next < minLengths.Length && gpus <= Capacity && i < _start.Count)
+        {
+            if (_free[i] < gpus)
+            {
+                i++;
+                continue;
+            }
+
+            var runStart = _start[i];
+            var runFree = _free[i];
+            while (i < _start.Count && _free[i] >= gpus)
+            {
+                i++;
+            }
+
+            var length = i < _start.Count ? _start[i] - runStart : long.MaxValue;
+            for (; next < minLengths.Length && minLengths[next] <= length; next++)
+            {
+                (starts[next], frees[next]) = (runStart, runFree);
+            }
+        }
+
+        for (; next < minLengths.Length; next++)
+        {
+            (starts[next], frees[next]) = (long.MaxValue, int.MaxValue);
+        }
     }
 
     private int Segment(long time)
