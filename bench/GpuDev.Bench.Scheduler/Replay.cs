@@ -42,6 +42,9 @@ internal sealed class Job(TraceRequest request, int index, int nodeCount)
     /// <summary>ETA given at the first planning pass that left it waiting; -1: "never"; null: started at its first pass.</summary>
     public long? Eta { get; set; }
 
+    /// <summary>Where and when the last pass booked it while it waits: passed back to the next pass to keep the promise.</summary>
+    public PlannedSlot? Slot { get; set; }
+
     /// <summary>The likely start given at that same first pass (<see cref="LikelyStarts"/>; backfill only); -1: none.</summary>
     public long? Likely { get; set; }
 
@@ -231,7 +234,8 @@ internal sealed class Replay
 
     private void PassBackfill(long now)
     {
-        var plan = BackfillPlanner.Plan(Epoch.AddMilliseconds(now), _nodes, Allocations(), _endsAt, [.. _queue.Select(j => j.PlanRequest)]);
+        var promised = _queue.Where(j => j.Slot is not null).ToDictionary(j => j.Id, j => j.Slot!, StringComparer.Ordinal);
+        var plan = BackfillPlanner.Plan(Epoch.AddMilliseconds(now), _nodes, Allocations(), _endsAt, [.. _queue.Select(j => j.PlanRequest)], promised);
         var started = new HashSet<Job>();
         foreach (var s in plan.Starts)
         {
@@ -244,6 +248,7 @@ internal sealed class Replay
         foreach (var w in plan.Waits)
         {
             var job = _byId[w.ReservationId];
+            job.Slot = w.EstimatedStartAt is { } booked ? new PlannedSlot(booked, w.Nodes) : null;
             if (job.Eta is null)
             {
                 likely ??= Likely(now, plan);

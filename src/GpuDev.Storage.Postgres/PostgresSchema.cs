@@ -222,10 +222,12 @@ internal static class PostgresSchema
             expires_at bigint NOT NULL);
         """,
 
-        // The likely start of a waiting request (issue 17), beside the guaranteed one; and the index the end predictor's
-        // history (reservations ended recently) is read by.
+        // The likely start of a waiting request (issue 17), beside the guaranteed one; the nodes the guaranteed one is booked
+        // on (the next pass holds that slot, so it never moves later); and the index the end predictor's history
+        // (reservations ended recently) is read by.
         """
         ALTER TABLE reservations ADD COLUMN likely_start_at bigint;
+        ALTER TABLE reservations ADD COLUMN planned_nodes text;
         CREATE INDEX ix_reservations_ended ON reservations(ended_at);
         """,
     ];

@@ -219,10 +219,12 @@ internal static class SqliteSchema
             expires_at INTEGER NOT NULL);
         """,
 
-        // The likely start of a waiting request (issue 17), beside the guaranteed one; and the index the end predictor's
-        // history (reservations ended recently) is read by.
+        // The likely start of a waiting request (issue 17), beside the guaranteed one; the nodes the guaranteed one is booked
+        // on (the next pass holds that slot, so it never moves later); and the index the end predictor's history
+        // (reservations ended recently) is read by.
         """
         ALTER TABLE reservations ADD COLUMN likely_start_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN planned_nodes TEXT;
         CREATE INDEX ix_reservations_ended ON reservations(ended_at);
         """,
     ];

@@ -14,7 +14,7 @@ internal static class ReservationRows
             r.status_reason, r.created_at, r.started_at, r.expires_at, r.ended_at, r.ssh_host, r.ssh_port, r.ssh_user, r.ssh_host_key,
             r.queue_position, r.estimated_start_at, r.wait_reason, r.extended_hours, r.jupyter_url, r.disk_id,
             (SELECT d.name FROM disks d WHERE d.id = r.disk_id), r.recreate_env, r.environment_json::text, r.extended_at,
-            r.likely_start_at
+            r.likely_start_at, r.planned_nodes
         FROM reservations r JOIN users u ON u.id = r.user_id
         """;
 
@@ -85,6 +85,7 @@ internal static class ReservationRows
         Options = r.IsDBNull(28) ? EnvironmentOptions.None : JsonSerializer.Deserialize(r.GetString(28), StorageJsonContext.Default.EnvironmentOptions) ?? EnvironmentOptions.None,
         ExtendedAt = r.GetTimeOrNull(29),
         LikelyStartAt = r.GetTimeOrNull(30),
+        PlannedNodes = r.IsDBNull(31) ? [] : r.GetString(31).Split(','),
     };
 
     public static ReservationStatus ParseStatus(string value) =>

@@ -108,6 +108,7 @@ public sealed partial class ReservationStore
                 queue_position = CASE WHEN @to = 'queued' THEN queue_position ELSE NULL END,
                 estimated_start_at = CASE WHEN @to = 'queued' THEN estimated_start_at ELSE NULL END,
                 likely_start_at = CASE WHEN @to = 'queued' THEN likely_start_at ELSE NULL END,
+                planned_nodes = CASE WHEN @to = 'queued' THEN planned_nodes ELSE NULL END,
                 wait_reason = CASE WHEN @to IN ('queued', 'pending') THEN wait_reason ELSE NULL END
             WHERE id = @id AND status = @from;
             """,
@@ -189,13 +190,13 @@ public sealed partial class ReservationStore
             await session.ExecuteAsync(
                 """
                 UPDATE reservations SET queue_position = @pos::integer, estimated_start_at = @eta::bigint, wait_reason = @reason::text,
-                    likely_start_at = @likely::bigint
+                    likely_start_at = @likely::bigint, planned_nodes = @nodes::text
                 WHERE id = @id AND status IN ('pending', 'queued') AND (queue_position IS DISTINCT FROM @pos::integer
                     OR estimated_start_at IS DISTINCT FROM @eta::bigint OR wait_reason IS DISTINCT FROM @reason::text
-                    OR likely_start_at IS DISTINCT FROM @likely::bigint);
+                    OR likely_start_at IS DISTINCT FROM @likely::bigint OR planned_nodes IS DISTINCT FROM @nodes::text);
                 """,
                 cancellationToken, ("id", info.ReservationId), ("pos", info.QueuePosition), ("eta", SqlTime.ToMs(info.EstimatedStartAt)), ("reason", info.Reason),
-                ("likely", SqlTime.ToMs(info.LikelyStartAt)));
+                ("likely", SqlTime.ToMs(info.LikelyStartAt)), ("nodes", info.PlannedNodes is { Count: > 0 } nodes ? string.Join(',', nodes) : null));
         }
 
         await session.CommitAsync(cancellationToken);

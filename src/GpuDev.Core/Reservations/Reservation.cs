@@ -49,6 +49,9 @@ public sealed record Reservation
     /// <summary>The likely start while waiting, from how reservations usually end (never after <see cref="EstimatedStartAt"/>).</summary>
     public DateTimeOffset? LikelyStartAt { get; init; }
 
+    /// <summary>The nodes the guaranteed start is booked on while waiting (the scheduler's own bookkeeping).</summary>
+    public IReadOnlyList<string> PlannedNodes { get; init; } = [];
+
     public string? WaitReason { get; init; }
 
     /// <summary>Hours added by the one extension allowed (0 until extended).</summary>

@@ -8,19 +8,18 @@ namespace GpuDev.Core.Scheduling;
 /// <summary>First come, first served per GPU type, with conservative backfill (as in Slurm): in arrival order,
 /// each request is booked at the earliest time its GPUs stay free for its whole duration, around everything
 /// already running and everything booked for requests ahead of it. A later request therefore starts early
-/// only in a gap that delays no one ahead of it (but see ties below). Requests booked at "now" start; the
-/// others keep their booked time as an honest ETA (exact when nothing ends early and nothing arrives, except
-/// after a tie: see below). Single-node requests go to the node whose free block fits most tightly (fewest GPUs free at the
+/// only in a gap that delays no one ahead of it. Requests booked at "now" start; the
+/// others keep their booked time as an honest ETA (exact when nothing ends early and nothing arrives; never later
+/// than told before, see promises below). Single-node requests go to the node whose free block fits most tightly (fewest GPUs free at the
 /// start, then the first by name); multinode requests take whole nodes, all or nothing (the first free ones by
 /// name). Pure: no I/O, no clock.
-/// <para>Ties: when a waiting single-node request could start on two nodes at its booked time, the tightest fit
-/// picks one. A request behind it that starts first on the other node makes that node the tighter one at the
-/// next pass, so the earlier request moves there, and the ETA of a request booked on that node can move
-/// (later as well as sooner). A pass cannot tell such a request from one that was ahead: both are just GPUs
-/// held now. Breaking ties by node name alone would keep every ETA exact, at some cost in packing (on the
-/// synthetic week in bench/README.md, with early cancels: median wait 3.9 h → 4.2 h). Kept for now: such a tie
-/// needs two nodes freeing at the same instant (or holders with unknown or passed ends, which all free at the
-/// same assumed instant); the property tests check that ETAs are exact whenever no booking was a tie.</para>
+/// <para>Promises: planned from scratch, a pass can book a request later than the previous pass did — when early
+/// ends let requests ahead of it move to other nodes (a tie flipped by the tightest fit, a best fit that changed),
+/// they can take the GPUs it was booked on. Given the previous pass's bookings (<c>promised</c>), a pass holds each
+/// still-valid booked slot for its request while the requests ahead are booked, and gives it back just before
+/// booking the request itself, which therefore lands there or sooner: the guaranteed start never moves later (on the
+/// synthetic month in bench/README.md, 49 of 12,934 waiting requests started after their first ETA from scratch; 0
+/// with promises). A slot that no longer fits (a node left, a holder was extended) is dropped.</para>
 /// <para>The node (or nodes) for each request come from a <see cref="StartIndex"/>, which tries only the nodes that could
 /// win but picks exactly what a scan of every node with these rules picks (BackfillPlannerIdentityTests holds it to the
 /// scanning planner of commit 6605e3c).</para></summary>
@@ -31,8 +30,15 @@ public static class BackfillPlanner
     /// <param name="allocations">GPUs held now.</param>
     /// <param name="endsAt">When each holder's GPUs free up (missing: treated as freeing at <paramref name="now"/> + 1 minute).</param>
     /// <param name="queue">Waiting requests, oldest first.</param>
+    /// <param name="promised">Where the previous pass booked waiting requests (<see cref="PlannedWait.Nodes"/> and
+    /// <see cref="PlannedWait.EstimatedStartAt"/>). Each slot still valid (its nodes still have the GPUs free for it) is
+    /// held for its request while the requests ahead are booked, and given back just before the request itself is: so
+    /// the request is booked there or sooner, and an ETA never moves later — even when early ends let the requests ahead
+    /// move to other nodes (which, planned from scratch, can push a request behind them later). A slot that no longer
+    /// fits (a node left, a holder was extended) is dropped and its request booked from scratch. Null: plan from scratch.</param>
     public static Plan Plan(DateTimeOffset now, IReadOnlyList<ComputeNode> nodes, IReadOnlyCollection<GpuAllocation> allocations,
-        IReadOnlyDictionary<string, DateTimeOffset> endsAt, IReadOnlyList<PlanRequest> queue)
+        IReadOnlyDictionary<string, DateTimeOffset> endsAt, IReadOnlyList<PlanRequest> queue,
+        IReadOnlyDictionary<string, PlannedSlot>? promised = null)
     {
         var t0 = now.ToUnixTimeMilliseconds();
         var starts = new List<PlannedStart>();
@@ -57,10 +63,19 @@ public static class BackfillPlanner
 
             var position = 0;
             var index = new StartIndex(profiles);
+            var held = promised is { Count: > 0 } ? HoldPromises(index, profiles, group, promised, t0) : null;
             var freeNow = new FreeNow(profiles, t0);
             foreach (var request in group)
             {
                 var duration = Math.Max(1, (long)request.Duration.TotalMilliseconds);
+                if (held is not null && held.Remove(request.ReservationId, out var slot))
+                {
+                    foreach (var node in slot.Nodes)
+                    {
+                        index.Release(node, slot.From, slot.From + duration, slot.PerNode, request.ReservationId);
+                    }
+                }
+
                 var booked = request.NodeCount > 1
                     ? BookMultinode(index, profiles, request, duration, t0)
                     : BookSingle(index, profiles, request, duration);
@@ -74,11 +89,48 @@ public static class BackfillPlanner
                 position++;
                 waits.Add(new PlannedWait(request.ReservationId, position,
                     booked is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(booked.Value.Start),
-                    Reason(request, profiles, booked, freeNow)));
+                    Reason(request, profiles, booked, freeNow))
+                {
+                    Nodes = booked is { Nodes: var on } ? [.. on.Select(n => n.Name)] : [],
+                });
             }
         }
 
         return new Plan(starts, waits);
+    }
+
+    /// <summary>Holds every promised slot that still fits, as a booking of its request (from now at the earliest, for the
+    /// request's duration); returns the held ones by request.</summary>
+    private static Dictionary<string, (long From, int PerNode, List<int> Nodes)> HoldPromises(StartIndex index, List<NodeProfile> profiles,
+        IEnumerable<PlanRequest> requests, IReadOnlyDictionary<string, PlannedSlot> promised, long t0)
+    {
+        var held = new Dictionary<string, (long From, int PerNode, List<int> Nodes)>(StringComparer.Ordinal);
+        var position = profiles.Select((p, i) => (p.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+        foreach (var request in requests)
+        {
+            if (!promised.TryGetValue(request.ReservationId, out var slot) || slot.Nodes.Count != Math.Max(1, request.NodeCount))
+            {
+                continue;
+            }
+
+            var perNode = request.NodeCount > 1 ? request.GpuCount / request.NodeCount : request.GpuCount;
+            var from = Math.Max(t0, slot.Start.ToUnixTimeMilliseconds());
+            var to = from + Math.Max(1, (long)request.Duration.TotalMilliseconds);
+            var nodes = slot.Nodes.Select(n => position.TryGetValue(n, out var i) ? i : -1).ToList();
+            if (nodes.Any(i => i < 0 || !request.Allows(profiles[i]) || profiles[i].MinFree(from, to) < perNode) || nodes.Distinct().Count() != nodes.Count)
+            {
+                continue;
+            }
+
+            foreach (var node in nodes)
+            {
+                index.Reserve(node, from, to, perNode, request.ReservationId);
+            }
+
+            held[request.ReservationId] = (from, perNode, nodes);
+        }
+
+        return held;
     }
 
     /// <summary>Books the node where the request starts earliest (then the fewest GPUs free at that start, then the first

@@ -31,7 +31,10 @@ public static class LikelyStarts
             return result;
         }
 
-        var likely = BackfillPlanner.Plan(now, nodes, allocations, likelyEndsAt, likelyQueue);
+        // The guaranteed plan's bookings are promises the real passes will hold, so the likely plan holds them too.
+        var slots = guaranteed.Waits.Where(w => w.EstimatedStartAt is not null)
+            .ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes), StringComparer.Ordinal);
+        var likely = BackfillPlanner.Plan(now, nodes, allocations, likelyEndsAt, likelyQueue, slots);
         var starts = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var start in likely.Starts)
         {

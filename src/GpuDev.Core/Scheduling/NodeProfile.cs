@@ -49,6 +49,28 @@ internal sealed class NodeProfile
         EndsAt.TryAdd(to, holder);
     }
 
+    /// <summary>Gives back what <see cref="Reserve"/> took for [from, to) (a promised slot the request is booked anew in).</summary>
+    public void Release(long from, long to, int gpus, string holder)
+    {
+        Reserve(from, to, -gpus, holder);
+        if (EndsAt.TryGetValue(to, out var who) && who == holder)
+        {
+            EndsAt.Remove(to);
+        }
+    }
+
+    /// <summary>The fewest GPUs free at any time in [from, to).</summary>
+    public int MinFree(long from, long to)
+    {
+        var min = int.MaxValue;
+        for (var i = Segment(from); i < _start.Count && _start[i] < to; i++)
+        {
+            min = Math.Min(min, _free[i]);
+        }
+
+        return min;
+    }
+
     /// <summary>Earliest start ≥ <paramref name="from"/> and &lt; <paramref name="limit"/> at which
     /// <paramref name="gpus"/> GPUs stay free for <paramref name="duration"/>; -1 when there is none.</summary>
     public long EarliestFit(int gpus, long duration, long from, long limit)

@@ -63,12 +63,25 @@ internal sealed class StartIndex
     /// [from, to) and updates the node's keys that the booking moves.</summary>
     public void Reserve(int node, long from, long to, int gpus, string holder)
     {
+        _profiles[node].Reserve(from, to, gpus, holder);
+        Update(node, from, to, released: false);
+    }
+
+    /// <summary>Gives back a <see cref="Reserve"/> of node <paramref name="node"/>: more GPUs free can move any of its keys
+    /// earlier, so all of them are recomputed.</summary>
+    public void Release(int node, long from, long to, int gpus, string holder)
+    {
+        _profiles[node].Release(from, to, gpus, holder);
+        Update(node, from, to, released: true);
+    }
+
+    private void Update(int node, long from, long to, bool released)
+    {
         var profile = _profiles[node];
-        profile.Reserve(from, to, gpus, holder);
         foreach (var group in _groupList)
         {
             var keys = group.Keys.AsSpan(node * group.Stride, group.Trees.Count);
-            var touched = false;
+            var touched = released;
             for (var c = 0; c < keys.Length && !touched; c++)
             {
                 touched = keys[c] != long.MaxValue && keys[c] < to && keys[c] + group.MinLengths[c] > from;

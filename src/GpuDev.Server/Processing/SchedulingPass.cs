@@ -47,7 +47,9 @@ internal sealed partial class SchedulingPass(
         }
 
         var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
-        var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue);
+        var promised = fleet.Waiting.Where(r => r.EstimatedStartAt is not null && r.PlannedNodes.Count > 0)
+            .ToDictionary(r => r.Id, r => new PlannedSlot(r.EstimatedStartAt!.Value, r.PlannedNodes), StringComparer.Ordinal);
+        var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue, promised);
         plan = await scaleUp.ApplyAsync(fleet, plan, cancellationToken);
         var byId = fleet.Waiting.ToDictionary(r => r.Id);
         foreach (var start in plan.Starts)
@@ -58,7 +60,7 @@ internal sealed partial class SchedulingPass(
         // Wait info first, so a request is never seen queued without its position, ETA and reason.
         var likely = await LikelyStartsAsync(fleet, plan, cancellationToken);
         await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason,
-            likely.TryGetValue(w.ReservationId, out var at) ? at : null))], cancellationToken);
+            likely.TryGetValue(w.ReservationId, out var at) ? at : null, w.Nodes))], cancellationToken);
         foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
         {
             var queued = new ReservationTransition(wait.ReservationId, ReservationStatus.Pending, ReservationStatus.Queued, wait.Reason, fleet.Now);

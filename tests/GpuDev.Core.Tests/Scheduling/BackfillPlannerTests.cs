@@ -156,4 +156,41 @@ public sealed class BackfillPlannerTests
         Assert.Equal("n0", Assert.Single(later.Starts).Placement.Single().Node);
         Assert.Equal(s_now.AddHours(4), Assert.Single(later.Waits).EstimatedStartAt);
     }
+
+    [Fact]
+    public void Plan_TieFlipWithPromisesKept_EtaBehindDoesNotSlip()
+    {
+        // The scenario above, with each pass given where the previous one booked the waiting requests.
+        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
+        ComputeNode[] nodes = [Node("n0") with { Labels = nsight }, Node("n1")];
+        var held = Held("n0", "h1", 0).Concat(Held("n0", "a", 1, 2, 3, 4, 5, 6)).Concat(Held("n1", "h2", 0, 1)).Concat(Held("n1", "b", 2, 3, 4, 5, 6, 7)).ToList();
+        var ends = new Dictionary<string, DateTimeOffset> { ["h1"] = s_now.AddHours(4), ["h2"] = s_now.AddHours(4), ["a"] = s_now.AddHours(2), ["b"] = s_now.AddHours(2) };
+        PlanRequest[] queue = [Request("e", 4, hours: 2), new("r", "h100", 6, 1, TimeSpan.FromHours(2), nsight), Request("l", 1, hours: 4)];
+
+        var first = BackfillPlanner.Plan(s_now, nodes, held, ends, queue);
+        var promised = first.Waits.ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes));
+        held = [.. held.Where(x => x.ReservationId is "h1" or "h2"), .. Held("n0", "l", 7)];
+        ends["l"] = s_now.AddHours(4);
+        var later = BackfillPlanner.Plan(s_now.AddHours(2), nodes, held, ends, queue[..2], promised);
+
+        Assert.Equal(["n1"], first.Waits.Single(w => w.ReservationId == "e").Nodes);
+        Assert.Equal(["n0"], first.Waits.Single(w => w.ReservationId == "r").Nodes);
+        Assert.Equal(s_now.AddHours(2), first.Waits.Single(w => w.ReservationId == "r").EstimatedStartAt);
+        Assert.Equal(["e", "r"], later.Starts.Select(s => s.ReservationId).Order());
+        Assert.Equal("n1", later.Starts.Single(s => s.ReservationId == "e").Placement.Single().Node);
+        Assert.Empty(later.Waits);
+    }
+
+    [Fact]
+    public void Plan_PromisedSlotNoLongerFits_BookedFromScratch()
+    {
+        // r was promised n0 at +1 h, but n0's holder was extended to +3 h: the slot is dropped, r waits for the holder.
+        var held = Held("n0", "a", 0, 1, 2, 3, 4, 5, 6, 7).ToList();
+        var ends = new Dictionary<string, DateTimeOffset> { ["a"] = s_now.AddHours(3) };
+        var promised = new Dictionary<string, PlannedSlot> { ["r"] = new(s_now.AddHours(1), ["n0"]) };
+
+        var plan = BackfillPlanner.Plan(s_now, [Node("n0")], held, ends, [Request("r", 8)], promised);
+
+        Assert.Equal(s_now.AddHours(3), Assert.Single(plan.Waits).EstimatedStartAt);
+    }
 }

@@ -67,6 +67,10 @@ public sealed class LikelyStartTests
         Assert.Equal(holding.ExpiresAt, queued.EstimatedStartAt);
         Assert.True(queued.LikelyStartAt <= queued.EstimatedStartAt);
         Assert.True(queued.EstimatedStartAt!.Value - queued.LikelyStartAt!.Value < TimeSpan.FromMinutes(5));
+
+        // The guaranteed start's slot is kept for the next pass (which holds it, so the start never moves later).
+        var stored = await server.Store.GetReservationAsync(waiting.Id, Ct);
+        Assert.Equal(holding.Nodes.Single().Node, Assert.Single(stored!.PlannedNodes));
     }
 
     private static async Task<ReservationDto> ReserveAsync(HttpClient client, int gpus, double hours)
