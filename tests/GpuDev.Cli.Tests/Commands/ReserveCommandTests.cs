@@ -86,6 +86,21 @@ public sealed class ReserveCommandTests
     }
 
     [Fact]
+    public async Task Execute_OverAQuota_OneLineWithTheLimitAndWhenItFrees_NoRetry()
+    {
+        using var cli = new CliHarness();
+        const string Detail = "You hold 4 GPUs; with this request's 2 that is over the 4 one user may hold at once (Quotas:MaxGpusPerUser); enough frees when 3f2a1b9c ends at 2030-01-02 12:00 UTC.";
+        cli.Http.On("POST", Path, HttpStatusCode.TooManyRequests,
+            $$"""{"title":"Over a quota.","status":429,"code":"quota-exceeded","detail":"{{Detail}}"}""");
+
+        var exit = await cli.RunAsync("reserve", "-t", "h100", "-g", "2", "-h", "1");
+
+        Assert.Equal(1, exit);
+        Assert.Equal($"error: {Detail}\n", cli.Console.StdErr.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Single(cli.Http.Requests);
+    }
+
+    [Fact]
     public async Task Execute_ProblemWithSeveralErrors_PrintsEachOnItsOwnLine()
     {
         using var cli = new CliHarness();

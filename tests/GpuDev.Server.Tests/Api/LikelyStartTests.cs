@@ -73,6 +73,32 @@ public sealed class LikelyStartTests
         Assert.Equal(holding.Nodes.Single().Node, Assert.Single(stored!.PlannedNodes));
     }
 
+    [Fact]
+    public async Task Restart_QueuedRequestKeepsItsPromisedSlot_StartsThereWhenItFrees()
+    {
+        var first = new ServerFixture();
+        var alice = await first.ClientForAsync("alice");
+        var holding = await ServerFixture.WaitForStatusAsync(alice, (await ReserveAsync(alice, 8, hours: 3)).Id, "active");
+        var waiting = await ReserveAsync(alice, 8, hours: 1);
+        var queued = await WaitUntilAsync(async () => await GetAsync(alice, waiting.Id) is { Status: "queued", EstimatedStartAt: not null } r ? r : null);
+        var slot = (await first.Store.GetReservationAsync(waiting.Id, Ct))!.PlannedNodes;
+
+        await using var second = await first.RestartAsync();
+        var token = alice.DefaultRequestHeaders.Authorization;
+        alice = second.CreateDefaultClient();
+        alice.DefaultRequestHeaders.Authorization = token;
+        second.Time.Advance(TimeSpan.FromMinutes(1));
+        await second.SettleAsync();
+
+        var after = await GetAsync(alice, waiting.Id);
+        Assert.Equal("queued", after.Status);
+        Assert.Equal(queued.EstimatedStartAt, after.EstimatedStartAt);
+        Assert.Equal(slot, (await second.Store.GetReservationAsync(waiting.Id, Ct))!.PlannedNodes);
+        Assert.Equal(HttpStatusCode.OK, (await alice.DeleteAsync(Routes.Reservation(holding.Id), Ct)).StatusCode);
+        var started = await ServerFixture.WaitForStatusAsync(alice, waiting.Id, "active");
+        Assert.Equal(slot.Single(), started.Nodes.Single().Node);
+    }
+
     private static async Task<ReservationDto> ReserveAsync(HttpClient client, int gpus, double hours)
     {
         var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = gpus, Hours = hours },
