@@ -3,7 +3,7 @@
 # strict FIFO with the backfill planner. Builds Release and prints markdown tables (see bench/README.md).
 #   bench/scheduler.sh [--quick]                         everything (--quick: small sizes, a smoke run for CI)
 #   bench/scheduler.sh plan [--quick]                    planning-pass benchmark only
-#   bench/scheduler.sh replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick]
+#   bench/scheduler.sh replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick] [--ends-removed]
 #                                                        strict FIFO vs planner on a trace (default: the synthetic month)
 #   bench/scheduler.sh generate [--seed S] [--days D] [--nodes N] [--load L] > trace.csv
 #                                                        the synthetic trace (defaults = bench/traces/synthetic-month.csv)

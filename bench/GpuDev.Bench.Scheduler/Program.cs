@@ -5,8 +5,9 @@ using GpuDev.Bench.Scheduler;
 const string usage = """
     usage: GpuDev.Bench.Scheduler [all] [--quick]                  planning pass benchmark + replay of the default synthetic month
            GpuDev.Bench.Scheduler plan [--quick]                   planning pass benchmark only
-           GpuDev.Bench.Scheduler replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick]
+           GpuDev.Bench.Scheduler replay [TRACE.csv] [--nodes N] [--gpus-per-node G] [--quick] [--ends-removed]
                                                                    strict FIFO vs backfill planner (and the likely start) on a trace (default: the synthetic month)
+                                                                   (--ends-removed: again with every reservation running to its planned end)
            GpuDev.Bench.Scheduler generate [--seed S] [--days D] [--nodes N] [--load L]
                                                                    print the synthetic trace as CSV (default: the month shipped in bench/traces)
     trace CSV: header line 'submit_at_s,gpu_type,gpus,hours,ends_after_s,user' (user optional), then one request a line
@@ -30,6 +31,7 @@ try
     }
 
     var quick = rest.Remove("--quick");
+    var endsRemoved = rest.Remove("--ends-removed");
     var seed = Option(rest, "--seed", 42);
     var days = Option(rest, "--days", quick ? 2 : 30);
     var load = Option(rest, "--load", 0.8);
@@ -72,7 +74,7 @@ try
         var source = tracePath ?? string.Create(CultureInfo.InvariantCulture,
             $"synthetic {(days == 30 ? "month" : days == 7 ? "week" : $"{days} days")} (seed {seed}, load {load:0.##} of {nodes} × 8 GPUs{(days == 30 && seed == 42 && nodes == 64 && load == 0.8 ? "; = bench/traces/synthetic-month.csv" : "")})");
         Replay.Compare(o, source, trace, nodes, gpusPerNode);
-        if (trace.Any(r => r.EndsAfterS is not null))
+        if (endsRemoved && trace.Any(r => r.EndsAfterS is not null))
         {
             // The same requests with every reservation running to its planned end: what the ETAs promise
             // ("exact when nothing ends early"), and the policies without the slack early cancels leave.

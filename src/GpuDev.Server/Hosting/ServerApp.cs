@@ -190,6 +190,7 @@ public static class ServerApp
         services.AddSingleton<ScaleUpDemand>();
         services.AddSingleton<SchedulingPass>();
         services.AddSingleton<EndHistory>();
+        services.AddSingleton<RecentUsage>();
         services.AddSingleton<ScheduleHandler>();
         services.AddSingleton<ProvisionHandler>();
         services.AddSingleton<TeardownHandler>();

@@ -3,10 +3,12 @@ using GpuDev.Core.Reservations;
 using GpuDev.Core.Scheduling;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Audit;
+using GpuDev.Server.Reservations;
+using Microsoft.Extensions.Options;
 
 namespace GpuDev.Server.Processing;
 
-/// <summary>Places waiting requests on free GPUs, oldest first. A placement, the GPUs it takes and the provisioning job
+/// <summary>Places waiting requests on free GPUs, oldest first (or least recent use first: <c>Quotas:FairShare</c>). A placement, the GPUs it takes and the provisioning job
 /// commit in one transaction that moves the reservation to preparing. Passes on one replica run one at a time; passes
 /// on two replicas at once are safe (a transition applies only from the status it read, a GPU takes one allocation) —
 /// the loser of a race finds the request already placed.</summary>
@@ -14,6 +16,8 @@ internal sealed partial class SchedulingPass(
     IReservationStore store,
     FleetView fleetView,
     EndHistory endHistory,
+    RecentUsage recentUsage,
+    IOptions<QuotaOptions> quotas,
     JobSignal jobs,
     AuditTrail audit,
     ScaleUpDemand scaleUp,
@@ -46,7 +50,15 @@ internal sealed partial class SchedulingPass(
             return;
         }
 
-        var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
+        var waiting = fleet.Waiting;
+        if (quotas.Value.FairShare)
+        {
+            // Least recent use first; OrderBy is stable, so oldest first among equals.
+            var used = await recentUsage.GetAsync(cancellationToken);
+            waiting = [.. waiting.OrderBy(r => used.GetValueOrDefault(r.UserId))];
+        }
+
+        var queue = waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
         var promised = fleet.Waiting.Where(r => r.EstimatedStartAt is not null && r.PlannedNodes.Count > 0)
             .ToDictionary(r => r.Id, r => new PlannedSlot(r.EstimatedStartAt!.Value, r.PlannedNodes), StringComparer.Ordinal);
         var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue, promised);
@@ -58,7 +70,7 @@ internal sealed partial class SchedulingPass(
         }
 
         // Wait info first, so a request is never seen queued without its position, ETA and reason.
-        var likely = await LikelyStartsAsync(fleet, plan, cancellationToken);
+        var likely = await LikelyStartsAsync(fleet, waiting, plan, cancellationToken);
         await store.UpdateWaitInfoAsync([.. plan.Waits.Select(w => new WaitInfo(w.ReservationId, w.Position, w.EstimatedStartAt, w.Reason,
             likely.TryGetValue(w.ReservationId, out var at) ? at : null, w.Nodes))], cancellationToken);
         foreach (var wait in plan.Waits.Where(w => byId[w.ReservationId].Status == ReservationStatus.Pending))
@@ -74,7 +86,8 @@ internal sealed partial class SchedulingPass(
     /// <summary>The likely start of every waiting request (<see cref="LikelyStarts"/>), to the nearest
     /// <see cref="s_likelyRounding"/>: a prediction is no finer than that, and a value that moves every pass would rewrite
     /// the row (and void the read cache) every pass.</summary>
-    private async Task<Dictionary<string, DateTimeOffset>> LikelyStartsAsync(FleetSnapshot fleet, Plan plan, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, DateTimeOffset>> LikelyStartsAsync(FleetSnapshot fleet, IReadOnlyList<Reservation> ordered, Plan plan,
+        CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         if (!plan.Waits.Any(w => w.EstimatedStartAt is not null))
@@ -87,7 +100,7 @@ internal sealed partial class SchedulingPass(
         var ends = EndHistory.LikelyEnds(fleet, predictor);
 
         var starting = plan.Starts.Select(s => s.ReservationId).ToHashSet(StringComparer.Ordinal);
-        var queue = fleet.Waiting.Where(r => !starting.Contains(r.Id))
+        var queue = ordered.Where(r => !starting.Contains(r.Id))
             .Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, predictor.LikelyDuration(r.UserId, r.GpuType, r.Hours), r.Options.NodeLabels))
             .ToList();
 

@@ -139,11 +139,7 @@ public sealed class BackfillPlannerTests
     [Fact]
     public void Plan_LaterRequestStartsBesideATie_TieFlipsAndEtaBehindSlips()
     {
-        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
-        ComputeNode[] nodes = [Node("n0") with { Labels = nsight }, Node("n1")];
-        var held = Held("n0", "h1", 0).Concat(Held("n0", "a", 1, 2, 3, 4, 5, 6)).Concat(Held("n1", "h2", 0, 1)).Concat(Held("n1", "b", 2, 3, 4, 5, 6, 7)).ToList();
-        var ends = new Dictionary<string, DateTimeOffset> { ["h1"] = s_now.AddHours(4), ["h2"] = s_now.AddHours(4), ["a"] = s_now.AddHours(2), ["b"] = s_now.AddHours(2) };
-        PlanRequest[] queue = [Request("e", 4, hours: 2), new("r", "h100", 6, 1, TimeSpan.FromHours(2), nsight), Request("l", 1, hours: 4)];
+        var (nodes, held, ends, queue) = TieScenario();
 
         var first = BackfillPlanner.Plan(s_now, nodes, held, ends, queue);
         held = [.. held.Where(x => x.ReservationId is "h1" or "h2"), .. Held("n0", "l", 7)];
@@ -160,12 +156,8 @@ public sealed class BackfillPlannerTests
     [Fact]
     public void Plan_TieFlipWithPromisesKept_EtaBehindDoesNotSlip()
     {
-        // The scenario above, with each pass given where the previous one booked the waiting requests.
-        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
-        ComputeNode[] nodes = [Node("n0") with { Labels = nsight }, Node("n1")];
-        var held = Held("n0", "h1", 0).Concat(Held("n0", "a", 1, 2, 3, 4, 5, 6)).Concat(Held("n1", "h2", 0, 1)).Concat(Held("n1", "b", 2, 3, 4, 5, 6, 7)).ToList();
-        var ends = new Dictionary<string, DateTimeOffset> { ["h1"] = s_now.AddHours(4), ["h2"] = s_now.AddHours(4), ["a"] = s_now.AddHours(2), ["b"] = s_now.AddHours(2) };
-        PlanRequest[] queue = [Request("e", 4, hours: 2), new("r", "h100", 6, 1, TimeSpan.FromHours(2), nsight), Request("l", 1, hours: 4)];
+        // The scenario above, with the second pass given where the first one booked the waiting requests.
+        var (nodes, held, ends, queue) = TieScenario();
 
         var first = BackfillPlanner.Plan(s_now, nodes, held, ends, queue);
         var promised = first.Waits.ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes));
@@ -192,5 +184,17 @@ public sealed class BackfillPlannerTests
         var plan = BackfillPlanner.Plan(s_now, [Node("n0")], held, ends, [Request("r", 8)], promised);
 
         Assert.Equal(s_now.AddHours(3), Assert.Single(plan.Waits).EstimatedStartAt);
+    }
+
+    /// <summary>Two nodes freeing 6 GPUs each at +2 h (n0 labelled); e (4 GPUs) ties between them and takes n1 by the
+    /// tightest fit, r (6 GPUs, labelled) is booked on n0 at +2 h, and l (1 GPU) backfills onto n0 now.</summary>
+    private static (ComputeNode[] Nodes, List<GpuAllocation> Held, Dictionary<string, DateTimeOffset> Ends, PlanRequest[] Queue) TieScenario()
+    {
+        var nsight = new Dictionary<string, string> { ["nsight"] = "true" };
+        ComputeNode[] nodes = [Node("n0") with { Labels = nsight }, Node("n1")];
+        var held = Held("n0", "h1", 0).Concat(Held("n0", "a", 1, 2, 3, 4, 5, 6)).Concat(Held("n1", "h2", 0, 1)).Concat(Held("n1", "b", 2, 3, 4, 5, 6, 7)).ToList();
+        var ends = new Dictionary<string, DateTimeOffset> { ["h1"] = s_now.AddHours(4), ["h2"] = s_now.AddHours(4), ["a"] = s_now.AddHours(2), ["b"] = s_now.AddHours(2) };
+        PlanRequest[] queue = [Request("e", 4, hours: 2), new("r", "h100", 6, 1, TimeSpan.FromHours(2), nsight), Request("l", 1, hours: 4)];
+        return (nodes, held, ends, queue);
     }
 }
