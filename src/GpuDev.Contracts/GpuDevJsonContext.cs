@@ -16,6 +16,7 @@ namespace GpuDev.Contracts;
 [JsonSerializable(typeof(SetGithubUserRequest))]
 [JsonSerializable(typeof(ProblemDto))]
 [JsonSerializable(typeof(AvailabilityResponse))]
+[JsonSerializable(typeof(TimelineResponse))]
 [JsonSerializable(typeof(ClusterStatusDto))]
 [JsonSerializable(typeof(UsageReportDto))]
 [JsonSerializable(typeof(DiskDto))]

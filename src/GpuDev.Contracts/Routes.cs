@@ -38,6 +38,7 @@ public static class Routes
     public const string GpuTypes = "/api/v1/gpu-types";
     public const string Reservations = "/api/v1/reservations";
     public const string Availability = "/api/v1/availability";
+    public const string Timeline = "/api/v1/timeline";
     public const string Status = "/api/v1/status";
 
     /// <summary>GPU-hours booked and used per user and GPU type (<c>?user=&amp;since=</c>; <c>gpu-dev usage</c>).</summary>

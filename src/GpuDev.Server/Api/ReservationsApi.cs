@@ -81,9 +81,13 @@ public static class ReservationsApi
         var mine = userId == caller.Id;
         var reservations = await store.ListReservationsAsync(new ReservationQuery(userId, statuses, OrAddedGithubUser: mine ? caller.User.GithubUser : null), cancellationToken);
         return cache.Store(stamp, key, reservations.Select(r => r.ToDto(
-            withAccess: caller.IsAdmin || r.UserId == caller.Id || IsAddedUser(caller, r),
+            withAccess: HasAccess(caller, r),
             canEdit: ReservationService.CanEdit(caller, r))).ToList());
     }
+
+    /// <summary>Whether the caller may see a reservation's details (owner, added user, admin), not just that it exists.</summary>
+    internal static bool HasAccess(CurrentUser caller, Reservation reservation) =>
+        caller.IsAdmin || reservation.UserId == caller.Id || IsAddedUser(caller, reservation);
 
     private static bool IsAddedUser(CurrentUser caller, Reservation reservation) =>
         caller.User.GithubUser is { } github && reservation.AddedUsers.Contains(github, StringComparer.OrdinalIgnoreCase);

@@ -281,6 +281,7 @@ public static class ServerApp
         api.MapReservationsApi();
         api.MapFleetApi();
         api.MapUsageApi();
+        api.MapTimelineApi();
         api.MapDisksApi();
         api.MapBuildContextsApi();
         api.MapAuditApi();

@@ -38,6 +38,9 @@ public sealed class AuthorizationMatrixTests
         ["GET /api/v1/availability"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
         ["GET /api/v1/status"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
 
+        // Everyone sees the fleet's future; others' reservations come without name and reason (TimelineApiTests).
+        ["GET /api/v1/timeline"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)],
+
         // Asked for the owner's usage (?user=owner): theirs and an admin's to see, nobody else's.
         ["GET /api/v1/usage"] = [.. Authenticated(HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
         ["POST /api/v1/reservations/"] = [.. Authenticated(HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Created)],
