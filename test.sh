@@ -11,6 +11,14 @@ if command -v podman >/dev/null && command -v mmdebstrap >/dev/null; then images
 if command -v npm >/dev/null && [[ ! -d tests/oidc-provider/node_modules/oidc-provider ]]; then
   (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 fi
+# Debian's chromium, which the browser tests drive headless (tests/GpuDev.Browser.Tests); without it they fail saying so.
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || exit 1
+  else
+    echo "note: /usr/bin/chromium is missing, so the browser tests will fail: sudo apt-get install chromium (.ci/run does)"
+  fi
+fi
 log=$(mktemp)
 dotnet test --solution gpu-dev.slnx -c Release --no-progress --output Detailed 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

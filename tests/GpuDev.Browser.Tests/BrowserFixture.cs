@@ -1,0 +1,51 @@
+using Microsoft.Playwright;
+
+namespace GpuDev.Browser.Tests;
+
+/// <summary>One headless Debian chromium per test class, driven by Playwright; each test opens its own context
+/// (<see cref="NewPageAsync"/>), so cookies and storage never leak between tests. Playwright's own browser download is
+/// never used: the executable is the system's (installed by .ci/run with apt).</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    /// <summary>How long any one step (a navigation, a click, an expectation) may take before the test fails.</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
+
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public IBrowser Browser => _browser ?? throw new InvalidOperationException("the browser is not started");
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            // Not a skip: a test that cannot run is a failure (CI installs chromium in .ci/run).
+            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install chromium; .ci/run does).");
+        }
+
+        _playwright = await Playwright.CreateAsync();
+        // --no-sandbox: chromium refuses to start its sandbox as root (CI runs as root) and where user namespaces are off.
+        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
+    }
+
+    /// <summary>A fresh context (no cookies) and a page in it; disposing the context closes the page.</summary>
+    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(BrowserNewContextOptions? options = null)
+    {
+        var context = await Browser.NewContextAsync(options ?? new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        context.SetDefaultNavigationTimeout((float)StepTimeout.TotalMilliseconds);
+        return (context, await context.NewPageAsync());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+    }
+}
