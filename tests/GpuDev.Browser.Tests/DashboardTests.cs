@@ -73,7 +73,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             await Expect(page.Locator("h1")).ToContainTextAsync("gpu-dev");
             foreach (var section in s_sections)
             {
-                await Expect(page.GetByRole(AriaRole.Heading, new() { Name = section })).ToBeVisibleAsync();
+                await Expect(page.GetByRole(AriaRole.Heading, new() { Name = section }).First).ToBeVisibleAsync();
             }
 
             await Screenshots.TakeAsync(page, step);
