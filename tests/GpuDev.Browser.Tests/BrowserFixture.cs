@@ -30,13 +30,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
     }
 
-    /// <summary>A fresh context (no cookies) and a page in it; disposing the context closes the page.</summary>
-    public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(BrowserNewContextOptions? options = null)
+    /// <summary>A fresh context (no cookies) and a page in it, 1280×800 unless <paramref name="options"/> say otherwise;
+    /// <paramref name="label"/> names its last screenshot.</summary>
+    public async Task<BrowserPage> NewPageAsync(BrowserNewContextOptions? options = null, string label = "page")
     {
         var context = await Browser.NewContextAsync(options ?? new() { ViewportSize = new() { Width = 1280, Height = 800 } });
         context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
         context.SetDefaultNavigationTimeout((float)StepTimeout.TotalMilliseconds);
-        return (context, await context.NewPageAsync());
+        return new BrowserPage(context, await context.NewPageAsync(), label);
     }
 
     public async ValueTask DisposeAsync()

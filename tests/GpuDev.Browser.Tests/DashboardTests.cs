@@ -18,8 +18,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task Ui_Anonymous_LandsOnSignInPage()
     {
         await using var site = await DashboardSite.StartAsync();
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
 
         var redirect = await http.GetAsync(new Uri($"{site.Url}/ui"), TestContext.Current.CancellationToken);
@@ -38,8 +38,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task SignIn_WrongToken_NotSignedIn()
     {
         await using var site = await DashboardSite.StartAsync();
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
 
         await page.GotoAsync($"{site.Url}/ui/signin");
         await page.Locator("#token").FillAsync("gpd_not-a-token");
@@ -66,8 +66,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
 
         foreach (var (step, options) in layouts)
         {
-            var (context, page) = await browser.NewPageAsync(options);
-            await using var _ = context;
+            await using var session = await browser.NewPageAsync(options, step);
+            var page = session.Page;
 
             await site.SignInAsync(page, alice);
             await Expect(page.Locator("h1")).ToContainTextAsync("gpu-dev");
@@ -91,8 +91,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var bob = await site.AddUserAsync("bob");
         var running = await DashboardSite.ReserveAsync(alice, "t4", 4, "alice-t4");
         var queued = await DashboardSite.ReserveAsync(bob, "t4", 4, "bob-t4", wait: false);
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
 
         await site.SignInAsync(page, alice);
         await Expect(page.Locator($"[data-reservation-id=\"{running.Id}\"]").First).ToBeAttachedAsync();
@@ -109,8 +109,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await using var site = await DashboardSite.StartAsync();
         var alice = await site.AddUserAsync("alice");
         var reservation = await DashboardSite.ReserveAsync(alice, "h100", 1, "to-cancel");
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
         var item = page.Locator($"[data-reservation-id=\"{reservation.Id}\"]");
 
         await site.SignInAsync(page, alice);
@@ -139,8 +139,8 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var bob = await site.AddUserAsync("bob");
         var mine = await DashboardSite.ReserveAsync(alice, "h100", 1, "alice-visible-name");
         var theirs = await DashboardSite.ReserveAsync(bob, "h100", 1, "bob-secret-name");
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
 
         await site.SignInAsync(page, alice);
         await Expect(page.Locator($"[data-reservation-id=\"{theirs.Id}\"]").First).ToBeAttachedAsync();

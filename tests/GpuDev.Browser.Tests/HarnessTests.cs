@@ -10,8 +10,8 @@ public sealed class HarnessTests(BrowserFixture browser) : IClassFixture<Browser
     public async Task Chromium_OpensServerPages_ShowsTheirTextAndWritesScreenshots()
     {
         await using var server = await ServerProcess.StartAsync("h100:8");
-        var (context, page) = await browser.NewPageAsync();
-        await using var _ = context;
+        await using var session = await browser.NewPageAsync();
+        var page = session.Page;
 
         var health = await page.GotoAsync($"{server.Url}/healthz");
         var healthText = await page.Locator("body").InnerTextAsync();
