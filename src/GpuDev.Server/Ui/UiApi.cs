@@ -121,11 +121,14 @@ public static class UiApi
         return Results.Stream(stream, contentType);
     }
 
-    /// <summary>A form post that says where it came from (browsers send <c>Origin</c> with every POST) came from here.</summary>
+    /// <summary>A form post that says where it came from (browsers send <c>Origin</c> with every POST, and
+    /// <c>Sec-Fetch-Site</c>) came from here; one that does not say (curl, old browsers) is let through.</summary>
     private static bool SameOrigin(HttpContext http)
     {
         var origin = http.Request.Headers.Origin.ToString();
-        return origin.Length == 0
+        var site = http.Request.Headers["Sec-Fetch-Site"].ToString();
+        return site == "same-origin"
+            || (site.Length == 0 && origin.Length == 0)
             || Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, http.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 
@@ -134,7 +137,7 @@ public static class UiApi
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
         headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "no-referrer";
+        headers["Referrer-Policy"] = "same-origin"; // not no-referrer: that makes browsers send "Origin: null" with the form posts
         headers.CacheControl = "no-store";
         return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
     }
