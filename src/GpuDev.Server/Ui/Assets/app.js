@@ -53,7 +53,11 @@
     });
   }
 
-  function say(text, isError) {
+  // An action's outcome stays on screen for a while; the refresh note does not overwrite it.
+  var keepUntil = 0;
+  function say(text, isError, sticky) {
+    if (!sticky && Date.now() < keepUntil) return;
+    if (sticky) keepUntil = Date.now() + 8000;
     statusEl.textContent = text;
     statusEl.classList.toggle('error', !!isError);
   }
@@ -129,12 +133,33 @@
         cell('Status', d.status),
         cell('Size', bytes(d.sizeBytes) + ' of ' + bytes(d.quotaBytes)),
         cell('In use by', d.attachedTo ? d.attachedTo.substring(0, 8) : '—'),
-        cell('Snapshots', String(d.snapshotCount)),
+        cell('Snapshots', d.snapshotCount > 0 ? snapshotList(d) : '0'),
         cell('Latest snapshot', d.latestSnapshotAt ? when(d.latestSnapshotAt) : '—'),
       ]);
     });
     replaceRows(document.querySelector('#disks tbody'), 'disks', list, rows);
     document.getElementById('disks-empty').hidden = list.length > 0;
+  }
+
+  // A disk's snapshots, listed when its disclosure is opened (and again after a refresh while it stays open).
+  var openDisks = {};
+  function snapshotList(d) {
+    var list = el('ul', { className: 'snapshots' });
+    var details = el('details', { 'data-disk': d.name, 'data-focus': 'disk-' + d.name }, [
+      el('summary', { text: d.snapshotCount + ' snapshot' + (d.snapshotCount === 1 ? '' : 's') }), list]);
+    function load() {
+      request('GET', '/disks/' + encodeURIComponent(d.name) + '/snapshots').then(function (snaps) {
+        list.replaceChildren.apply(list, snaps.map(function (s) {
+          return el('li', { text: fmt(s.createdAt) + ' · ' + bytes(s.sizeBytes) + ' · ' + s.fileCount + ' files' + (s.reservation ? ' · from ' + s.reservation.substring(0, 8) : '') });
+        }));
+      }).catch(function (e) { list.replaceChildren(el('li', { text: 'Could not list snapshots: ' + e.message })); });
+    }
+    details.addEventListener('toggle', function () {
+      openDisks[d.name] = details.open;
+      if (details.open) load();
+    });
+    if (openDisks[d.name]) { details.open = true; }
+    return details;
   }
 
   function describe(i, node) {
@@ -246,16 +271,16 @@
     var id = pending;
     say('Cancelling ' + id.substring(0, 8) + '…');
     request('DELETE', '/reservations/' + encodeURIComponent(id))
-      .then(function () { say('Cancelled ' + id.substring(0, 8) + '.'); return refresh(); })
-      .catch(function (e) { say('Could not cancel: ' + e.message, true); });
+      .then(function () { say('Cancelled ' + id.substring(0, 8) + '.', false, true); return refresh(); })
+      .catch(function (e) { say('Could not cancel: ' + e.message, true, true); });
   });
   extendDialog.addEventListener('close', function () {
     if (extendDialog.returnValue !== 'confirm' || !pending) return;
     var id = pending, hours = parseFloat(document.getElementById('extend-hours').value);
     say('Extending ' + id.substring(0, 8) + ' by ' + hours + ' h…');
     request('PATCH', '/reservations/' + encodeURIComponent(id), { extendHours: hours })
-      .then(function () { say('Extended ' + id.substring(0, 8) + ' by ' + hours + ' h.'); return refresh(); })
-      .catch(function (e) { say('Could not extend: ' + e.message, true); });
+      .then(function () { say('Extended ' + id.substring(0, 8) + ' by ' + hours + ' h.', false, true); return refresh(); })
+      .catch(function (e) { say('Could not extend: ' + e.message, true, true); });
   });
 
   refresh();
