@@ -218,6 +218,12 @@
         var item = props.items.length ? tlItems.get(props.items[0]) : null;
         document.getElementById('timeline-details').textContent = item && item.tl ? describe(item.tl, item.node) : '';
       });
+      container.addEventListener('keydown', function (e) {
+        var span = e.target.closest && e.target.closest('.tl-item');
+        if (!span || (e.key !== 'Enter' && e.key !== ' ')) return;
+        e.preventDefault();
+        document.getElementById('timeline-details').textContent = span.getAttribute('aria-label');
+      });
       container.addEventListener('focusin', function (e) {
         var span = e.target.closest && e.target.closest('.tl-item');
         if (span) document.getElementById('timeline-details').textContent = span.getAttribute('aria-label');
