@@ -7,7 +7,10 @@ namespace GpuDev.Server.Identity;
 /// <summary>Every <c>/api/v1</c> request needs <c>Authorization: Bearer &lt;token&gt;</c> with a token the store
 /// knows; otherwise 401 ProblemDetails, and the refusal is logged. Failed attempts are counted per remote address:
 /// over the limit, a failed attempt gets 429 with <c>Retry-After</c> (see <see cref="AuthFailureLimiter"/>) and only the
-/// first of those in a window is audited; a valid token always passes.</summary>
+/// first of those in a window is audited; a valid token always passes. Without an <c>Authorization</c> header the
+/// dashboard's session cookie (<see cref="SessionCookie"/>, the same token) is accepted too, for <c>/api/v1</c> and the
+/// <c>/ui</c> pages, with <see cref="SameOriginHeader"/> required on changes; a <c>/ui</c> page without a usable session
+/// redirects to the sign-in form instead of answering 401.</summary>
 /// <remarks>Timing: the presented token is never compared with a stored secret. It is hashed (SHA-256) and the hash
 /// is looked up by an index in the store, so the time taken depends on the hash of the guess, not on how many of its
 /// characters match a real token; learning where a hash lands in an index reveals nothing usable about a token.</remarks>

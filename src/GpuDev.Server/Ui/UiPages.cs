@@ -13,6 +13,7 @@ internal static class UiPages
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
+        <link rel="icon" href="data:,">
         """;
 
     private static string E(string text) => HtmlEncoder.Default.Encode(text);
