@@ -146,6 +146,19 @@ public sealed class UiTests
     }
 
     [Fact]
+    public async Task Page_UserName_IsHtmlEncoded()
+    {
+        await using var server = new ServerFixture();
+        var (_, token) = await UserAsync(server, "<script>x</script>");
+        var browser = server.CreateClient(s_browser);
+
+        var html = await (await SendAsync(browser, HttpMethod.Get, "/ui", $"{BearerAuthMiddleware.SessionCookie}={token}")).Content.ReadAsStringAsync(Ct);
+
+        Assert.DoesNotContain("<script>x</script>", html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;x&lt;/script&gt;", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StaleCookie_PageRedirectsAndDropsIt_ApiAnswers401()
     {
         await using var server = new ServerFixture();
