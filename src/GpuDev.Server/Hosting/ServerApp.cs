@@ -11,6 +11,7 @@ using GpuDev.Server.Identity;
 using GpuDev.Server.Observability;
 using GpuDev.Server.Processing;
 using GpuDev.Server.Reservations;
+using GpuDev.Server.Ui;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration.Json;
@@ -274,8 +275,10 @@ public static class ServerApp
             app.MapRegistryTokenApi();
         }
 
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal) && !AuthApi.IsAnonymous(c.Request.Path),
+        app.UseWhen(c => (c.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal) && !AuthApi.IsAnonymous(c.Request.Path))
+                || (UiApi.IsPage(c.Request.Path) && !UiApi.IsAnonymous(c.Request.Path)),
             b => b.UseMiddleware<BearerAuthMiddleware>());
+        app.MapUi();
         var api = app.MapGroup("/api/v1");
         api.MapAccountApi();
         api.MapReservationsApi();

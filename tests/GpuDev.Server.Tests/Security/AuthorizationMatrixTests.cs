@@ -79,6 +79,15 @@ public sealed class AuthorizationMatrixTests
         ["POST /api/v1/auth/oidc"] = [.. Enumerable.Repeat(HttpStatusCode.UnprocessableEntity, 6)],
         ["POST /api/v1/auth/aws"] = [.. Enumerable.Repeat(HttpStatusCode.UnprocessableEntity, 6)],
 
+        // The dashboard (UiTests): the page is for any signed-in user (a bearer token works too); without a session it
+        // redirects to the sign-in form, which these clients follow (so 200). Posting a wrong token gets the form again
+        // with 401; signing out (dropping the cookie) and the embedded assets need no session.
+        ["GET /ui"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["GET /ui/signin"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["POST /ui/signin"] = [.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 6)],
+        ["POST /ui/signout"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+        ["GET /ui/assets/{*file}"] = [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+
         // Users are managed by admins only; the user acted on is "other".
         ["GET /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.OK)],
         ["POST /api/v1/admin/users/"] = [.. Authenticated(HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Created)],
@@ -149,6 +158,7 @@ public sealed class AuthorizationMatrixTests
         var (method, route) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
         var path = route.Replace("{id}", route.StartsWith(Routes.Tokens, StringComparison.Ordinal) ? ownerToken : created.Id, StringComparison.Ordinal)
             .Replace("{documentName}", "v1", StringComparison.Ordinal)
+            .Replace("{*file}", "app.js", StringComparison.Ordinal)
             .Replace("{name}", route.StartsWith(Routes.AdminUsers, StringComparison.Ordinal) ? "other" : "d1", StringComparison.Ordinal)
             .Replace("{sha256}", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_context)), StringComparison.Ordinal);
         if (route == Routes.Usage)
@@ -170,6 +180,8 @@ public sealed class AuthorizationMatrixTests
             ("POST", "/api/v1/disks/{name}/undelete") => null,
             ("POST", Routes.Tokens) => JsonContent.Create(new CreateTokenRequest("ci", 24), GpuDevJsonContext.Default.CreateTokenRequest),
             ("POST", Routes.Logout) => null,
+            ("POST", "/ui/signin") => new FormUrlEncodedContent([new KeyValuePair<string, string>("token", "gdt_wrong")]),
+            ("POST", "/ui/signout") => null,
             ("POST", Routes.AuthOidc) => JsonContent.Create(new OidcLoginRequest("a.b.c", null), GpuDevJsonContext.Default.OidcLoginRequest),
             ("POST", Routes.AuthAws) => JsonContent.Create(new AwsLoginRequest("https://sts.amazonaws.com/", "Action=GetCallerIdentity&Version=2011-06-15", new() { ["Authorization"] = "x" }, null),
                 GpuDevJsonContext.Default.AwsLoginRequest),
@@ -186,7 +198,7 @@ public sealed class AuthorizationMatrixTests
         var response = await clients[caller].SendAsync(request);
 
         Assert.Equal(s_matrix[endpoint][(int)caller], response.StatusCode);
-        if ((int)response.StatusCode >= 400)
+        if ((int)response.StatusCode >= 400 && !route.StartsWith("/ui", StringComparison.Ordinal))
         {
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }

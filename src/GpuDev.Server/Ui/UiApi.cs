@@ -1,0 +1,144 @@
+using System.Globalization;
+using GpuDev.Server.Identity;
+using Microsoft.Extensions.Options;
+
+namespace GpuDev.Server.Ui;
+
+/// <summary>The web dashboard (issue 18) at <c>/ui</c>, on the API's port: <c>GET /ui</c> is the page (signed in, else a
+/// redirect to <c>/ui/signin</c>), the sign-in form takes a token and keeps it in an HttpOnly, SameSite=Strict cookie that
+/// <see cref="BearerAuthMiddleware"/> accepts like a bearer token; the page's script reads and acts through <c>/api/v1</c>
+/// with that cookie, so what a user sees and may do is exactly what the API allows them. Assets (the page's script and
+/// style, and the vendored vis-timeline) are embedded in the server binary.</summary>
+public static class UiApi
+{
+    public const string PagePath = "/ui";
+    public const string SignInPath = "/ui/signin";
+    public const string SignOutPath = "/ui/signout";
+    public const string AssetsPath = "/ui/assets";
+
+    private const string AssetPrefix = "GpuDev.Server.Ui.Assets/";
+
+    private static readonly Dictionary<string, string> s_contentTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".js"] = "text/javascript; charset=utf-8",
+        [".css"] = "text/css; charset=utf-8",
+        [".txt"] = "text/plain; charset=utf-8",
+        [".md"] = "text/plain; charset=utf-8",
+        [".svg"] = "image/svg+xml",
+    };
+
+    /// <summary>Whether the path is the dashboard's (where a missing session redirects to the sign-in form).</summary>
+    public static bool IsPage(PathString path) => path.StartsWithSegments(PagePath, StringComparison.Ordinal);
+
+    /// <summary>Dashboard paths that need no session: the sign-in form, signing out, and the assets.</summary>
+    public static bool IsAnonymous(PathString path) =>
+        path.StartsWithSegments(SignInPath, StringComparison.Ordinal)
+        || path.StartsWithSegments(SignOutPath, StringComparison.Ordinal)
+        || path.StartsWithSegments(AssetsPath, StringComparison.Ordinal);
+
+    public static IEndpointRouteBuilder MapUi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(PagePath, (CurrentUser caller, HttpContext http) => Html(http, StatusCodes.Status200OK, UiPages.Dashboard(caller.User.Name, caller.IsAdmin)))
+            .ExcludeFromDescription();
+        app.MapGet(SignInPath, (HttpContext http, IOptions<AuthOptions> auth) => Html(http, StatusCodes.Status200OK, UiPages.SignIn(null, auth.Value.Oidc.Enabled)))
+            .ExcludeFromDescription();
+        app.MapPost(SignInPath, SignInAsync).ExcludeFromDescription().DisableAntiforgery();
+        app.MapPost(SignOutPath, SignOut).ExcludeFromDescription().DisableAntiforgery();
+        app.MapGet(AssetsPath + "/{*file}", Asset).ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>The sign-in form's post: the token is checked as every API request's is; a good one is kept in the
+    /// session cookie for as long as the token lasts, a bad one gets the form again with the reason (and counts as a
+    /// failed attempt from the address, as with a bad bearer token).</summary>
+    internal static async Task<IResult> SignInAsync(
+        HttpContext http, TokenCache tokens, AuthFailureLimiter limiter, TimeProvider timeProvider, IOptions<AuthOptions> auth, CancellationToken cancellationToken)
+    {
+        var oidc = auth.Value.Oidc.Enabled;
+        if (!SameOrigin(http))
+        {
+            return Html(http, StatusCodes.Status403Forbidden, UiPages.SignIn("The form was posted from another site.", oidc));
+        }
+
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (limiter.RetryAfter(address) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn($"Too many failed sign-ins from {address}; try again in {seconds} s.", oidc));
+        }
+
+        var token = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync(cancellationToken))["token"].ToString() : null;
+        var match = await BearerAuthMiddleware.FindAsync(tokens, token, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        if (match is null || !TokenCache.Authenticates(match, now))
+        {
+            if (match is null)
+            {
+                limiter.RecordFailure(address);
+            }
+
+            return Html(http, StatusCodes.Status401Unauthorized, UiPages.SignIn(
+                match is null ? "That token is not valid; copy it again (from ~/.config/gpu-dev/config.json) or ask an admin for one."
+                    : "That token no longer signs in (expired or revoked, or the account is disabled); log in again with 'gpu-dev login'.", oidc));
+        }
+
+        http.Response.Cookies.Append(BearerAuthMiddleware.SessionCookie, token!.Trim(), new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = http.Request.IsHttps,
+            Path = "/",
+            Expires = match.Token.ExpiresAt,
+            IsEssential = true,
+        });
+        return Results.Redirect(PagePath);
+    }
+
+    /// <summary>Drops the session cookie (the token itself stays valid: it may be the CLI's too).</summary>
+    internal static IResult SignOut(HttpContext http)
+    {
+        if (!SameOrigin(http))
+        {
+            return Results.StatusCode(StatusCodes.Status403Forbidden);
+        }
+
+        http.Response.Cookies.Delete(BearerAuthMiddleware.SessionCookie, new CookieOptions { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps });
+        return Results.Redirect(SignInPath);
+    }
+
+    internal static IResult Asset(string file, HttpContext http)
+    {
+        var stream = file.Contains("..", StringComparison.Ordinal) ? null : typeof(UiApi).Assembly.GetManifestResourceStream(AssetPrefix + file);
+        if (stream is null || !s_contentTypes.TryGetValue(Path.GetExtension(file), out var contentType))
+        {
+            stream?.Dispose();
+            return Results.NotFound();
+        }
+
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return Results.Stream(stream, contentType);
+    }
+
+    /// <summary>A form post that says where it came from (browsers send <c>Origin</c> with every POST, and
+    /// <c>Sec-Fetch-Site</c>) came from here; one that does not say (curl, old browsers) is let through.</summary>
+    private static bool SameOrigin(HttpContext http)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        var site = http.Request.Headers["Sec-Fetch-Site"].ToString();
+        return site == "same-origin"
+            || (site.Length == 0 && origin.Length == 0)
+            || Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, http.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static IResult Html(HttpContext http, int status, string html)
+    {
+        var headers = http.Response.Headers;
+        headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "same-origin"; // not no-referrer: that makes browsers send "Origin: null" with the form posts
+        headers.CacheControl = "no-store";
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
+    }
+}
