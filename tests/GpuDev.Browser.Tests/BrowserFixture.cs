@@ -21,7 +21,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
         {
-            // Not a skip: a test that cannot run is a failure (CI installs chromium in .ci/run).
+            // A test that cannot run here fails, with what to do (CI installs chromium in .ci/run).
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install chromium; .ci/run does).");
         }
 

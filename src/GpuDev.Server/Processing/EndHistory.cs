@@ -14,9 +14,7 @@ internal sealed class EndHistory(TimeProvider timeProvider, IReservationStatisti
 
     public const int Limit = 20_000;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private EndPredictor _predictor = EndPredictor.None;
-    private DateTimeOffset? _learnedAt;
+    private readonly Refreshed<EndPredictor> _predictor = new(timeProvider, Refresh);
 
     /// <summary>When each holder in <paramref name="fleet"/> will likely free its GPUs: a running reservation at its likely
     /// end (never after its booked one), anything else (teardown) as the fleet view says.</summary>
@@ -32,28 +30,7 @@ internal sealed class EndHistory(TimeProvider timeProvider, IReservationStatisti
         return ends;
     }
 
-    public async Task<EndPredictor> GetAsync(CancellationToken cancellationToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        if (statistics is null || (_learnedAt is { } learned && now - learned < Refresh))
-        {
-            return _predictor;
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_learnedAt is not { } again || now - again >= Refresh)
-            {
-                _predictor = new EndPredictor(await statistics.ListEndedAsync(now - Window, Limit, cancellationToken));
-                _learnedAt = now;
-            }
-
-            return _predictor;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public async Task<EndPredictor> GetAsync(CancellationToken cancellationToken) => statistics is null
+        ? EndPredictor.None
+        : await _predictor.GetAsync(async (now, ct) => new EndPredictor(await statistics.ListEndedAsync(now - Window, Limit, ct)), cancellationToken);
 }

@@ -11,31 +11,15 @@ internal sealed class RecentUsage(IReservationStore store, TimeProvider timeProv
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private IReadOnlyDictionary<string, double> _byUser = new Dictionary<string, double>();
-    private DateTimeOffset? _at;
+    private readonly Refreshed<IReadOnlyDictionary<string, double>> _byUser = new(timeProvider, Refresh);
 
-    public async Task<IReadOnlyDictionary<string, double>> GetAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, double>> GetAsync(CancellationToken cancellationToken) => _byUser.GetAsync(ComputeAsync, cancellationToken);
+
+    private async Task<IReadOnlyDictionary<string, double>> ComputeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var now = timeProvider.GetUtcNow();
-            if (_at is { } at && now - at < Refresh)
-            {
-                return _byUser;
-            }
-
-            var since = now - Quotas.Window;
-            var recent = await store.ListReservationsAsync(new ReservationQuery(LiveOrEndedAfter: since), cancellationToken);
-            _byUser = recent.GroupBy(r => r.UserId, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Sum(r => GpuHours.UsedWithin(r, since, now, now)), StringComparer.Ordinal);
-            _at = now;
-            return _byUser;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        var since = now - Quotas.Window;
+        var recent = await store.ListReservationsAsync(new ReservationQuery(LiveOrEndedAfter: since), cancellationToken);
+        return recent.GroupBy(r => r.UserId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(r => GpuHours.UsedWithin(r, since, now, now)), StringComparer.Ordinal);
     }
 }

@@ -92,7 +92,7 @@ public sealed class OidcTestProvider : IAsyncDisposable
     {
         if (WhyUnavailable() is { } reason)
         {
-            // Not a skip: CI installs both (.ci/run), and a test that cannot run where CI runs is a failure, with what to do.
+            // CI installs both (.ci/run): a test that cannot run where CI runs fails, with what to do.
             throw new InvalidOperationException(reason);
         }
 
