@@ -104,7 +104,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     }
 
     [Fact]
-    public async Task Cancel_MyReservationThroughDialog_LeavesTimelineWithinFiveSeconds()
+    public async Task Cancel_MyReservationThroughDialog_TimelineUpdatesWithinFiveSeconds()
     {
         await using var site = await DashboardSite.StartAsync();
         var alice = await site.AddUserAsync("alice");
@@ -121,13 +121,15 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Screenshots.TakeAsync(page, "dialog");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel reservation" }).ClickAsync();
         var clock = Stopwatch.StartNew();
-        // The page polls every 5 s: the element goes within one poll (7 s allows for the request itself).
-        await Expect(item).ToHaveCountAsync(0, new() { Timeout = 7_000 });
-        var gone = clock.Elapsed;
+        // Within one poll (5 s; 7 s allows for the requests themselves) it is gone, or shown as ended and releasing its
+        // GPUs (the container is still being removed: they are not free yet); then it goes.
+        await Expect(page.Locator($"[data-reservation-id=\"{reservation.Id}\"]:not([data-status=\"ending\"])")).ToHaveCountAsync(0, new() { Timeout = 7_000 });
+        var updated = clock.Elapsed;
         await Screenshots.TakeAsync(page, "cancelled");
+        await Expect(item).ToHaveCountAsync(0, new() { Timeout = 60_000 });
         var after = JsonSerializer.Deserialize(E2e.Check(await alice.Cli.RunAsync("show", reservation.Id, "--json")).Stdout, GpuDevJsonContext.Default.ReservationDto)!;
 
-        Assert.True(gone < TimeSpan.FromSeconds(7), $"the cancelled reservation stayed on the timeline {gone}");
+        Assert.True(updated < TimeSpan.FromSeconds(7), $"the cancelled reservation stayed on the timeline as it was for {updated}");
         Assert.Equal("cancelled", after.Status);
     }
 

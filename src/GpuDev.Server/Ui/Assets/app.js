@@ -163,7 +163,7 @@
   }
 
   function describe(i, node) {
-    var parts = [(i.mine ? 'Mine' : (i.user || 'someone')) + (i.name ? ' — ' + i.name : ''), i.status, i.gpus + ' GPU' + (i.gpus === 1 ? '' : 's') + ' on ' + node];
+    var parts = [(i.mine ? 'Mine' : (i.user || 'someone')) + (i.name ? ' — ' + i.name : ''), i.status === 'ending' ? 'ended, releasing its GPUs' : i.status, i.gpus + ' GPU' + (i.gpus === 1 ? '' : 's') + ' on ' + node];
     parts.push((i.status === 'queued' ? 'starts by ' : 'from ') + fmt(i.start) + (i.likelyStart ? ' (likely ' + fmt(i.likelyStart) + ')' : ''));
     parts.push('until ' + fmt(i.end) + (i.likelyEnd ? ' (likely ' + fmt(i.likelyEnd) + ')' : ''));
     if (i.reason) parts.push('reason: ' + i.reason);
@@ -184,7 +184,7 @@
         var queued = i.status === 'queued';
         items.push({
           id: i.reservationId + '@' + n.name, group: 'node:' + n.name, start: i.start, end: i.end, type: 'range',
-          className: (i.mine ? 'mine ' : 'theirs ') + (queued ? 'queued' : 'running'),
+          className: (i.mine ? 'mine ' : 'theirs ') + (queued ? 'queued' : i.status === 'ending' ? 'ending' : 'running'),
           tl: i, node: n.name,
         });
         if (queued && i.likelyStart) {
@@ -209,8 +209,9 @@
           var label = describe(item.tl, item.node);
           return el('span', {
             className: 'tl-item', tabindex: '0', role: 'button', 'data-reservation-id': item.tl.reservationId,
-            title: label, 'aria-label': label,
-            text: (item.tl.mine ? '★ ' : '') + (item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus + (item.tl.status === 'queued' ? ' · queued' : ''),
+            'data-status': item.tl.status, title: label, 'aria-label': label,
+            text: (item.tl.mine ? '★ ' : '') + (item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus
+              + (item.tl.status === 'queued' ? ' · queued' : item.tl.status === 'ending' ? ' · releasing' : ''),
           });
         },
       });
@@ -236,11 +237,12 @@
     }
   }
 
-  var busy = false;
+  // One refresh at a time; one asked for while another runs (say, right after a cancel) runs as soon as it ends, so
+  // what the user just did shows at once rather than at the next poll.
+  var busy = null, again = false;
   function refresh() {
-    if (busy) return Promise.resolve();
-    busy = true;
-    return Promise.all([request('GET', '/availability'), request('GET', '/timeline'), request('GET', '/reservations/'), request('GET', '/disks/')])
+    if (busy) { again = true; return busy; }
+    busy = Promise.all([request('GET', '/availability'), request('GET', '/timeline'), request('GET', '/reservations/'), request('GET', '/disks/')])
       .then(function (r) {
         renderAvailability(r[0]);
         renderTimeline(r[1]);
@@ -249,7 +251,11 @@
         say('Updated ' + new Date().toLocaleTimeString() + '; refreshes every 5 s.');
       })
       .catch(function (e) { say('Could not refresh: ' + e.message, true); })
-      .finally(function () { busy = false; });
+      .finally(function () {
+        busy = null;
+        if (again) { again = false; refresh(); }
+      });
+    return busy;
   }
 
   // Cancel and extend, each behind a confirmation dialog.
