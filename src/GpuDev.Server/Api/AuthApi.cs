@@ -43,7 +43,7 @@ public static class AuthApi
             return Problems.BadRequest("idToken must be the ID token (a JWT, at most 16 KiB) the OpenID provider issued.", "idToken");
         }
 
-        return await AnswerAsync(http, limiter, () => signIn.SignInAsync(body.IdToken, body.TokenName, cancellationToken));
+        return await AnswerAsync(http, limiter, () => signIn.SignInAsync(body.IdToken, body.TokenName, nonce: null, cancellationToken));
     }
 
     internal static async Task<Results<Ok<LoginResultDto>, ProblemHttpResult>> SignInAwsAsync(

@@ -4,7 +4,8 @@ using GpuDev.Server.Identity;
 
 namespace GpuDev.Server.Audit;
 
-/// <summary>Records every state-changing request and every refused (4xx) request to <c>/api</c> and <c>/metrics</c>:
+/// <summary>Records every state-changing request and every refused (4xx) request to <c>/api</c> and <c>/metrics</c>, and
+/// every sign-in and sign-out of the dashboard (<c>/ui/signin…</c>, <c>/ui/signout</c>):
 /// who (the user, or <c>anonymous</c> before authentication), what (method + route pattern + target), the status
 /// answered, when and from where. Runs outside authentication, so 401s are recorded too. A failure to record is
 /// logged and never fails the request.</summary>
@@ -15,6 +16,9 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
 
     /// <summary>Item the ProblemDetails writer sets to the refusal's detail.</summary>
     public const string DetailItem = "gpu-dev.audit.detail";
+
+    /// <summary>Item a handler sets on a read that is recorded all the same (the dashboard's sign-in callback, a GET).</summary>
+    public const string RecordItem = "gpu-dev.audit.record";
 
     /// <summary>Item set on a refusal already accounted for by an earlier row (a throttled address's further attempts).</summary>
     public const string SkipItem = "gpu-dev.audit.skip";
@@ -40,7 +44,7 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
         }
 
         var status = http.Response.StatusCode;
-        if ((IsRead(http.Request.Method) && status is < 400 or >= 500) || http.Items.ContainsKey(SkipItem))
+        if ((IsRead(http.Request.Method) && status is < 400 or >= 500 && !http.Items.ContainsKey(RecordItem)) || http.Items.ContainsKey(SkipItem))
         {
             return;
         }
@@ -68,7 +72,8 @@ internal sealed partial class AuditMiddleware(RequestDelegate next, IAuditLog au
     }
 
     internal static bool IsAudited(PathString path) =>
-        path.StartsWithSegments("/api", StringComparison.Ordinal) || path.StartsWithSegments("/metrics", StringComparison.Ordinal);
+        path.StartsWithSegments("/api", StringComparison.Ordinal) || path.StartsWithSegments("/metrics", StringComparison.Ordinal)
+        || path.StartsWithSegments(Ui.UiApi.SignInPath, StringComparison.Ordinal) || path.StartsWithSegments(Ui.UiApi.SignOutPath, StringComparison.Ordinal);
 
     internal static string? RemoteAddress(HttpContext http) => http.Connection.RemoteIpAddress is { } ip
         ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()

@@ -200,6 +200,7 @@ public static class ServerApp
         services.AddSingleton<KeyPropagation>();
         services.AddSingleton<SignInAccounts>();
         services.AddSingleton<OidcSignIn>();
+        services.AddHttpClient<Ui.OidcWebSignIn>(c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddHttpClient<AwsSignIn>(c => c.Timeout = TimeSpan.FromSeconds(15));
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<WorkerHeartbeats>();

@@ -59,7 +59,15 @@ public sealed class OidcOptions
     /// <summary>The public client the CLI uses for the device authorization grant.</summary>
     public string ClientId { get; set; } = "gpu-dev-cli";
 
-    /// <summary>Audiences an ID token may carry; empty: <see cref="ClientId"/>.</summary>
+    /// <summary>The client the web dashboard signs in with (authorization code flow with PKCE, redirect URI
+    /// <c>&lt;server&gt;/ui/signin/oidc/callback</c>); empty: <see cref="ClientId"/> (a provider client allowed both grants).</summary>
+    public string? WebClientId { get; set; }
+
+    /// <summary>The web client's secret, where the provider made it a confidential client (sent with HTTP Basic);
+    /// empty: a public client, PKCE alone.</summary>
+    public string? WebClientSecret { get; set; }
+
+    /// <summary>Audiences an ID token may carry; empty: <see cref="ClientId"/> and <see cref="WebClientId"/>.</summary>
     public List<string> Audiences { get; set; } = [];
 
     public string Scopes { get; set; } = "openid email profile";
@@ -76,4 +84,10 @@ public sealed class OidcOptions
     public string GroupsClaim { get; set; } = "groups";
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+
+    /// <summary>The dashboard's client: <see cref="WebClientId"/>, else the CLI's.</summary>
+    public string WebClient => string.IsNullOrWhiteSpace(WebClientId) ? ClientId : WebClientId;
+
+    /// <summary>The audiences an ID token may carry: as configured, else the CLI's and the dashboard's clients.</summary>
+    public IReadOnlyList<string> ValidAudiences => Audiences.Count > 0 ? Audiences : [.. new[] { ClientId, WebClient }.Distinct(StringComparer.Ordinal)];
 }

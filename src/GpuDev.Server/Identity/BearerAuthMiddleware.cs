@@ -36,7 +36,7 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
 
     public async Task InvokeAsync(HttpContext http, TokenCache tokens, TimeProvider timeProvider)
     {
-        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var address = Audit.AuditMiddleware.RemoteAddress(http) ?? "unknown";
         var header = http.Request.Headers.Authorization.ToString();
         var page = Ui.UiApi.IsPage(http.Request.Path);
         string? token = null;

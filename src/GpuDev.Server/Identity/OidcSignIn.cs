@@ -49,21 +49,33 @@ internal sealed partial class OidcSignIn
 
     private string Authority => _options.Oidc.Authority!.TrimEnd('/');
 
-    /// <summary>The session token and who it is for; or why not (401: the ID token; 403: the account).</summary>
-    public async Task<(SignedIn? SignedIn, int Status, string Refusal)> SignInAsync(string idToken, string? tokenName, CancellationToken cancellationToken)
+    /// <summary>The provider's discovery document (its endpoints and keys), read once and again when it is stale.</summary>
+    public Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancellationToken) =>
+        _provider?.GetConfigurationAsync(cancellationToken) ?? throw new InvalidOperationException("no OpenID provider is configured");
+
+    /// <summary>The session token and who it is for; or why not (401: the ID token; 403: the account). A browser's
+    /// sign-in passes the <paramref name="nonce"/> it sent with the authorization request: the token must carry it.</summary>
+    public async Task<(SignedIn? SignedIn, int Status, string Refusal)> SignInAsync(
+        string idToken, string? tokenName, string? nonce, CancellationToken cancellationToken)
     {
+        var again = nonce is null ? "Sign in again with 'gpu-dev login'." : "Sign in again.";
         var (token, why) = await ValidateAsync(idToken, cancellationToken);
+        if (token is not null && nonce is not null && !(token.TryGetPayloadValue<string>("nonce", out var carried) && carried == nonce))
+        {
+            (token, why) = (null, "it was not issued for this browser's sign-in (its nonce differs)");
+        }
+
         if (token is null)
         {
             LogRefused(_logger, why);
-            return (null, StatusCodes.Status401Unauthorized, $"The ID token was refused: {why}. Sign in again with 'gpu-dev login'.");
+            return (null, StatusCodes.Status401Unauthorized, $"The ID token was refused: {why}. {again}");
         }
 
         var now = _timeProvider.GetUtcNow();
         if (!await _identity.UseIdTokenAsync(Tokens.Hash(idToken), token.ValidTo, now, cancellationToken))
         {
             LogRefused(_logger, "replayed");
-            return (null, StatusCodes.Status401Unauthorized, "The ID token was refused: it was exchanged before (each sign-in's token is good once). Sign in again with 'gpu-dev login'.");
+            return (null, StatusCodes.Status401Unauthorized, $"The ID token was refused: it was exchanged before (each sign-in's token is good once). {again}");
         }
 
         var (user, created, refusal) = await FindOrCreateUserAsync(token, cancellationToken);
@@ -139,7 +151,7 @@ internal sealed partial class OidcSignIn
     private TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration) => new()
     {
         ValidIssuers = [Authority, Authority + "/"],
-        ValidAudiences = _options.Oidc.Audiences.Count > 0 ? _options.Oidc.Audiences : [_options.Oidc.ClientId],
+        ValidAudiences = _options.Oidc.ValidAudiences,
         ValidAlgorithms = _options.Oidc.Algorithms,
         IssuerSigningKeys = configuration.SigningKeys,
         RequireSignedTokens = true,
@@ -152,7 +164,7 @@ internal sealed partial class OidcSignIn
     private string Reason(Exception? e, JsonWebToken claimed) => e switch
     {
         SecurityTokenInvalidIssuerException => $"its issuer '{Truncate(claimed.Issuer)}' is not this site's provider ('{Authority}')",
-        SecurityTokenInvalidAudienceException => $"its audience '{Truncate(string.Join(", ", claimed.Audiences))}' is not gpu-dev's ('{_options.Oidc.ClientId}')",
+        SecurityTokenInvalidAudienceException => $"its audience '{Truncate(string.Join(", ", claimed.Audiences))}' is not gpu-dev's ('{string.Join("', '", _options.Oidc.ValidAudiences)}')",
         SecurityTokenInvalidAlgorithmException bad => $"its algorithm '{Truncate(bad.InvalidAlgorithm)}' is not accepted (accepted: {string.Join(", ", _options.Oidc.Algorithms)})",
         SecurityTokenSignatureKeyNotFoundException => "it is signed with a key the provider does not publish",
         SecurityTokenInvalidSignatureException when e.Message.Contains("IDX10504", StringComparison.Ordinal) => "it is not signed",

@@ -1,4 +1,6 @@
 using System.Globalization;
+using GpuDev.Core.Identity;
+using GpuDev.Server.Audit;
 using GpuDev.Server.Identity;
 using Microsoft.Extensions.Options;
 
@@ -38,12 +40,17 @@ public static class UiApi
 
     public static IEndpointRouteBuilder MapUi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(PagePath, (CurrentUser caller, HttpContext http) => Html(http, StatusCodes.Status200OK, UiPages.Dashboard(caller.User.Name, caller.IsAdmin)))
+        // Routing takes /ui/ for /ui; the page's relative links want the one address.
+        app.MapGet(PagePath, (CurrentUser caller, HttpContext http) => http.Request.Path.Value!.EndsWith('/')
+                ? Results.Redirect(PagePath)
+                : Html(http, StatusCodes.Status200OK, UiPages.Dashboard(caller.User.Name, caller.IsAdmin)))
             .ExcludeFromDescription();
         app.MapGet(SignInPath, (HttpContext http, IOptions<AuthOptions> auth) => Html(http, StatusCodes.Status200OK, UiPages.SignIn(null, auth.Value.Oidc.Enabled)))
             .ExcludeFromDescription();
         app.MapPost(SignInPath, SignInAsync).ExcludeFromDescription().DisableAntiforgery();
-        app.MapPost(SignOutPath, SignOut).ExcludeFromDescription().DisableAntiforgery();
+        app.MapGet(OidcWebSignIn.StartPath, StartOidcAsync).ExcludeFromDescription();
+        app.MapGet(OidcWebSignIn.CallbackPath, FinishOidcAsync).ExcludeFromDescription();
+        app.MapPost(SignOutPath, SignOutAsync).ExcludeFromDescription().DisableAntiforgery();
         app.MapGet(AssetsPath + "/{*file}", Asset).ExcludeFromDescription();
         return app;
     }
@@ -60,12 +67,9 @@ public static class UiApi
             return Html(http, StatusCodes.Status403Forbidden, UiPages.SignIn("The form was posted from another site.", oidc));
         }
 
-        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (limiter.RetryAfter(address) is { } wait)
+        if (Throttled(http, limiter) is { } throttled)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn($"Too many failed sign-ins from {address}; try again in {seconds} s.", oidc));
+            return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn(throttled, oidc));
         }
 
         var token = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync(cancellationToken))["token"].ToString() : null;
@@ -75,37 +79,124 @@ public static class UiApi
         {
             if (match is null)
             {
-                limiter.RecordFailure(address);
+                limiter.RecordFailure(Address(http));
             }
 
-            return Html(http, StatusCodes.Status401Unauthorized, UiPages.SignIn(
+            return Refused(http, StatusCodes.Status401Unauthorized,
                 match is null ? "That token is not valid; copy it again (from ~/.config/gpu-dev/config.json) or ask an admin for one."
-                    : "That token no longer signs in (expired or revoked, or the account is disabled); log in again with 'gpu-dev login'.", oidc));
+                    : "That token no longer signs in (expired or revoked, or the account is disabled); log in again with 'gpu-dev login'.", oidc);
         }
 
-        http.Response.Cookies.Append(BearerAuthMiddleware.SessionCookie, token!.Trim(), new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Strict,
-            Secure = http.Request.IsHttps,
-            Path = "/",
-            Expires = match.Token.ExpiresAt,
-            IsEssential = true,
-        });
-        return Results.Redirect(PagePath);
+        return SignedIn(http, match.User, match.Token, token!.Trim());
     }
 
-    /// <summary>Drops the session cookie (the token itself stays valid: it may be the CLI's too).</summary>
-    internal static IResult SignOut(HttpContext http)
+    /// <summary>Sends the browser to the site's OpenID provider (see <see cref="OidcWebSignIn"/>).</summary>
+    internal static async Task<IResult> StartOidcAsync(HttpContext http, OidcWebSignIn oidc, CancellationToken cancellationToken)
+    {
+        if (!oidc.Enabled)
+        {
+            return Html(http, StatusCodes.Status404NotFound, UiPages.SignIn("This server has no OpenID sign-in configured (Auth:Oidc:Authority); paste a token.", oidc: false));
+        }
+
+        var (url, refusal) = await oidc.StartAsync(http, cancellationToken);
+        return url is null ? Html(http, StatusCodes.Status502BadGateway, UiPages.SignIn(refusal, oidc: true)) : Results.Redirect(url);
+    }
+
+    /// <summary>Where the provider sends the browser back: signed in to <c>/ui</c>, or the sign-in page with the reason
+    /// (a refusal counts as a failed attempt from the address, as a bad token does).</summary>
+    internal static async Task<IResult> FinishOidcAsync(HttpContext http, OidcWebSignIn oidc, AuthFailureLimiter limiter, CancellationToken cancellationToken)
+    {
+        http.Items[AuditMiddleware.RecordItem] = true; // a GET, but a sign-in: recorded whatever its outcome
+        if (!oidc.Enabled)
+        {
+            return Refused(http, StatusCodes.Status404NotFound, "This server has no OpenID sign-in configured (Auth:Oidc:Authority); paste a token.", oidc: false);
+        }
+
+        if (Throttled(http, limiter) is { } throttled)
+        {
+            return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn(throttled, oidc: true));
+        }
+
+        var (signedIn, status, refusal) = await oidc.FinishAsync(http, cancellationToken);
+        if (signedIn is null)
+        {
+            if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
+            {
+                limiter.RecordFailure(Address(http));
+            }
+
+            return Refused(http, status, refusal, oidc: true);
+        }
+
+        return SignedIn(http, signedIn.User, signedIn.Token, signedIn.Secret);
+    }
+
+    /// <summary>Drops the session cookie. A session the dashboard's OpenID sign-in issued is revoked too; a pasted token
+    /// stays valid (it may be the CLI's).</summary>
+    internal static async Task<IResult> SignOutAsync(HttpContext http, TokenCache tokens, IIdentityStore identity, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         if (!SameOrigin(http))
         {
             return Results.StatusCode(StatusCodes.Status403Forbidden);
         }
 
+        var match = await BearerAuthMiddleware.FindAsync(tokens, http.Request.Cookies[BearerAuthMiddleware.SessionCookie], cancellationToken);
+        if (match is { Token: { Kind: TokenKind.Session, Name: OidcWebSignIn.TokenName, RevokedAt: null } web })
+        {
+            await identity.RevokeTokenAsync(match.User.Id, web.Id, timeProvider.GetUtcNow(), cancellationToken);
+            tokens.ForgetToken(web.Id);
+        }
+
+        if (match is not null)
+        {
+            http.Items[CurrentUser.ItemKey] = new CurrentUser(match.User) { Token = match.Token };
+        }
+
         http.Response.Cookies.Delete(BearerAuthMiddleware.SessionCookie, new CookieOptions { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps });
         return Results.Redirect(SignInPath);
     }
+
+    /// <summary>Keeps <paramref name="secret"/> in the session cookie for as long as the token lasts, and records the
+    /// sign-in as the user's.</summary>
+    private static IResult SignedIn(HttpContext http, User user, ApiToken token, string secret)
+    {
+        http.Items[CurrentUser.ItemKey] = new CurrentUser(user) { Token = token };
+        http.Items[AuditMiddleware.TargetItem] = user.Name;
+        http.Response.Cookies.Append(BearerAuthMiddleware.SessionCookie, secret, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = http.Request.IsHttps,
+            Path = "/",
+            Expires = token.ExpiresAt,
+            IsEssential = true,
+        });
+        return Results.Redirect(PagePath);
+    }
+
+    /// <summary>The sign-in page again with why (recorded with the audit entry).</summary>
+    private static IResult Refused(HttpContext http, int status, string why, bool oidc)
+    {
+        http.Items[AuditMiddleware.DetailItem] = why;
+        return Html(http, status, UiPages.SignIn(why, oidc));
+    }
+
+    /// <summary>Why the address may not try now (too many failed sign-ins), with Retry-After set; or null.</summary>
+    private static string? Throttled(HttpContext http, AuthFailureLimiter limiter)
+    {
+        var address = Address(http);
+        if (limiter.RetryAfter(address) is not { } wait)
+        {
+            return null;
+        }
+
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        http.Items[AuditMiddleware.SkipItem] = true; // the failures that led here were recorded
+        return $"Too many failed sign-ins from {address}; try again in {seconds} s.";
+    }
+
+    private static string Address(HttpContext http) => AuditMiddleware.RemoteAddress(http) ?? "unknown";
 
     internal static IResult Asset(string file, HttpContext http)
     {

@@ -26,14 +26,20 @@ internal static class UiPages
         <body class="signin">
         <main id="main">
         <h1>gpu-dev</h1>
-        <form method="post" action="/ui/signin" class="card">
+        <div class="card">
         <h2>Sign in</h2>
         {{(error is null ? "" : $"<p class=\"error\" role=\"alert\" id=\"signin-error\">{E(error)}</p>")}}
-        <p>Paste your gpu-dev token: the one <code>gpu-dev login</code> saved (in <code>~/.config/gpu-dev/config.json</code>), or one an admin gave you.{{(oidc ? " This server signs in with your organisation's account: run <code>gpu-dev login</code> first, then paste the token it saved." : "")}}</p>
+        {{(oidc ? """
+        <p><a class="button" id="signin-oidc" href="/ui/signin/oidc">Sign in with your organisation's account</a></p>
+        <p class="or">Or paste a gpu-dev token:</p>
+        """ : "")}}
+        <form method="post" action="/ui/signin">
+        <p>{{(oidc ? "The" : "Paste your gpu-dev token: the")}} one <code>gpu-dev login</code> saved (in <code>~/.config/gpu-dev/config.json</code>), or one an admin gave you.</p>
         <label for="token">Token</label>
-        <input id="token" name="token" type="password" autocomplete="current-password" required maxlength="512"{{(error is null ? "" : " aria-describedby=\"signin-error\" aria-invalid=\"true\"")}} autofocus>
+        <input id="token" name="token" type="password" autocomplete="current-password" required maxlength="512"{{(error is null ? "" : " aria-describedby=\"signin-error\" aria-invalid=\"true\"")}}{{(oidc ? "" : " autofocus")}}>
         <button type="submit">Sign in</button>
         </form>
+        </div>
         </main>
         </body>
         </html>

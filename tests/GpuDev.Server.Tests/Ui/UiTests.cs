@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using GpuDev.Contracts;
+using GpuDev.Core.Audit;
 using GpuDev.Core.Compute;
 using GpuDev.Server.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GpuDev.Server.Tests.Ui;
 
@@ -187,6 +189,36 @@ public sealed class UiTests
         Assert.Equal("/ui/signin", response.Headers.Location?.OriginalString);
         Assert.Contains(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(BearerAuthMiddleware.SessionCookie + "=;", StringComparison.Ordinal)
             && c.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Page_WithTrailingSlash_RedirectsToThePage()
+    {
+        await using var server = new ServerFixture();
+        var (_, token) = await UserAsync(server, "alice");
+        var browser = server.CreateClient(s_browser);
+
+        var signedIn = await SendAsync(browser, HttpMethod.Get, "/ui/", $"{BearerAuthMiddleware.SessionCookie}={token}");
+        var anonymous = await browser.GetAsync("/ui/", Ct);
+
+        Assert.Equal((HttpStatusCode.Redirect, "/ui"), (signedIn.StatusCode, signedIn.Headers.Location?.OriginalString));
+        Assert.Equal((HttpStatusCode.Redirect, "/ui/signin"), (anonymous.StatusCode, anonymous.Headers.Location?.OriginalString));
+    }
+
+    [Fact]
+    public async Task SignIns_GoodAndBad_AreAudited()
+    {
+        await using var server = new ServerFixture();
+        var (_, token) = await UserAsync(server, "alice");
+        var browser = server.CreateClient(s_browser);
+
+        var bad = await browser.PostAsync("/ui/signin", Form("gdt_forged"), Ct);
+        var good = await browser.PostAsync("/ui/signin", Form(token), Ct);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Redirect), (bad.StatusCode, good.StatusCode));
+        var audit = await server.Services.GetRequiredService<IAuditLog>().QueryAsync(new AuditQuery(Action: "POST /ui/signin"), Ct);
+        Assert.Contains(audit, e => e is { Actor: "anonymous", Outcome: 401 } && e.Detail!.Contains("not valid", StringComparison.Ordinal));
+        Assert.Contains(audit, e => e is { Actor: "alice", Outcome: 302, Target: "alice" });
     }
 
     [Theory]

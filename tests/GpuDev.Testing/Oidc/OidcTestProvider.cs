@@ -13,6 +13,9 @@ namespace GpuDev.Testing.Oidc;
 public sealed class OidcTestProvider : IAsyncDisposable
 {
     public const string DefaultClientId = "gpu-dev-cli";
+    /// <summary>The web dashboard's client, registered when a test passes its redirect URI (a public web client: the
+    /// authorization code grant with PKCE).</summary>
+    public const string WebClientId = "gpu-dev-web";
     public const string DefaultScope = "openid email profile groups";
     private const string DeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code";
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
@@ -86,9 +89,11 @@ public sealed class OidcTestProvider : IAsyncDisposable
 
     /// <summary>Starts a provider with <paramref name="accounts"/> (default <see cref="DefaultAccounts"/>) and one public
     /// native client that may use the device grant, its ID tokens signed with <paramref name="idTokenAlgorithm"/>
-    /// (RS256 or ES256); waits for it to listen.</summary>
+    /// (RS256 or ES256); with <paramref name="webRedirectUri"/>, also the dashboard's web client (<see cref="WebClientId"/>)
+    /// that may be sent back only there; waits for it to listen.</summary>
     public static async Task<OidcTestProvider> StartAsync(IReadOnlyList<OidcTestAccount>? accounts = null, string clientId = DefaultClientId,
-        string idTokenAlgorithm = "RS256", TimeSpan? deviceCodeLifetime = null, TimeSpan? idTokenLifetime = null, CancellationToken cancellationToken = default)
+        string idTokenAlgorithm = "RS256", TimeSpan? deviceCodeLifetime = null, TimeSpan? idTokenLifetime = null, string? webRedirectUri = null,
+        CancellationToken cancellationToken = default)
     {
         if (WhyUnavailable() is { } reason)
         {
@@ -107,6 +112,16 @@ public sealed class OidcTestProvider : IAsyncDisposable
             ["grant_types"] = new JsonArray(DeviceCodeGrant, "refresh_token"), ["response_types"] = new JsonArray(), ["redirect_uris"] = new JsonArray(),
             ["id_token_signed_response_alg"] = idTokenAlgorithm,
         });
+        if (webRedirectUri is not null)
+        {
+            clientsJson.Add(new JsonObject
+            {
+                ["client_id"] = WebClientId, ["application_type"] = "web", ["token_endpoint_auth_method"] = "none",
+                ["grant_types"] = new JsonArray("authorization_code"), ["response_types"] = new JsonArray("code"),
+                ["redirect_uris"] = new JsonArray(webRedirectUri), ["id_token_signed_response_alg"] = idTokenAlgorithm,
+            });
+        }
+
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = ProviderDirectory, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -211,6 +226,48 @@ public sealed class OidcTestProvider : IAsyncDisposable
         {
             throw new InvalidOperationException($"the login {(approve ? "did not succeed" : "was not denied")}: {page.Uri} ({page.Status}):\n{page.Html}\n{Log}");
         }
+    }
+
+    /// <summary>The user's side of the authorization code flow, as a browser with its own cookies does it: opens
+    /// <paramref name="authorizationUrl"/> (what the dashboard redirected to), logs in as <paramref name="accountId"/> and
+    /// allows (or denies) consent, following the provider's own redirects; returns where the provider finally sends the
+    /// browser (the client's redirect URI with <c>code</c> and <c>state</c>, or <c>error</c>), without going there.</summary>
+    public async Task<Uri> AuthorizeAsync(Uri authorizationUrl, string accountId, bool approve = true, CancellationToken cancellationToken = default)
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        var next = (Method: HttpMethod.Get, Uri: authorizationUrl, Form: (HtmlForm?)null);
+        for (var step = 0; step < 20; step++)
+        {
+            using var request = new HttpRequestMessage(next.Method, next.Uri) { Content = next.Form?.Content() };
+            using var response = await browser.SendAsync(request, cancellationToken);
+            if (response.Headers.Location is { } location)
+            {
+                var target = location.IsAbsoluteUri ? location : new Uri(next.Uri, location);
+                if (!target.GetLeftPart(UriPartial.Authority).Equals(new Uri(Issuer).GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+                {
+                    return target;
+                }
+
+                next = (HttpMethod.Get, target, null);
+                continue;
+            }
+
+            var page = new Page(next.Uri, (int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            if (HtmlForm.WithField(page.Html, page.Uri, "login") is { } login)
+            {
+                login.Fields["login"] = accountId;
+                next = (HttpMethod.Post, login.Action, login);
+            }
+            else
+            {
+                var consent = Expect(page, HtmlForm.WithAction(page.Html, page.Uri, "/confirm"), "the login or consent form");
+                consent.Fields["decision"] = approve ? "approve" : "deny";
+                next = (HttpMethod.Post, consent.Action, consent);
+            }
+        }
+
+        throw new InvalidOperationException($"the provider did not send the browser back within 20 steps:\n{Log}");
     }
 
     /// <summary>Has the provider sign with a new key pair from now on, keeping the old keys published; returns the new
