@@ -22,8 +22,9 @@ internal sealed class DashboardSite : IAsyncDisposable
 
     public string Url => Server.Url;
 
-    public static async Task<DashboardSite> StartAsync() =>
-        new(await ServerProcess.StartAsync("h100:8,h100:8,t4:4"), Directory.CreateTempSubdirectory("gpu-dev-browser-").FullName);
+    /// <summary>The site; <paramref name="environment"/> configures the server (<c>GPUDEV_…</c>), <paramref name="port"/> is where it listens.</summary>
+    public static async Task<DashboardSite> StartAsync(IReadOnlyDictionary<string, string>? environment = null, int? port = null) =>
+        new(await ServerProcess.StartAsync("h100:8,h100:8,t4:4", environment: environment, port: port), Directory.CreateTempSubdirectory("gpu-dev-browser-").FullName);
 
     /// <summary>A user with an ssh key, its API token (what the sign-in page takes) and the real CLI as that user.</summary>
     public async Task<User> AddUserAsync(string name)

@@ -55,12 +55,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it restarts on an existing store (and its provider state).
-    /// <paramref name="extraArgs"/> and <paramref name="environment"/> go to the process as they are (e.g. <c>--store postgres</c>).</summary>
+    /// <paramref name="extraArgs"/> and <paramref name="environment"/> go to the process as they are (e.g. <c>--store postgres</c>);
+    /// <paramref name="port"/>: where it listens (a free one if not given).</summary>
     public static async Task<ServerProcess> StartAsync(string localGpus, string? dataDir = null, string keysUrl = "http://127.0.0.1:9/{user}.keys",
-        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null, bool privateUmask = false)
+        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null, bool privateUmask = false, int? port = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("gpu-dev-e2e-").FullName;
-        var port = FreePort();
+        port ??= FreePort();
         var url = $"http://127.0.0.1:{port}";
         var stateDir = Environment.IsPrivilegedProcess
             ? Path.Combine("/var/lib/gpu-dev-tests", Path.GetFileName(dataDir))
