@@ -11,6 +11,10 @@ if command -v podman >/dev/null && command -v mmdebstrap >/dev/null; then images
 if command -v npm >/dev/null && [[ ! -d tests/oidc-provider/node_modules/oidc-provider ]]; then
   (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 fi
+# axe-core for the browser tests' accessibility check (tests/browser-a11y).
+if command -v npm >/dev/null && [[ ! -f tests/browser-a11y/node_modules/axe-core/axe.min.js ]]; then
+  (cd tests/browser-a11y && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
 # Debian's chromium, which the browser tests drive headless (tests/GpuDev.Browser.Tests); without it they fail saying so.
 if [[ ! -x /usr/bin/chromium ]]; then
   if [[ $(id -u) -eq 0 ]]; then
