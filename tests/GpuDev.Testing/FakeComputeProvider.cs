@@ -58,8 +58,16 @@ public sealed class FakeComputeProvider(params ComputeNode[] nodes) : IComputePr
             ? new EnvironmentStatus(EnvironmentState.Ready, null)
             : new EnvironmentStatus(EnvironmentState.Absent, null));
 
+    /// <summary>When set, removing an environment fails with it (a teardown that keeps failing: the GPUs stay held).</summary>
+    public Exception? RemoveFails { get; set; }
+
     public Task RemoveEnvironmentAsync(string reservationId, CancellationToken cancellationToken)
     {
+        if (RemoveFails is { } fails)
+        {
+            return Task.FromException(fails);
+        }
+
         Environments.TryRemove(reservationId, out _);
         Removed.Add(reservationId);
         return Task.CompletedTask;

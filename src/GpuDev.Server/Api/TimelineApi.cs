@@ -1,5 +1,6 @@
 using GpuDev.Contracts;
 using GpuDev.Core.Reservations;
+using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
 using GpuDev.Server.Processing;
 
@@ -18,7 +19,7 @@ public static class TimelineApi
         return api;
     }
 
-    internal static async Task<IResult> GetAsync(CurrentUser caller, FleetView fleetView, EndHistory endHistory, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetAsync(CurrentUser caller, FleetView fleetView, EndHistory endHistory, IReservationStore store, CancellationToken cancellationToken)
     {
         var fleet = await fleetView.LoadAsync(cancellationToken);
         var likelyEnds = EndHistory.LikelyEnds(fleet, await endHistory.GetAsync(cancellationToken));
@@ -30,8 +31,12 @@ public static class TimelineApi
             var (node, id) = held.Key;
             var end = fleet.EndsAt[id];
             var r = running.GetValueOrDefault(id);
+            // Ended (cancelled, expired, failed) but its GPUs are still being released: shown as "ending" until they are.
+            var ended = r is null ? await store.GetReservationAsync(id, cancellationToken) : null;
             var item = r is null
-                ? new TimelineItemDto { ReservationId = id, User = "", Status = "ending", Gpus = held.Count(), Start = fleet.Now, End = end }
+                ? ended is null
+                    ? new TimelineItemDto { ReservationId = id, User = "", Status = "ending", Gpus = held.Count(), Start = fleet.Now, End = end }
+                    : Item(caller, ended, "ending", held.Count(), ended.StartedAt ?? fleet.Now, end)
                 : Item(caller, r, r.Status.ToWire(), held.Count(), r.StartedAt ?? fleet.Now, end) with
                 {
                     LikelyEnd = likelyEnds.TryGetValue(id, out var likely) && likely < end ? likely : null,

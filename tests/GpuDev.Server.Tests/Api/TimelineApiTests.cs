@@ -60,6 +60,49 @@ public sealed class TimelineApiTests
         Assert.Null(bobsView.Nodes.SelectMany(n => n.Items).Single(i => i.ReservationId == a2.Id).Reason);
     }
 
+    [Fact]
+    public async Task Timeline_CancelledWhileItsGpusAreReleased_EndingWithItsOwnerUntilFreed()
+    {
+        await using var server = new ServerFixture(new ComputeNode("n0", "h100", 8, true));
+        var alice = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob");
+        var mine = await ServerFixture.WaitForStatusAsync(alice, (await ReserveAsync(alice, "h100", 4, 2, "to-cancel")).Id, "active");
+        server.Provider.RemoveFails = new IOException("podman rm: device busy"); // the teardown keeps failing: GPUs held
+
+        (await alice.DeleteAsync(Routes.Reservation(mine.Id), Ct)).EnsureSuccessStatusCode();
+        await server.SettleAsync();
+        var item = Single(await alice.GetFromJsonAsync(Routes.Timeline, GpuDevJsonContext.Default.TimelineResponse, Ct), mine.Id);
+        var bobsItem = Single(await bob.GetFromJsonAsync(Routes.Timeline, GpuDevJsonContext.Default.TimelineResponse, Ct), mine.Id);
+        server.Provider.RemoveFails = null;
+        await ServerFixture.WaitForStatusAsync(alice, mine.Id, "cancelled");
+        var freed = await WaitAsync(async () => !(await alice.GetFromJsonAsync(Routes.Timeline, GpuDevJsonContext.Default.TimelineResponse, Ct))!
+            .Nodes.SelectMany(n => n.Items).Any(i => i.ReservationId == mine.Id), server);
+
+        Assert.Equal(("ending", true, "to-cancel", "alice", 4), (item.Status, item.Mine, item.Name, item.User, item.Gpus));
+        Assert.Equal(("ending", false, (string?)null, "alice"), (bobsItem.Status, bobsItem.Mine, bobsItem.Name, bobsItem.User));
+        Assert.True(freed, "the item stayed on the timeline after its GPUs were released");
+    }
+
+    private static TimelineItemDto Single(TimelineResponse? timeline, string id) =>
+        Assert.Single(timeline!.Nodes.SelectMany(n => n.Items), i => i.ReservationId == id);
+
+    /// <summary>Whether <paramref name="condition"/> holds within a few worker passes (the fake clock moved 30 s each).</summary>
+    private static async Task<bool> WaitAsync(Func<Task<bool>> condition, ServerFixture server)
+    {
+        for (var pass = 0; pass < 40; pass++)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            server.Time.Advance(TimeSpan.FromSeconds(30));
+            await server.SettleAsync();
+        }
+
+        return await condition();
+    }
+
     private static async Task<ReservationDto> ReserveAsync(HttpClient client, string type, int gpus, double hours, string name)
     {
         var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = type, GpuCount = gpus, Hours = hours, Name = name },
