@@ -91,30 +91,30 @@ public sealed class FleetScenarioTests(BrowserFixture browser) : IClassFixture<B
             Assert.True(overflow <= 0, $"{step}: the page is {overflow} px wider than the viewport");
         }
 
-        // Alice cancels her running t4 reservation from the page; bob's t4 request, first in the t4 queue, is booked on its GPUs.
+        // Alice cancels her running t4 reservation from the page; its GPUs go to one of the two t4 requests waiting.
         var cancelled = created[5];
-        var mover = created[6];
-        var moverBefore = shown[6].EstimatedStartAt!.Value;
+        var waitingForT4 = shown[6..8];
         await page.Locator($"tr[data-reservation-row=\"{cancelled.Id}\"]").GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog);
         await Expect(dialog).ToBeVisibleAsync();
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel reservation" }).ClickAsync();
         var clock = Stopwatch.StartNew();
-        var cancelledAt = DateTimeOffset.UtcNow;
         await Expect(page.Locator($"span.tl-item[data-reservation-id=\"{cancelled.Id}\"]:not([data-status=\"ending\"])")).ToHaveCountAsync(0, new() { Timeout = 7_000 });
         var updated = clock.Elapsed;
         await Screenshots.TakeAsync(page, "cancelled");
-        // Booked as soon as the cancelled one's GPUs are released (the server counts 10 s of teardown), then started: either
-        // way the page shows it from about now instead of hours ahead.
-        await page.WaitForFunctionAsync(
-            "([id, by]) => [...document.querySelectorAll('span.tl-item')].some(s => s.dataset.reservationId === id && Date.parse(s.dataset.start) <= Date.parse(by))",
-            new object[] { mover.Id, cancelledAt.AddMinutes(2).ToString("O", CultureInfo.InvariantCulture) }, new() { Timeout = 60_000 });
-        await Expect(Item(page, mover.Id, "active").First).ToBeAttachedAsync(new() { Timeout = (float)s_settle.TotalMilliseconds });
+        // Which one is not certain: bob's is first in the queue, but when the teardown outlasts the 10 s the server counts
+        // for it, the promise of bob's slot lapses while carol's (behind it) holds, and carol's can start first.
+        await Expect(Item(page, waitingForT4[0].Id, "active").Or(Item(page, waitingForT4[1].Id, "active")).First)
+            .ToBeAttachedAsync(new() { Timeout = (float)s_settle.TotalMilliseconds });
         await Expect(page.Locator($"span.tl-item[data-reservation-id=\"{cancelled.Id}\"]")).ToHaveCountAsync(0, new() { Timeout = 60_000 });
         var agreedAfter = await AgreementAsync(page, alice, owners);
         await Screenshots.TakeAsync(page, "after-cancel");
         var cancelledShown = await DashboardSite.ShowAsync(alice, cancelled.Id);
-        var moverShown = await DashboardSite.ShowAsync(bob, mover.Id);
+        var startedShown = new List<ReservationDto>();
+        foreach (var r in waitingForT4)
+        {
+            startedShown.Add(await DashboardSite.ShowAsync(owners[r.Id], r.Id));
+        }
 
         Assert.Empty(agreed);
         Assert.All(shown[..6], r => Assert.Equal("active", r.Status));
@@ -125,8 +125,9 @@ public sealed class FleetScenarioTests(BrowserFixture browser) : IClassFixture<B
         Assert.All(created.Where(r => owners[r.Id] == alice), r => Assert.Contains(labels, l => l.Contains(r.Name!, StringComparison.Ordinal)));
         Assert.True(updated < TimeSpan.FromSeconds(7), $"the cancelled reservation stayed on the timeline as it was for {updated}");
         Assert.Equal("cancelled", cancelledShown.Status);
-        Assert.Equal("active", moverShown.Status);
-        Assert.True(moverShown.StartedAt < moverBefore, $"bob's t4 request started {moverShown.StartedAt}, its guaranteed start was {moverBefore}");
+        var started = Assert.Single(startedShown, r => r.Status == "active");
+        var before = waitingForT4.Single(r => r.Id == started.Id).EstimatedStartAt;
+        Assert.True(started.StartedAt < before - TimeSpan.FromMinutes(30), $"{started.Name} started {started.StartedAt}, its guaranteed start was {before}");
         Assert.Empty(agreedAfter);
     }
 
