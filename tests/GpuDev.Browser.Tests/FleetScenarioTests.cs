@@ -72,6 +72,14 @@ public sealed class FleetScenarioTests(BrowserFixture browser) : IClassFixture<B
 
         var agreed = await AgreementAsync(page, alice, owners);
         await Screenshots.TakeAsync(page, "desktop");
+        // Every item lies wholly inside the timeline's window (it spans everything booked), not only in the document.
+        var outOfWindow = await page.EvaluateAsync<string[]>("""
+            () => {
+              const lanes = document.querySelector('#timeline .vis-panel.vis-center').getBoundingClientRect();
+              return [...document.querySelectorAll('#timeline .vis-item.vis-range')].map(i => [i.getBoundingClientRect(), i.querySelector('.tl-item')])
+                .filter(([r]) => r.left < lanes.left - 1 || r.right > lanes.right + 1).map(([, s]) => s.getAttribute('aria-label'));
+            }
+            """);
         var html = await page.ContentAsync();
         var labels = await page.Locator("#timeline span.tl-item").EvaluateAllAsync<string[]>("spans => spans.map(s => s.getAttribute('aria-label'))");
         var shown = new List<ReservationDto>();
@@ -117,6 +125,7 @@ public sealed class FleetScenarioTests(BrowserFixture browser) : IClassFixture<B
         }
 
         Assert.Empty(agreed);
+        Assert.Empty(outOfWindow);
         Assert.All(shown[..6], r => Assert.Equal("active", r.Status));
         Assert.All(shown[6..], r => Assert.True(r.Status == "queued" && r.EstimatedStartAt is not null, $"{r.Name}: {r.Status}, guaranteed start {r.EstimatedStartAt}"));
         Assert.Equal(2, shown[9].NodeCount);
