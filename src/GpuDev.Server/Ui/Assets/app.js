@@ -214,8 +214,8 @@
             className: 'tl-item', tabindex: '0', role: 'button', 'data-reservation-id': item.tl.reservationId,
             'data-status': item.tl.status, 'data-node': item.node, 'data-gpus': item.tl.gpus, 'data-start': item.tl.start,
             'data-end': item.tl.end, title: label, 'aria-label': label,
-          }, [(item.tl.mine ? '★ ' : '') + (item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus,
-            item.tl.status === 'queued' || item.tl.status === 'ending' ? el('span', { className: 'tl-state', text: item.tl.status === 'queued' ? ' · queued' : ' · releasing' }) : null]);
+          }, [(item.tl.mine ? '★ ' : '') + (item.tl.status === 'ending' ? 'releasing' : item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus,
+            item.tl.status === 'queued' ? el('span', { className: 'tl-state', text: ' · queued' }) : null]);
         },
       });
       // vis-timeline shows itself only at a redraw after its first range change, which can come a second or two later
