@@ -35,13 +35,20 @@ internal sealed class DashboardSite : IAsyncDisposable
         return new User(name, token, new E2e.Cli(Url, token, Path.Combine(_work, name + "-config")));
     }
 
-    /// <summary>Reserves through the CLI; <paramref name="wait"/>: until active (a container runs), else as soon as it is created.</summary>
-    public static async Task<ReservationDto> ReserveAsync(User user, string gpuType, int gpus, string name, bool wait = true)
+    /// <summary>Reserves through the CLI for <paramref name="hours"/>; <paramref name="wait"/>: until active (a container
+    /// runs), else as soon as it is created; <paramref name="distributed"/>: a multinode reservation (<c>-d</c>, whole nodes).</summary>
+    public static async Task<ReservationDto> ReserveAsync(User user, string gpuType, int gpus, string name, bool wait = true, double hours = 1,
+        bool distributed = false)
     {
-        string[] args = ["reserve", "-t", gpuType, "-g", gpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "-h", "1", "-n", name, "--no-interactive", "--json"];
-        var result = E2e.Check(await user.Cli.RunAsync(wait ? args : [.. args, "--no-wait"]));
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        string[] args = ["reserve", "-t", gpuType, "-g", gpus.ToString(culture), "-h", hours.ToString(culture), "-n", name, "--no-interactive", "--json"];
+        var result = E2e.Check(await user.Cli.RunAsync([.. args, .. distributed ? ["-d"] : Array.Empty<string>(), .. wait ? Array.Empty<string>() : ["--no-wait"]]));
         return JsonSerializer.Deserialize(result.Stdout, GpuDevJsonContext.Default.ReservationDto)!;
     }
+
+    /// <summary><c>gpu-dev show ID --json</c> as <paramref name="user"/>.</summary>
+    public static async Task<ReservationDto> ShowAsync(User user, string id) =>
+        JsonSerializer.Deserialize(E2e.Check(await user.Cli.RunAsync("show", id, "--json")).Stdout, GpuDevJsonContext.Default.ReservationDto)!;
 
     /// <summary>Signs in on the sign-in page with the user's token and waits to land on <c>/ui</c>.</summary>
     public async Task SignInAsync(IPage page, User user)

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
-using GpuDev.Contracts;
-using GpuDev.EndToEnd.Tests;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -127,7 +124,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var updated = clock.Elapsed;
         await Screenshots.TakeAsync(page, "cancelled");
         await Expect(item).ToHaveCountAsync(0, new() { Timeout = 60_000 });
-        var after = JsonSerializer.Deserialize(E2e.Check(await alice.Cli.RunAsync("show", reservation.Id, "--json")).Stdout, GpuDevJsonContext.Default.ReservationDto)!;
+        var after = await DashboardSite.ShowAsync(alice, reservation.Id);
 
         Assert.True(updated < TimeSpan.FromSeconds(7), $"the cancelled reservation stayed on the timeline as it was for {updated}");
         Assert.Equal("cancelled", after.Status);

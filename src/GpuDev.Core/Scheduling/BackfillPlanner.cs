@@ -19,7 +19,9 @@ namespace GpuDev.Core.Scheduling;
 /// still-valid booked slot for its request while the requests ahead are booked, and gives it back just before
 /// booking the request itself, which therefore lands there or sooner: the guaranteed start never moves later (on the
 /// synthetic month in bench/README.md, 49 of 12,934 waiting requests started after their first ETA from scratch; 0
-/// with promises). A slot that no longer fits (a node left, a holder was extended) is dropped.</para>
+/// with promises). A slot that no longer fits because a holder ends later than planned (extended, or a teardown
+/// outlasting its estimate) is held at the earliest time it fits on the same nodes: the request keeps its place, and
+/// those behind it move with it rather than past it; a slot whose node left is dropped.</para>
 /// <para>The node (or nodes) for each request come from a <see cref="StartIndex"/>, which tries only the nodes that could
 /// win but picks exactly what a scan of every node with these rules picks (BackfillPlannerIdentityTests holds it to the
 /// scanning planner of commit 6605e3c).</para></summary>
@@ -31,11 +33,12 @@ public static class BackfillPlanner
     /// <param name="endsAt">When each holder's GPUs free up (missing: treated as freeing at <paramref name="now"/> + 1 minute).</param>
     /// <param name="queue">Waiting requests, oldest first.</param>
     /// <param name="promised">Where the previous pass booked waiting requests (<see cref="PlannedWait.Nodes"/> and
-    /// <see cref="PlannedWait.EstimatedStartAt"/>). Each slot still valid (its nodes still have the GPUs free for it) is
+    /// <see cref="PlannedWait.EstimatedStartAt"/>). Each slot (where its nodes still have the GPUs free for it) is
     /// held for its request while the requests ahead are booked, and given back just before the request itself is: so
     /// the request is booked there or sooner, and an ETA never moves later — even when early ends let the requests ahead
     /// move to other nodes (which, planned from scratch, can push a request behind them later). A slot that no longer
-    /// fits (a node left, a holder was extended) is dropped and its request booked from scratch. Null: plan from scratch.</param>
+    /// fits because a holder ends later is held at the earliest time it fits on its nodes (so a later request cannot take
+    /// its place); one whose node left is dropped and its request booked from scratch. Null: plan from scratch.</param>
     public static Plan Plan(DateTimeOffset now, IReadOnlyList<ComputeNode> nodes, IReadOnlyCollection<GpuAllocation> allocations,
         IReadOnlyDictionary<string, DateTimeOffset> endsAt, IReadOnlyList<PlanRequest> queue,
         IReadOnlyDictionary<string, PlannedSlot>? promised = null)
@@ -99,8 +102,11 @@ public static class BackfillPlanner
         return new Plan(starts, waits);
     }
 
-    /// <summary>Holds every promised slot that still fits, as a booking of its request (from now at the earliest, for the
-    /// request's duration); returns the held ones by request.</summary>
+    /// <summary>Holds every promised slot, as a booking of its request (from now at the earliest, for the request's
+    /// duration); returns the held ones by request. A slot that no longer fits where it was (a holder ends later than
+    /// planned: extended, or its teardown outlasting the estimate) is held at the earliest time it fits on the same nodes,
+    /// so the request keeps its place ahead of the requests behind it, which book around it; only a slot whose nodes are
+    /// gone or no longer allowed is dropped.</summary>
     private static Dictionary<string, (long From, int PerNode, List<int> Nodes)> HoldPromises(StartIndex index, List<NodeProfile> profiles,
         IEnumerable<PlanRequest> requests, IReadOnlyDictionary<string, PlannedSlot> promised, long t0)
     {
@@ -114,13 +120,20 @@ public static class BackfillPlanner
             }
 
             var perNode = request.NodeCount > 1 ? request.GpuCount / request.NodeCount : request.GpuCount;
-            var from = Math.Max(t0, slot.Start.ToUnixTimeMilliseconds());
-            var to = from + Math.Max(1, (long)request.Duration.TotalMilliseconds);
+            var duration = Math.Max(1, (long)request.Duration.TotalMilliseconds);
             var nodes = slot.Nodes.Select(n => position.TryGetValue(n, out var i) ? i : -1).ToList();
-            if (nodes.Any(i => i < 0 || !request.Allows(profiles[i]) || profiles[i].MinFree(from, to) < perNode) || nodes.Distinct().Count() != nodes.Count)
+            if (nodes.Any(i => i < 0 || !request.Allows(profiles[i])) || nodes.Distinct().Count() != nodes.Count)
             {
                 continue;
             }
+
+            var from = EarliestFitOnAll(profiles, nodes, perNode, duration, Math.Max(t0, slot.Start.ToUnixTimeMilliseconds()));
+            if (from < 0)
+            {
+                continue;
+            }
+
+            var to = from + duration;
 
             foreach (var node in nodes)
             {
@@ -131,6 +144,33 @@ public static class BackfillPlanner
         }
 
         return held;
+    }
+
+    /// <summary>The earliest start ≥ <paramref name="from"/> at which <paramref name="gpus"/> GPUs stay free for
+    /// <paramref name="duration"/> on every one of <paramref name="nodes"/>; -1 when never (a node has fewer GPUs).</summary>
+    private static long EarliestFitOnAll(List<NodeProfile> profiles, List<int> nodes, int gpus, long duration, long from)
+    {
+        while (true)
+        {
+            var latest = from;
+            foreach (var node in nodes)
+            {
+                var fit = profiles[node].EarliestFit(gpus, duration, from, long.MaxValue);
+                if (fit < 0)
+                {
+                    return -1;
+                }
+
+                latest = Math.Max(latest, fit);
+            }
+
+            if (latest == from)
+            {
+                return from;
+            }
+
+            from = latest;
+        }
     }
 
     /// <summary>Books the node where the request starts earliest (then the fewest GPUs free at that start, then the first

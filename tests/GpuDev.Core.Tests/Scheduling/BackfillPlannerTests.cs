@@ -186,6 +186,29 @@ public sealed class BackfillPlannerTests
         Assert.Equal(s_now.AddHours(3), Assert.Single(plan.Waits).EstimatedStartAt);
     }
 
+    [Fact]
+    public void Plan_TeardownOutlastsItsEstimate_FirstRequestKeepsItsPlace()
+    {
+        // A t4 node of 4: n holds 2 GPUs for 3 h, x 2 more while it is torn down (the server counts its end as now + 10 s
+        // at every pass). b (2 GPUs) is first in the queue, c (1 GPU for 4 h) behind it. The next pass comes 15 s later
+        // with x still there: b's slot at +10 s no longer fits, c's at +1 h 10 s still does.
+        ComputeNode[] nodes = [Node("t", 4, "t4")];
+        var held = Held("t", "n", 0, 1).Concat(Held("t", "x", 2, 3)).ToList();
+        PlanRequest[] queue = [Request("b", 2, type: "t4"), Request("c", 1, hours: 4, type: "t4")];
+        var first = BackfillPlanner.Plan(s_now, nodes, held, new Dictionary<string, DateTimeOffset> { ["n"] = s_now.AddHours(3), ["x"] = s_now.AddSeconds(10) }, queue);
+        var promised = first.Waits.ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes));
+        var later = s_now.AddSeconds(15);
+
+        var next = BackfillPlanner.Plan(later, nodes, held, new Dictionary<string, DateTimeOffset> { ["n"] = s_now.AddHours(3), ["x"] = later.AddSeconds(10) }, queue, promised);
+
+        Assert.Equal(s_now.AddSeconds(10), first.Waits.Single(w => w.ReservationId == "b").EstimatedStartAt);
+        Assert.Equal(s_now.AddHours(1).AddSeconds(10), first.Waits.Single(w => w.ReservationId == "c").EstimatedStartAt);
+        // Both move by the 15 s the teardown overran, in queue order; c does not take b's GPUs and push b 3 h back.
+        Assert.Empty(next.Starts);
+        Assert.Equal(later.AddSeconds(10), next.Waits.Single(w => w.ReservationId == "b").EstimatedStartAt);
+        Assert.Equal(later.AddHours(1).AddSeconds(10), next.Waits.Single(w => w.ReservationId == "c").EstimatedStartAt);
+    }
+
     /// <summary>Two nodes freeing 6 GPUs each at +2 h (n0 labelled); e (4 GPUs) ties between them and takes n1 by the
     /// tightest fit, r (6 GPUs, labelled) is booked on n0 at +2 h, and l (1 GPU) backfills onto n0 now.</summary>
     private static (ComputeNode[] Nodes, List<GpuAllocation> Held, Dictionary<string, DateTimeOffset> Ends, PlanRequest[] Queue) TieScenario()

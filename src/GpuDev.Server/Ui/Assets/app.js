@@ -6,7 +6,7 @@
   var POLL_MS = 5000;
   var api = '/api/v1';
   var last = {};
-  var timeline = null, tlItems = null, tlGroups = null;
+  var timeline = null, tlItems = null, tlGroups = null, userMoved = false;
   var statusEl = document.getElementById('status');
 
   function el(tag, attrs, children) {
@@ -103,7 +103,8 @@
       var whenText = waiting
         ? 'starts by ' + fmt(r.estimatedStartAt) + (r.likelyStartAt && r.likelyStartAt !== r.estimatedStartAt ? ' (likely ' + fmt(r.likelyStartAt) + ')' : '')
         : (r.expiresAt ? 'ends by ' + fmt(r.expiresAt) + (likelyEnds[r.id] ? ' (likely ' + fmt(likelyEnds[r.id]) + ')' : '') : (r.statusReason || '—'));
-      if (waiting && r.waitReason) whenText += ' — ' + r.waitReason;
+      // The scheduler's reason gives times as UTC ISO 8601; shown here in the reader's time like the rest of the page.
+      if (waiting && r.waitReason) whenText += ' — ' + r.waitReason.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z\b/g, fmt);
       var connect = r.status === 'active' ? el('code', { text: 'gpu-dev connect ' + id8 }) : '—';
       var jupyter = r.jupyterUrl && /^https?:\/\//i.test(r.jupyterUrl)
         ? el('a', { href: r.jupyterUrl, target: '_blank', rel: 'noopener noreferrer', text: 'Open Jupyter' }) : '—';
@@ -178,7 +179,8 @@
     t.nodes.forEach(function (n) {
       if (!types[n.gpuType]) { types[n.gpuType] = { id: 'type:' + n.gpuType, content: n.gpuType, nestedGroups: [], showNested: true, treeLevel: 1 }; groups.push(types[n.gpuType]); }
       types[n.gpuType].nestedGroups.push('node:' + n.name);
-      groups.push({ id: 'node:' + n.name, content: n.name + ' (' + n.gpus + ' GPUs)', treeLevel: 2 });
+      groups.push({ id: 'node:' + n.name, treeLevel: 2, content: el('span', { className: 'tl-node', 'data-node': n.name, 'data-gpus': n.gpus, 'data-gpu-type': n.gpuType }, [
+        n.name + ' ', el('span', { className: 'tl-node-gpus', text: n.gpus + ' GPUs' })]) });
       n.items.forEach(function (i) {
         if (i.mine && i.likelyEnd) likelyEnds[i.reservationId] = i.likelyEnd;
         var queued = i.status === 'queued';
@@ -207,13 +209,20 @@
             return el('span', { className: 'likely-mark', title: 'likely start: ' + fmt(item.likelyOf.start === item.start ? item.start : item.likelyOf.likelyStart), 'aria-hidden': 'true', text: '◆' });
           }
           var label = describe(item.tl, item.node);
+          // data-node/-gpus/-start/-end: the item's place and times as the API gave them, for tests and scripts.
           return el('span', {
             className: 'tl-item', tabindex: '0', role: 'button', 'data-reservation-id': item.tl.reservationId,
-            'data-status': item.tl.status, title: label, 'aria-label': label,
-            text: (item.tl.mine ? '★ ' : '') + (item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus
-              + (item.tl.status === 'queued' ? ' · queued' : item.tl.status === 'ending' ? ' · releasing' : ''),
-          });
+            'data-status': item.tl.status, 'data-node': item.node, 'data-gpus': item.tl.gpus, 'data-start': item.tl.start,
+            'data-end': item.tl.end, title: label, 'aria-label': label,
+          }, [(item.tl.mine ? '★ ' : '') + (item.tl.status === 'ending' ? 'releasing' : item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus,
+            item.tl.status === 'queued' ? el('span', { className: 'tl-state', text: ' · queued' }) : null]);
         },
+      });
+      // vis-timeline shows itself only at a redraw after its first range change, which can come a second or two later
+      // (or at the next data change): redraw at once so the nodes and their lanes appear with the first data.
+      timeline.on('rangechanged', function (props) {
+        if (props.byUser) userMoved = true;
+        if (!timeline.initialDrawDone) timeline.redraw();
       });
       timeline.on('select', function (props) {
         var item = props.items.length ? tlItems.get(props.items[0]) : null;
@@ -234,6 +243,8 @@
       tlGroups.remove(tlGroups.getIds().filter(function (id) { return !groups.some(function (g) { return g.id === id; }); }));
       tlItems.update(items);
       tlItems.remove(tlItems.getIds().filter(function (id) { return !items.some(function (x) { return x.id === id; }); }));
+      // Until the user pans or zooms, the window keeps showing everything booked, from just before now.
+      if (!userMoved) timeline.setWindow(start, end, { animation: false });
     }
   }
 
