@@ -209,13 +209,14 @@
             return el('span', { className: 'likely-mark', title: 'likely start: ' + fmt(item.likelyOf.start === item.start ? item.start : item.likelyOf.likelyStart), 'aria-hidden': 'true', text: '◆' });
           }
           var label = describe(item.tl, item.node);
-          // data-node/-gpus/-start/-end: the item's place and times as the API gave them, for tests and scripts.
+          var shown = (item.tl.mine ? '★ ' : '') + (item.tl.status === 'ending' ? 'releasing' : item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus;
+          // data-node/-gpus/-start/-end: the item's place and times as the API gave them, for tests and scripts. The
+          // accessible name starts with the text shown (WCAG 2.5.3, label in name), then the details the tooltip gives.
           return el('span', {
             className: 'tl-item', tabindex: '0', role: 'button', 'data-reservation-id': item.tl.reservationId,
             'data-status': item.tl.status, 'data-node': item.node, 'data-gpus': item.tl.gpus, 'data-start': item.tl.start,
-            'data-end': item.tl.end, title: label, 'aria-label': label,
-          }, [(item.tl.mine ? '★ ' : '') + (item.tl.status === 'ending' ? 'releasing' : item.tl.name || item.tl.user || '') + ' · ' + item.tl.gpus,
-            item.tl.status === 'queued' ? el('span', { className: 'tl-state', text: ' · queued' }) : null]);
+            'data-end': item.tl.end, title: label, 'aria-label': shown + (item.tl.status === 'queued' ? ' · queued' : '') + ': ' + label,
+          }, [shown, item.tl.status === 'queued' ? el('span', { className: 'tl-state', text: ' · queued' }) : null]);
         },
       });
       // vis-timeline shows itself only at a redraw after its first range change, which can come a second or two later
@@ -232,11 +233,11 @@
         var span = e.target.closest && e.target.closest('.tl-item');
         if (!span || (e.key !== 'Enter' && e.key !== ' ')) return;
         e.preventDefault();
-        document.getElementById('timeline-details').textContent = span.getAttribute('aria-label');
+        document.getElementById('timeline-details').textContent = span.getAttribute('title');
       });
       container.addEventListener('focusin', function (e) {
         var span = e.target.closest && e.target.closest('.tl-item');
-        if (span) document.getElementById('timeline-details').textContent = span.getAttribute('aria-label');
+        if (span) document.getElementById('timeline-details').textContent = span.getAttribute('title');
       });
     } else {
       tlGroups.update(groups);
