@@ -174,6 +174,7 @@ field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",]*\).*/\1/p" <<<"$2"; }
 next() {
   printf '\nNext:\n  export PATH="%s/bin:$PATH"\n' "$root"
   printf '  %-26s # %s\n' "$1" "$2" "gpu-dev list" "your reservations" "./quickstart.sh stop" "cancel your reservations and stop the server"
+  printf '  web dashboard: %s/ui (sign in with the token in %s)\n' "$url" "$run/token"
 }
 
 # 5. A real reservation: 1 GPU of the first type this machine offers with one free, for 1 hour; unless you have one.

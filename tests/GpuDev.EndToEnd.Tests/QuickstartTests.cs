@@ -49,6 +49,13 @@ public sealed class QuickstartTests
             Assert.Contains($"you already have reservation {id[..8]} (active): not reserving another", second.Stdout, StringComparison.Ordinal);
             Assert.Contains($"gpu-dev connect {id[..8]}", second.Stdout, StringComparison.Ordinal);
             Assert.Equal(pid, await File.ReadAllTextAsync(Path.Combine(work, "run", "server.pid")));
+
+            // The dashboard it points at takes the token it names.
+            Assert.Contains($"web dashboard: {url}/ui (sign in with the token in {Path.Combine(work, "run", "token")})", first.Stdout, StringComparison.Ordinal);
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+            using var signIn = await browser.PostAsync(new Uri($"{url}/ui/signin"),
+                new FormUrlEncodedContent([KeyValuePair.Create("token", (await File.ReadAllTextAsync(Path.Combine(work, "run", "token"))).Trim())]));
+            Assert.Equal((System.Net.HttpStatusCode.Redirect, "/ui"), (signIn.StatusCode, signIn.Headers.Location?.OriginalString));
         }
         finally
         {
