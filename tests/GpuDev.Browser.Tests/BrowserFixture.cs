@@ -25,6 +25,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install chromium; .ci/run does).");
         }
 
+        // Expectations (Expect(...)) have their own default, 5 s, which a loaded 2-core CI machine can exceed for a first
+        // page load and refresh: they get the step timeout too (a test passes its own where it claims a bound).
+        Assertions.SetDefaultExpectTimeout((float)StepTimeout.TotalMilliseconds);
         _playwright = await Playwright.CreateAsync();
         // --no-sandbox: chromium refuses to start its sandbox as root (CI runs as root) and where user namespaces are off.
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
