@@ -69,7 +69,7 @@ public sealed class AccessibilityTests(BrowserFixture browser) : IClassFixture<B
         var faults = await ViolationsAsync(broken.Page, "planted");
 
         // Keyboard alone: the token field has focus on arrival, Enter submits, and the first Tab on the dashboard
-        // reaches the skip link.
+        // reaches the "Skip to content" link.
         await using var keyboard = await browser.NewPageAsync();
         var page = keyboard.Page;
         await page.GotoAsync($"{site.Url}/ui/signin");

@@ -128,6 +128,26 @@ public sealed class OidcWebSignInTests
         Assert.Contains(audit, e => e.Outcome == (int)status && e.Detail!.Contains(reason, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("the-secret", HttpStatusCode.Redirect)]
+    [InlineData("a-wrong-secret", HttpStatusCode.Unauthorized)]
+    public async Task ConfidentialWebClient_RedeemsTheCodeWithItsSecret(string configured, HttpStatusCode expected)
+    {
+        await using var oidc = await OidcTestProvider.StartAsync(webRedirectUri: Callback, webClientSecret: "the-secret", cancellationToken: Ct);
+        await using var server = Server(oidc, configured);
+        var browser = server.CreateClient(s_browser);
+        var (start, flowCookie) = await StartAsync(browser);
+
+        var finish = await CallbackAsync(browser, await oidc.AuthorizeAsync(start, "u-alice", cancellationToken: Ct), flowCookie);
+
+        Assert.Equal(expected, finish.StatusCode);
+        Assert.Equal(expected == HttpStatusCode.Redirect, Cookie(finish, "gpu-dev-session") is not null);
+        if (expected != HttpStatusCode.Redirect)
+        {
+            Assert.Contains("did not accept the sign-in", await finish.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task SignInPage_OffersTheProviderOnlyWhereConfigured()
     {
@@ -145,16 +165,23 @@ public sealed class OidcWebSignInTests
         Assert.Equal(HttpStatusCode.NotFound, start.StatusCode);
     }
 
-    /// <summary>A server trusting <paramref name="oidc"/> with its web client, its clock at the real time.</summary>
-    private static ServerFixture Server(OidcTestProvider oidc)
+    /// <summary>A server trusting <paramref name="oidc"/> with its web client (and <paramref name="secret"/> for it, if
+    /// given), its clock at the real time.</summary>
+    private static ServerFixture Server(OidcTestProvider oidc, string? secret = null)
     {
-        var server = new ServerFixture(new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Auth:Oidc:Authority"] = oidc.Issuer,
             ["Auth:Oidc:RequireHttps"] = "false",
             ["Auth:Oidc:Scopes"] = "openid email profile groups",
             ["Auth:Oidc:WebClientId"] = OidcTestProvider.WebClientId,
-        });
+        };
+        if (secret is not null)
+        {
+            settings["Auth:Oidc:WebClientSecret"] = secret;
+        }
+
+        var server = new ServerFixture(settings);
         server.Time.SetUtcNow(DateTimeOffset.UtcNow);
         return server;
     }

@@ -90,10 +90,11 @@ public sealed class OidcTestProvider : IAsyncDisposable
     /// <summary>Starts a provider with <paramref name="accounts"/> (default <see cref="DefaultAccounts"/>) and one public
     /// native client that may use the device grant, its ID tokens signed with <paramref name="idTokenAlgorithm"/>
     /// (RS256 or ES256); with <paramref name="webRedirectUri"/>, also the dashboard's web client (<see cref="WebClientId"/>)
-    /// that may be sent back only there; waits for it to listen.</summary>
+    /// that may be sent back only there (a confidential client with <paramref name="webClientSecret"/>, which it must then
+    /// present with HTTP Basic at the token endpoint); waits for it to listen.</summary>
     public static async Task<OidcTestProvider> StartAsync(IReadOnlyList<OidcTestAccount>? accounts = null, string clientId = DefaultClientId,
         string idTokenAlgorithm = "RS256", TimeSpan? deviceCodeLifetime = null, TimeSpan? idTokenLifetime = null, string? webRedirectUri = null,
-        CancellationToken cancellationToken = default)
+        string? webClientSecret = null, CancellationToken cancellationToken = default)
     {
         if (WhyUnavailable() is { } reason)
         {
@@ -114,12 +115,19 @@ public sealed class OidcTestProvider : IAsyncDisposable
         });
         if (webRedirectUri is not null)
         {
-            clientsJson.Add(new JsonObject
+            var web = new JsonObject
             {
-                ["client_id"] = WebClientId, ["application_type"] = "web", ["token_endpoint_auth_method"] = "none",
+                ["client_id"] = WebClientId, ["application_type"] = "web",
+                ["token_endpoint_auth_method"] = webClientSecret is null ? "none" : "client_secret_basic",
                 ["grant_types"] = new JsonArray("authorization_code"), ["response_types"] = new JsonArray("code"),
                 ["redirect_uris"] = new JsonArray(webRedirectUri), ["id_token_signed_response_alg"] = idTokenAlgorithm,
-            });
+            };
+            if (webClientSecret is not null)
+            {
+                web["client_secret"] = webClientSecret;
+            }
+
+            clientsJson.Add(web);
         }
 
         var info = new ProcessStartInfo("node")
