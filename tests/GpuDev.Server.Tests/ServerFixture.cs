@@ -143,6 +143,27 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>The audit entries matching <paramref name="query"/> once <paramref name="complete"/> holds of them (or after
+    /// 5 s, as they are then): an entry is written after its response has reached the client, so a test that has its
+    /// answers may still be ahead of the last entries.</summary>
+    public async Task<IReadOnlyList<GpuDev.Core.Audit.AuditEntry>> AuditAsync(GpuDev.Core.Audit.AuditQuery query, Func<IReadOnlyList<GpuDev.Core.Audit.AuditEntry>, bool> complete)
+    {
+        var log = Services.GetRequiredService<GpuDev.Core.Audit.IAuditLog>();
+        IReadOnlyList<GpuDev.Core.Audit.AuditEntry> entries = [];
+        for (var i = 0; i < 100; i++)
+        {
+            entries = await log.QueryAsync(query, CancellationToken.None);
+            if (complete(entries))
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return entries;
+    }
+
     public static async Task<ReservationDto> WaitForStatusAsync(HttpClient client, string id, string status)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);

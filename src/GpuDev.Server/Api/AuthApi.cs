@@ -69,9 +69,9 @@ public static class AuthApi
         HttpContext http, AuthFailureLimiter limiter, Func<Task<(SignedIn? SignedIn, int Status, string Refusal)>> signIn)
     {
         var address = AuditMiddleware.RemoteAddress(http) ?? "unknown";
-        if (limiter.RetryAfter(address) is { } wait)
+        if (limiter.RetryAfterSeconds(address) is { } seconds)
         {
-            return Problems.TooManyRequests($"Too many failed sign-ins from {address}; try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
+            return Problems.TooManyRequests($"Too many failed sign-ins from {address}; try again in {seconds} s.");
         }
 
         var (signedIn, status, refusal) = await signIn();

@@ -53,10 +53,10 @@ public static class RegistryTokenApi
     private static async Task<IResult> IssueAsync(HttpContext http, string? user, string? password, string service, string[] scopes,
         BuildRegistryTokens tokens, IReservationStore store, AuthFailureLimiter limiter, CancellationToken cancellationToken)
     {
-        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (limiter.RetryAfter(address) is { } wait)
+        var address = Audit.AuditMiddleware.RemoteAddress(http) ?? "unknown";
+        if (limiter.RetryAfterSeconds(address) is { } seconds)
         {
-            http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests, "too_many_requests", "too many failed attempts from this address");
         }
 

@@ -26,6 +26,10 @@ internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<Ser
         return window.Failures >= options.Value.AuthFailureLimit ? window.Start + options.Value.AuthFailureWindow - now : null;
     }
 
+    /// <summary><see cref="RetryAfter"/> in whole seconds, at least 1 (for Retry-After and the message), or null.</summary>
+    public int? RetryAfterSeconds(string address) =>
+        RetryAfter(address) is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
+
     public void RecordFailure(string address)
     {
         var now = timeProvider.GetUtcNow();

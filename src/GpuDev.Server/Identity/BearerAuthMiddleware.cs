@@ -91,9 +91,8 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
             return;
         }
 
-        if (limiter.RetryAfter(address) is { } wait)
+        if (limiter.RetryAfterSeconds(address) is { } seconds)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
             if (!limiter.FirstThrottled(address))
             {
                 http.Items[Audit.AuditMiddleware.SkipItem] = true;

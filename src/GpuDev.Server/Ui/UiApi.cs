@@ -57,7 +57,7 @@ public static class UiApi
 
     /// <summary>The sign-in form's post: the token is checked as every API request's is; a good one is kept in the
     /// session cookie for as long as the token lasts, a bad one gets the form again with the reason (and counts as a
-    /// failed attempt from the address, as with a bad bearer token).</summary>
+    /// failed attempt from the address, as with a bad bearer token; over the limit, 429).</summary>
     internal static async Task<IResult> SignInAsync(
         HttpContext http, TokenCache tokens, AuthFailureLimiter limiter, TimeProvider timeProvider, IOptions<AuthOptions> auth, CancellationToken cancellationToken)
     {
@@ -67,16 +67,18 @@ public static class UiApi
             return Html(http, StatusCodes.Status403Forbidden, UiPages.SignIn("The form was posted from another site.", oidc));
         }
 
-        if (Throttled(http, limiter) is { } throttled)
-        {
-            return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn(throttled, oidc));
-        }
-
         var token = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync(cancellationToken))["token"].ToString() : null;
         var match = await BearerAuthMiddleware.FindAsync(tokens, token, cancellationToken);
         var now = timeProvider.GetUtcNow();
         if (match is null || !TokenCache.Authenticates(match, now))
         {
+            // As for a bearer token: only guesses count and are throttled; a good token is never refused, and a real one
+            // that no longer signs in is told why.
+            if (match is null && Throttled(http, limiter) is { } throttled)
+            {
+                return Html(http, StatusCodes.Status429TooManyRequests, UiPages.SignIn(throttled, oidc));
+            }
+
             if (match is null)
             {
                 limiter.RecordFailure(Address(http));
@@ -181,18 +183,23 @@ public static class UiApi
         return Html(http, status, UiPages.SignIn(why, oidc));
     }
 
-    /// <summary>Why the address may not try now (too many failed sign-ins), with Retry-After set; or null.</summary>
+    /// <summary>Why the address may not try now (too many failed sign-ins), with Retry-After set; or null. As for bearer
+    /// tokens, only a window's first throttled attempt is audited (it stands for the rest).</summary>
     private static string? Throttled(HttpContext http, AuthFailureLimiter limiter)
     {
         var address = Address(http);
-        if (limiter.RetryAfter(address) is not { } wait)
+        if (limiter.RetryAfterSeconds(address) is not { } seconds)
         {
             return null;
         }
 
-        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        http.Items[AuditMiddleware.SkipItem] = true; // the failures that led here were recorded
+        if (!limiter.FirstThrottled(address))
+        {
+            http.Items[AuditMiddleware.SkipItem] = true;
+        }
+
+        http.Items[AuditMiddleware.DetailItem] = "throttled: too many failed sign-ins";
         return $"Too many failed sign-ins from {address}; try again in {seconds} s.";
     }
 

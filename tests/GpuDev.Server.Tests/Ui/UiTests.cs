@@ -216,9 +216,35 @@ public sealed class UiTests
         var good = await browser.PostAsync("/ui/signin", Form(token), Ct);
 
         Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Redirect), (bad.StatusCode, good.StatusCode));
-        var audit = await server.Services.GetRequiredService<IAuditLog>().QueryAsync(new AuditQuery(Action: "POST /ui/signin"), Ct);
+        var audit = await server.AuditAsync(new AuditQuery(Action: "POST /ui/signin"), entries => entries.Count >= 2);
         Assert.Contains(audit, e => e is { Actor: "anonymous", Outcome: 401 } && e.Detail!.Contains("not valid", StringComparison.Ordinal));
         Assert.Contains(audit, e => e is { Actor: "alice", Outcome: 302, Target: "alice" });
+    }
+
+    [Fact]
+    public async Task SignIn_GuessesOverTheLimit_429WithRetryAfter_AGoodTokenStillSignsIn_ThrottlingAuditedOnce()
+    {
+        await using var server = new ServerFixture(new Dictionary<string, string> { ["Server:AuthFailureLimit"] = "10", ["Server:AuthFailureWindow"] = "00:00:03" });
+        var (_, token) = await UserAsync(server, "alice");
+        var browser = server.CreateClient(s_browser);
+
+        var guesses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            guesses.Add((await browser.PostAsync("/ui/signin", Form("gdt_guess_" + i), Ct)).StatusCode);
+        }
+
+        var throttled = await browser.PostAsync("/ui/signin", Form("gdt_guess_last"), Ct);
+        var good = await browser.PostAsync("/ui/signin", Form(token), Ct);
+        var audit = await server.AuditAsync(new AuditQuery(Action: "POST /ui/signin"),
+            entries => entries.Count(e => e.Outcome == 401) >= 10 && entries.Any(e => e.Outcome == 429) && entries.Any(e => e.Outcome == 302));
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 10), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], guesses);
+        Assert.Equal(HttpStatusCode.TooManyRequests, throttled.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(3), throttled.Headers.RetryAfter?.Delta);
+        Assert.Contains("Too many failed sign-ins", await throttled.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.Redirect, "/ui"), (good.StatusCode, good.Headers.Location?.OriginalString));
+        Assert.Equal((10, 1), (audit.Count(e => e.Outcome == 401), audit.Count(e => e.Outcome == 429)));
     }
 
     [Theory]
