@@ -122,7 +122,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var clock = Stopwatch.StartNew();
         // Gone, or shown as ended and releasing its GPUs (the container is still being removed: they are not free yet).
         await Expect(page.Locator($"[data-reservation-id=\"{reservation.Id}\"]:not([data-status=\"ending\"])")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-        Console.WriteLine($"cancelled reservation updated on the page {clock.Elapsed.TotalSeconds:0.0} s after the confirmation");
+        TestContext.Current.TestOutputHelper?.WriteLine($"cancelled reservation updated on the page {clock.Elapsed.TotalSeconds:0.0} s after the confirmation");
         await Screenshots.TakeAsync(page, "cancelled");
         // Once its container is removed, the next poll takes it off.
         await PagePolling.ResumeAsync(page);

@@ -113,7 +113,7 @@ public sealed class FleetScenarioTests(BrowserFixture browser) : IClassFixture<B
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel reservation" }).ClickAsync();
         var clock = Stopwatch.StartNew();
         await Expect(page.Locator($"span.tl-item[data-reservation-id=\"{cancelled.Id}\"]:not([data-status=\"ending\"])")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
-        Console.WriteLine($"cancelled reservation updated on the page {clock.Elapsed.TotalSeconds:0.0} s after the confirmation");
+        TestContext.Current.TestOutputHelper?.WriteLine($"cancelled reservation updated on the page {clock.Elapsed.TotalSeconds:0.0} s after the confirmation");
         await PagePolling.ResumeAsync(page);
         await Screenshots.TakeAsync(page, "cancelled");
         // Also when the container's teardown outlasts the 10 s the server counts for it (carol's request used to jump
