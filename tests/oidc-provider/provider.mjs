@@ -124,6 +124,16 @@ function buildProvider(issuer) {
         },
         successSource: (ctx) => { ctx.body = page('Sign-in success', '<p>You can close this page.</p>'); },
       },
+      // Signing out at the provider (OpenID Connect RP-Initiated Logout), which the dashboard's sign-out can go on to.
+      // Plain pages: the library's defaults load a web font, and tests run offline.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.body = page('Sign out', `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>`
+            + '<button type="submit" form="op.logoutForm">No, stay signed in</button>');
+        },
+        postLogoutSuccessSource: (ctx) => { ctx.body = page('Signed out', '<p>You are signed out.</p>'); },
+      },
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: (ctx, out) => {

@@ -67,6 +67,11 @@ public sealed class OidcOptions
     /// empty: a public client, PKCE alone.</summary>
     public string? WebClientSecret { get; set; }
 
+    /// <summary>Signing out of the dashboard also ends the session at the provider (OpenID Connect RP-Initiated Logout:
+    /// the browser goes to its <c>end_session_endpoint</c> and comes back to <c>&lt;server&gt;/ui/signin</c>, which must
+    /// be registered there as a post-logout redirect URI). Off: only the dashboard's session ends.</summary>
+    public bool SignOutAtProvider { get; set; }
+
     /// <summary>Audiences an ID token may carry; empty: <see cref="ClientId"/> and <see cref="WebClientId"/>.</summary>
     public List<string> Audiences { get; set; } = [];
 

@@ -70,6 +70,38 @@ internal sealed partial class OidcWebSignIn(HttpClient http, OidcSignIn signIn, 
         return (Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(endpoint, query), "");
     }
 
+    /// <summary>Where to send the browser to end its session at the provider after a sign-out of a session this sign-in
+    /// made (RP-Initiated Logout 1.0, identified by the client), back to the sign-in page; null where
+    /// <see cref="OidcOptions.SignOutAtProvider"/> is off, the provider has no <c>end_session_endpoint</c>, or cannot be
+    /// reached (the dashboard's own session has ended either way).</summary>
+    public async Task<string?> SignOutUrlAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var oidc = options.Value.Oidc;
+        if (!Enabled || !oidc.SignOutAtProvider)
+        {
+            return null;
+        }
+
+        string? endpoint;
+        try
+        {
+            endpoint = (await signIn.GetConfigurationAsync(cancellationToken)).EndSessionEndpoint;
+        }
+        catch (InvalidOperationException e)
+        {
+            LogProviderUnreachable(logger, e.Message);
+            return null;
+        }
+
+        return string.IsNullOrEmpty(endpoint)
+            ? null
+            : Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(endpoint, new Dictionary<string, string?>
+            {
+                ["client_id"] = oidc.WebClient,
+                ["post_logout_redirect_uri"] = $"{request.Scheme}://{request.Host}{request.PathBase}{UiApi.SignInPath}",
+            });
+    }
+
     /// <summary>The provider's answer: signed in (the session token), or the status and reason to show.</summary>
     public async Task<(SignedIn? SignedIn, int Status, string Refusal)> FinishAsync(HttpContext context, CancellationToken cancellationToken)
     {

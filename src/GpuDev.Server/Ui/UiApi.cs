@@ -133,9 +133,10 @@ public static class UiApi
         return SignedIn(http, signedIn.User, signedIn.Token, signedIn.Secret);
     }
 
-    /// <summary>Drops the session cookie. A session the dashboard's OpenID sign-in issued is revoked too; a pasted token
-    /// stays valid (it may be the CLI's).</summary>
-    internal static async Task<IResult> SignOutAsync(HttpContext http, TokenCache tokens, IIdentityStore identity, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <summary>Drops the session cookie. A session the dashboard's OpenID sign-in issued is revoked too (and, where
+    /// configured, ended at the provider); a pasted token stays valid (it may be the CLI's).</summary>
+    internal static async Task<IResult> SignOutAsync(HttpContext http, TokenCache tokens, IIdentityStore identity, OidcWebSignIn oidc, TimeProvider timeProvider,
+        CancellationToken cancellationToken)
     {
         if (!SameOrigin(http))
         {
@@ -143,10 +144,12 @@ public static class UiApi
         }
 
         var match = await BearerAuthMiddleware.FindAsync(tokens, http.Request.Cookies[BearerAuthMiddleware.SessionCookie], cancellationToken);
+        string? atProvider = null;
         if (match is { Token: { Kind: TokenKind.Session, Name: OidcWebSignIn.TokenName, RevokedAt: null } web })
         {
             await identity.RevokeTokenAsync(match.User.Id, web.Id, timeProvider.GetUtcNow(), cancellationToken);
             tokens.ForgetToken(web.Id);
+            atProvider = await oidc.SignOutUrlAsync(http.Request, cancellationToken);
         }
 
         if (match is not null)
@@ -155,7 +158,7 @@ public static class UiApi
         }
 
         http.Response.Cookies.Delete(BearerAuthMiddleware.SessionCookie, new CookieOptions { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps });
-        return Results.Redirect(SignInPath);
+        return atProvider is null ? Results.Redirect(SignInPath) : Html(http, StatusCodes.Status200OK, UiPages.SignedOut(atProvider));
     }
 
     /// <summary>Keeps <paramref name="secret"/> in the session cookie for as long as the token lasts, and records the

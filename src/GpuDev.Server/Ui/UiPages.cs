@@ -45,6 +45,26 @@ internal static class UiPages
         </html>
         """;
 
+    /// <summary>After a sign-out: goes on to the provider to end the session there. A page that moves on by itself rather
+    /// than a redirect of the sign-out form, which the page's <c>form-action 'self'</c> would stop at the provider.</summary>
+    public static string SignedOut(string providerUrl) => $$"""
+        {{Head}}
+        <title>Signed out · gpu-dev</title>
+        <meta http-equiv="refresh" content="0;url={{E(providerUrl)}}">
+        <link rel="stylesheet" href="/ui/assets/app.css">
+        </head>
+        <body class="signin">
+        <main id="main">
+        <h1>gpu-dev</h1>
+        <div class="card">
+        <h2>Signed out</h2>
+        <p>You are signed out of gpu-dev. <a href="{{E(providerUrl)}}">Sign out of your organisation's account too</a>.</p>
+        </div>
+        </main>
+        </body>
+        </html>
+        """;
+
     public static string Dashboard(string user, bool admin) => $$"""
         {{Head}}
         <title>gpu-dev</title>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using GpuDev.Contracts;
 using GpuDev.Core.Audit;
 using GpuDev.Core.Identity;
@@ -82,6 +83,43 @@ public sealed class OidcWebSignInTests
         Assert.Equal(2, audit.Count(e => e is { Actor: "alice", Outcome: 302 }));
     }
 
+    [Fact]
+    public async Task SignOut_AtTheProviderConfigured_GoesOnToItsEndSessionEndpoint_WhichAcceptsIt_OnlyForAWebSession()
+    {
+        await using var oidc = await OidcTestProvider.StartAsync(webRedirectUri: Callback, cancellationToken: Ct);
+        await using var server = Server(oidc, signOutAtProvider: true);
+        var cli = await CliLoginAsync(server, oidc, "u-alice");
+        var browser = server.CreateClient(s_browser);
+        var (_, _, finish) = await SignInThroughTheProviderAsync(browser, oidc);
+        var web = Cookie(finish, "gpu-dev-session")!.Split(';')[0];
+
+        var signOutWeb = await SignOutAsync(browser, web);
+        var page = await signOutWeb.Content.ReadAsStringAsync(Ct);
+        var signOutCli = await SignOutAsync(browser, "gpu-dev-session=" + cli.Token);
+        var webAfter = await GetWithCookieAsync(browser, Routes.Me, web);
+        var refresh = Regex.Match(page, "<meta http-equiv=\"refresh\" content=\"0;url=([^\"]+)\">");
+        var endSession = new Uri(WebUtility.HtmlDecode(refresh.Groups[1].Value));
+        var query = QueryHelpers.ParseQuery(endSession.Query);
+        // The real provider takes it (a wrong client or an unregistered address to come back to is a 400 there): with no
+        // session of its own in this client, it goes straight on to confirm the sign-out.
+        using var atProvider = new HttpClient();
+        using var providerAnswer = await atProvider.GetAsync(endSession, Ct);
+        var providerPage = await providerAnswer.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, signOutWeb.StatusCode);
+        Assert.True(refresh.Success, page);
+        Assert.Equal($"{oidc.Issuer}/session/end", endSession.GetLeftPart(UriPartial.Path));
+        Assert.Equal(OidcTestProvider.WebClientId, query["client_id"]);
+        Assert.Equal("http://localhost/ui/signin", query["post_logout_redirect_uri"]);
+        Assert.Equal(HttpStatusCode.OK, providerAnswer.StatusCode);
+        Assert.Contains($"{oidc.Issuer}/session/end/confirm", providerPage, StringComparison.Ordinal);
+        Assert.Contains("gpu-dev-session=;", string.Join("\n", signOutWeb.Headers.GetValues("Set-Cookie")), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, webAfter.StatusCode);
+        // A pasted token's sign-out stays at the dashboard: that session did not come from the provider.
+        Assert.Equal(HttpStatusCode.Redirect, signOutCli.StatusCode);
+        Assert.Equal("/ui/signin", signOutCli.Headers.Location?.OriginalString);
+    }
+
     [Theory]
     [InlineData("denied", HttpStatusCode.Forbidden, "did not sign you in")]
     [InlineData("wrong-state", HttpStatusCode.BadRequest, "did not start in this browser")]
@@ -162,8 +200,8 @@ public sealed class OidcWebSignInTests
     }
 
     /// <summary>A server trusting <paramref name="oidc"/> with its web client (and <paramref name="secret"/> for it, if
-    /// given), its clock at the real time.</summary>
-    private static ServerFixture Server(OidcTestProvider oidc, string? secret = null)
+    /// given; signing out there too with <paramref name="signOutAtProvider"/>), its clock at the real time.</summary>
+    private static ServerFixture Server(OidcTestProvider oidc, string? secret = null, bool signOutAtProvider = false)
     {
         var settings = new Dictionary<string, string>
         {
@@ -175,6 +213,11 @@ public sealed class OidcWebSignInTests
         if (secret is not null)
         {
             settings["Auth:Oidc:WebClientSecret"] = secret;
+        }
+
+        if (signOutAtProvider)
+        {
+            settings["Auth:Oidc:SignOutAtProvider"] = "true";
         }
 
         var server = new ServerFixture(settings);

@@ -90,7 +90,8 @@ public sealed class OidcTestProvider : IAsyncDisposable
     /// <summary>Starts a provider with <paramref name="accounts"/> (default <see cref="DefaultAccounts"/>) and one public
     /// native client that may use the device grant, its ID tokens signed with <paramref name="idTokenAlgorithm"/>
     /// (RS256 or ES256); with <paramref name="webRedirectUri"/>, also the dashboard's web client (<see cref="WebClientId"/>)
-    /// that may be sent back only there (a confidential client with <paramref name="webClientSecret"/>, which it must then
+    /// that may be sent back only there, and after signing out to the same server's <c>/ui/signin</c> (a confidential
+    /// client with <paramref name="webClientSecret"/>, which it must then
     /// present with HTTP Basic at the token endpoint); waits for it to listen.</summary>
     public static async Task<OidcTestProvider> StartAsync(IReadOnlyList<OidcTestAccount>? accounts = null, string clientId = DefaultClientId,
         string idTokenAlgorithm = "RS256", TimeSpan? deviceCodeLifetime = null, TimeSpan? idTokenLifetime = null, string? webRedirectUri = null,
@@ -121,6 +122,8 @@ public sealed class OidcTestProvider : IAsyncDisposable
                 ["token_endpoint_auth_method"] = webClientSecret is null ? "none" : "client_secret_basic",
                 ["grant_types"] = new JsonArray("authorization_code"), ["response_types"] = new JsonArray("code"),
                 ["redirect_uris"] = new JsonArray(webRedirectUri), ["id_token_signed_response_alg"] = idTokenAlgorithm,
+                // After signing out here, back to the dashboard's sign-in page on the same server.
+                ["post_logout_redirect_uris"] = new JsonArray(webRedirectUri.Replace("/ui/signin/oidc/callback", "/ui/signin", StringComparison.Ordinal)),
             };
             if (webClientSecret is not null)
             {
