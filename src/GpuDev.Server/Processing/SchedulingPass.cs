@@ -119,7 +119,9 @@ internal sealed partial class SchedulingPass(
         {
             var step = s_likelyRounding.Ticks;
             var rounded = new DateTimeOffset((at.UtcTicks + (step / 2)) / step * step, TimeSpan.Zero);
-            result[id] = rounded < promised[id] ? rounded : promised[id];
+            // Less than a step before the guaranteed start is no news (it is often only the rounding): the same time then,
+            // which clients do not show twice ("starts by 16:30 (likely ~16:30)").
+            result[id] = promised[id] - rounded >= TimeSpan.FromTicks(step) ? rounded : promised[id];
         }
 
         return result;
