@@ -45,9 +45,13 @@ public sealed class LikelyStartTests
         Assert.InRange(h100.LikelyFullNodeFreeAt!.Value, expected.AddSeconds(-1), expected.AddSeconds(1));
         Assert.Equal(h100.LikelyFullNodeFreeAt, h100.LikelyNextFreeAt);
 
-        // The list shows both as well; once it starts, neither is left.
+        // The list shows both as well, and the dashboard's timeline (the ◆ mark, the holder's likely end); once it starts,
+        // neither is left.
         var listed = (await bob.GetFromJsonAsync(Routes.Reservations, GpuDevJsonContext.Default.ListReservationDto, Ct))!.Single();
         Assert.Equal(queued.LikelyStartAt, listed.LikelyStartAt);
+        var timeline = (await bob.GetFromJsonAsync(Routes.Timeline, GpuDevJsonContext.Default.TimelineResponse, Ct))!.Nodes.SelectMany(n => n.Items).ToList();
+        Assert.Equal(queued.LikelyStartAt, timeline.Single(i => i.ReservationId == waiting.Id).LikelyStart);
+        Assert.InRange(timeline.Single(i => i.ReservationId == holding.Id).LikelyEnd!.Value, expected.AddSeconds(-1), expected.AddSeconds(1));
         Assert.Equal(HttpStatusCode.OK, (await alice.DeleteAsync(Routes.Reservation(holding.Id), Ct)).StatusCode);
         var started = await ServerFixture.WaitForStatusAsync(bob, waiting.Id, "active");
         Assert.Null(started.LikelyStartAt);
