@@ -18,16 +18,7 @@ internal static class UiPages
 
     private static string E(string text) => HtmlEncoder.Default.Encode(text);
 
-    public static string SignIn(string? error, bool oidc) => $$"""
-        {{Head}}
-        <title>Sign in · gpu-dev</title>
-        <link rel="stylesheet" href="/ui/assets/app.css">
-        </head>
-        <body class="signin">
-        <main id="main">
-        <h1>gpu-dev</h1>
-        <div class="card">
-        <h2>Sign in</h2>
+    public static string SignIn(string? error, bool oidc) => Card("Sign in", "", $$"""
         {{(error is null ? "" : $"<p class=\"error\" role=\"alert\" id=\"signin-error\">{E(error)}</p>")}}
         {{(oidc ? """
         <p><a class="button" id="signin-oidc" href="/ui/signin/oidc">Sign in with your organisation's account</a></p>
@@ -39,26 +30,28 @@ internal static class UiPages
         <input id="token" name="token" type="password" autocomplete="current-password" required maxlength="512"{{(error is null ? "" : " aria-describedby=\"signin-error\" aria-invalid=\"true\"")}}{{(oidc ? "" : " autofocus")}}>
         <button type="submit">Sign in</button>
         </form>
-        </div>
-        </main>
-        </body>
-        </html>
-        """;
+        """);
 
     /// <summary>After a sign-out: goes on to the provider to end the session there. A page that moves on by itself rather
     /// than a redirect of the sign-out form, which the page's <c>form-action 'self'</c> would stop at the provider.</summary>
-    public static string SignedOut(string providerUrl) => $$"""
+    public static string SignedOut(string providerUrl) => Card("Signed out", $"""<meta http-equiv="refresh" content="0;url={E(providerUrl)}">""", $"""
+        <p>You are signed out of gpu-dev. <a href="{E(providerUrl)}">Sign out of your organisation's account too</a>.</p>
+        """);
+
+    /// <summary>A page of one card under the product's name (sign-in, signed out): <paramref name="title"/> as the
+    /// page's title and the card's heading, <paramref name="head"/> added to the head.</summary>
+    private static string Card(string title, string head, string body) => $$"""
         {{Head}}
-        <title>Signed out · gpu-dev</title>
-        <meta http-equiv="refresh" content="0;url={{E(providerUrl)}}">
+        <title>{{title}} · gpu-dev</title>
+        {{head}}
         <link rel="stylesheet" href="/ui/assets/app.css">
         </head>
         <body class="signin">
         <main id="main">
         <h1>gpu-dev</h1>
         <div class="card">
-        <h2>Signed out</h2>
-        <p>You are signed out of gpu-dev. <a href="{{E(providerUrl)}}">Sign out of your organisation's account too</a>.</p>
+        <h2>{{title}}</h2>
+        {{body}}
         </div>
         </main>
         </body>
