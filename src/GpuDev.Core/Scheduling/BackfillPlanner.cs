@@ -50,20 +50,7 @@ public static class BackfillPlanner
         var byNode = allocations.ToLookup(a => a.Node, StringComparer.Ordinal);
         foreach (var group in queue.GroupBy(r => r.GpuType, StringComparer.OrdinalIgnoreCase))
         {
-            var profiles = nodes
-                .Where(n => string.Equals(n.GpuType, group.Key, StringComparison.OrdinalIgnoreCase))
-                .OrderBy(n => n.Name, StringComparer.Ordinal)
-                .Select(n => new NodeProfile(n.Name, n.GpuCount, t0, n.Labels))
-                .ToList();
-            foreach (var profile in profiles)
-            {
-                foreach (var holder in byNode[profile.Name].GroupBy(a => a.ReservationId))
-                {
-                    var end = endsAt.TryGetValue(holder.Key, out var e) ? e.ToUnixTimeMilliseconds() : t0 + 60_000;
-                    profile.Reserve(t0, Math.Max(end, t0 + 1), holder.Count(), holder.Key);
-                }
-            }
-
+            var profiles = Profiles(group.Key, nodes, byNode, endsAt, t0);
             var position = 0;
             var index = new StartIndex(profiles);
             var held = promised is { Count: > 0 } ? HoldPromises(index, profiles, group, promised, t0) : null;
@@ -100,6 +87,55 @@ public static class BackfillPlanner
         }
 
         return new Plan(starts, waits);
+    }
+
+    /// <summary>The promised starts that the fleet as given can no longer keep: each waiting request whose slot (see
+    /// <see cref="Plan"/>'s <c>promised</c>), held in queue order as a pass holds it, would start later than promised, with
+    /// the start it would be held at. A caller compares the fleet with and without a change (an extension, say) to learn
+    /// whether the change breaks a promise.</summary>
+    public static IReadOnlyList<DelayedPromise> DelayedPromises(DateTimeOffset now, IReadOnlyList<ComputeNode> nodes,
+        IReadOnlyCollection<GpuAllocation> allocations, IReadOnlyDictionary<string, DateTimeOffset> endsAt, IReadOnlyList<PlanRequest> queue,
+        IReadOnlyDictionary<string, PlannedSlot> promised)
+    {
+        var t0 = now.ToUnixTimeMilliseconds();
+        var byNode = allocations.ToLookup(a => a.Node, StringComparer.Ordinal);
+        var delayed = new List<DelayedPromise>();
+        foreach (var group in queue.GroupBy(r => r.GpuType, StringComparer.OrdinalIgnoreCase))
+        {
+            var profiles = Profiles(group.Key, nodes, byNode, endsAt, t0);
+            foreach (var (id, held) in HoldPromises(new StartIndex(profiles), profiles, group, promised, t0))
+            {
+                var promisedAt = promised[id].Start;
+                if (held.From > Math.Max(t0, promisedAt.ToUnixTimeMilliseconds()))
+                {
+                    delayed.Add(new DelayedPromise(id, promisedAt, DateTimeOffset.FromUnixTimeMilliseconds(held.From)));
+                }
+            }
+        }
+
+        return delayed;
+    }
+
+    /// <summary>The nodes of one GPU type, in name order, each with its holders booked until they end (missing: a minute
+    /// from now).</summary>
+    private static List<NodeProfile> Profiles(string gpuType, IReadOnlyList<ComputeNode> nodes, ILookup<string, GpuAllocation> byNode,
+        IReadOnlyDictionary<string, DateTimeOffset> endsAt, long t0)
+    {
+        var profiles = nodes
+            .Where(n => string.Equals(n.GpuType, gpuType, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(n => n.Name, StringComparer.Ordinal)
+            .Select(n => new NodeProfile(n.Name, n.GpuCount, t0, n.Labels))
+            .ToList();
+        foreach (var profile in profiles)
+        {
+            foreach (var holder in byNode[profile.Name].GroupBy(a => a.ReservationId))
+            {
+                var end = endsAt.TryGetValue(holder.Key, out var e) ? e.ToUnixTimeMilliseconds() : t0 + 60_000;
+                profile.Reserve(t0, Math.Max(end, t0 + 1), holder.Count(), holder.Key);
+            }
+        }
+
+        return profiles;
     }
 
     /// <summary>Holds every promised slot, as a booking of its request (from now at the earliest, for the request's

@@ -19,3 +19,7 @@ public sealed record PlannedWait(string ReservationId, int Position, DateTimeOff
 /// <summary>Where and when an earlier pass booked a waiting request: the next pass holds it for the request, so the
 /// request starts there or sooner.</summary>
 public sealed record PlannedSlot(DateTimeOffset Start, IReadOnlyList<string> Nodes);
+
+/// <summary>A waiting request whose promised start (<paramref name="PromisedAt"/>) the fleet can no longer keep: its slot
+/// would be held from <paramref name="HeldFrom"/> instead (<see cref="BackfillPlanner.DelayedPromises"/>).</summary>
+public sealed record DelayedPromise(string ReservationId, DateTimeOffset PromisedAt, DateTimeOffset HeldFrom);

@@ -23,6 +23,7 @@ internal sealed partial class ReservationService(
     KeyCollector keys,
     IDiskStore disks,
     Quotas quotas,
+    Processing.FleetView fleetView,
     Microsoft.Extensions.Options.IOptions<Hosting.ServerOptions> serverOptions,
     ILogger<ReservationService> logger)
 {
@@ -292,6 +293,11 @@ internal sealed partial class ReservationService(
             if (ReservationLimits.CheckExtension(reservation, hours) is { } refusal)
             {
                 return refusal.Code == "conflict" ? new Refusal(RefusalKind.Conflict, refusal.Message) : Refusal.BadInput(refusal.Message, "extendHours");
+            }
+
+            if (ExtensionPromises.Check(await fleetView.LoadAsync(cancellationToken), reservation, hours) is { } breaksAPromise)
+            {
+                return new Refusal(RefusalKind.Conflict, breaksAPromise);
             }
 
             change = change with { ExpiresAt = reservation.ExpiresAt!.Value + TimeSpan.FromHours(hours), ExtendedHours = hours, ClearWarnings = true };

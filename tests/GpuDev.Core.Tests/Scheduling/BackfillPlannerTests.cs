@@ -209,6 +209,30 @@ public sealed class BackfillPlannerTests
         Assert.Equal(later.AddHours(1).AddSeconds(10), next.Waits.Single(w => w.ReservationId == "c").EstimatedStartAt);
     }
 
+    [Fact]
+    public void DelayedPromises_OnlyAnEndThatPushesAPromisedSlotBack()
+    {
+        // One node of 8: a holds 4 GPUs for 1 h, b 4 for 3 h; w (4 GPUs) is promised a's GPUs at +1 h, v (8) the node at +3 h.
+        ComputeNode[] nodes = [Node("n")];
+        var held = Held("n", "a", 0, 1, 2, 3).Concat(Held("n", "b", 4, 5, 6, 7)).ToList();
+        PlanRequest[] queue = [Request("w", 4), Request("v", 8)];
+        Dictionary<string, DateTimeOffset> Ends(double a, double b) => new() { ["a"] = s_now.AddHours(a), ["b"] = s_now.AddHours(b) };
+        var promised = BackfillPlanner.Plan(s_now, nodes, held, Ends(1, 3), queue).Waits
+            .ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes));
+
+        var asPlanned = BackfillPlanner.DelayedPromises(s_now, nodes, held, Ends(1, 3), queue, promised);
+        var aLonger = BackfillPlanner.DelayedPromises(s_now, nodes, held, Ends(1.5, 3), queue, promised);
+        var bLonger = BackfillPlanner.DelayedPromises(s_now, nodes, held, Ends(1, 4), queue, promised);
+
+        Assert.Equal(s_now.AddHours(1), promised["w"].Start);
+        Assert.Equal(s_now.AddHours(3), promised["v"].Start);
+        Assert.Empty(asPlanned);
+        // a until 1.5 h: w starts half an hour late, which still ends (2.5 h) before v's start.
+        Assert.Equal([new DelayedPromise("w", s_now.AddHours(1), s_now.AddHours(1.5))], aLonger);
+        // b until 4 h: v waits for it; w, on a's GPUs, does not.
+        Assert.Equal([new DelayedPromise("v", s_now.AddHours(3), s_now.AddHours(4))], bLonger);
+    }
+
     /// <summary>Two nodes freeing 6 GPUs each at +2 h (n0 labelled); e (4 GPUs) ties between them and takes n1 by the
     /// tightest fit, r (6 GPUs, labelled) is booked on n0 at +2 h, and l (1 GPU) backfills onto n0 now.</summary>
     private static (ComputeNode[] Nodes, List<GpuAllocation> Held, Dictionary<string, DateTimeOffset> Ends, PlanRequest[] Queue) TieScenario()

@@ -104,6 +104,50 @@ public sealed class LifecycleApiTests
     }
 
     [Fact]
+    public async Task Extend_IntoAStartPromisedToAWaitingRequest_RefusedWithHowMuchFits_NothingChanged()
+    {
+        await using var server = new ServerFixture();
+        var alice = await server.ClientForAsync("alice");
+        var bob = await server.ClientForAsync("bob");
+        // node-0 (8 GPUs): alice holds 4 for 1 h, bob 4 for 3 h; carol's 8-GPU request is promised the node at bob's end.
+        var short4 = await ActiveWithAsync(alice, 4, hours: 1);
+        var long4 = await ActiveWithAsync(bob, 4, hours: 3);
+        var carol = await server.ClientForAsync("carol");
+        var waiting = (await (await carol.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = 8, Hours = 1 },
+            GpuDevJsonContext.Default.CreateReservationRequest)).Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        ReservationDto? queued = null;
+        await WaitAsync(async () => (queued = await GetAsync(carol, waiting.Id)) is { Status: "queued", EstimatedStartAt: not null });
+
+        var tooLong = await EditAsync(alice, short4.Id, new() { ExtendHours = 4 });
+        var problem = (await tooLong.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!;
+        var unchanged = await GetAsync(alice, short4.Id);
+        var bobsAnyMore = await EditAsync(bob, long4.Id, new() { ExtendHours = 1 });
+        // What the refusal offered goes through, and carol's start stays where it was promised.
+        var fits = await EditAsync(alice, short4.Id, new() { ExtendHours = 2 });
+        await server.SettleAsync();
+        var after = await GetAsync(carol, waiting.Id);
+
+        Assert.Equal(long4.ExpiresAt, queued!.EstimatedStartAt);
+        Assert.Equal(HttpStatusCode.Conflict, tooLong.StatusCode);
+        Assert.Equal(ProblemCodes.Conflict, problem.Code);
+        Assert.Contains($"would push back waiting request {waiting.Id[..8]} past the start it was promised ({queued.EstimatedStartAt!.Value.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'})", problem.Detail, StringComparison.Ordinal);
+        Assert.Contains("extend by at most 2 h", problem.Detail, StringComparison.Ordinal);
+        Assert.Equal(short4.ExpiresAt, unchanged.ExpiresAt);
+        Assert.Equal(0, unchanged.ExtendedHours);
+        Assert.Equal(HttpStatusCode.Conflict, bobsAnyMore.StatusCode);
+        Assert.Contains("cannot be extended now", (await bobsAnyMore.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto))!.Detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+        Assert.Equal(queued.EstimatedStartAt, after.EstimatedStartAt);
+    }
+
+    private static async Task<ReservationDto> ActiveWithAsync(HttpClient client, int gpus, double hours)
+    {
+        var response = await client.PostAsJsonAsync(Routes.Reservations, new CreateReservationRequest { GpuType = "h100", GpuCount = gpus, Hours = hours }, GpuDevJsonContext.Default.CreateReservationRequest);
+        var created = (await response.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ReservationDto))!;
+        return await ServerFixture.WaitForStatusAsync(client, created.Id, "active");
+    }
+
+    [Fact]
     public async Task Extend_Once_MovesEndClearsWarningsAndSecondIsRefused()
     {
         await using var server = new ServerFixture();
