@@ -1,5 +1,6 @@
 using GpuDev.Core.Compute;
 using GpuDev.Core.Reservations;
+using GpuDev.Core.Scheduling;
 using GpuDev.Core.Storage;
 
 namespace GpuDev.Server.Processing;
@@ -11,7 +12,17 @@ internal sealed record FleetSnapshot(
     IReadOnlyList<GpuAllocation> Allocations,
     IReadOnlyDictionary<string, DateTimeOffset> EndsAt,
     IReadOnlyList<Reservation> Waiting,
-    IReadOnlyList<Reservation> Running);
+    IReadOnlyList<Reservation> Running)
+{
+    /// <summary>The slot an earlier pass booked for each waiting request that has one: what the planner holds for it.</summary>
+    public Dictionary<string, PlannedSlot> Promised() =>
+        Waiting.Where(r => r.EstimatedStartAt is not null && r.PlannedNodes.Count > 0)
+            .ToDictionary(r => r.Id, r => new PlannedSlot(r.EstimatedStartAt!.Value, r.PlannedNodes), StringComparer.Ordinal);
+
+    /// <summary><paramref name="order"/> (default: the waiting requests oldest first) as the planner takes them.</summary>
+    public List<PlanRequest> Queue(IEnumerable<Reservation>? order = null) =>
+        [.. (order ?? Waiting).Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels))];
+}
 
 /// <summary>Loads a <see cref="FleetSnapshot"/>. When GPUs free up: active reservations at their end time,
 /// preparing ones a full duration from now, ended ones (teardown under way) shortly. The ETA is the end time

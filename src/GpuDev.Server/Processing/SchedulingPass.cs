@@ -58,9 +58,8 @@ internal sealed partial class SchedulingPass(
             waiting = [.. waiting.OrderBy(r => used.GetValueOrDefault(r.UserId))];
         }
 
-        var queue = waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
-        var promised = fleet.Waiting.Where(r => r.EstimatedStartAt is not null && r.PlannedNodes.Count > 0)
-            .ToDictionary(r => r.Id, r => new PlannedSlot(r.EstimatedStartAt!.Value, r.PlannedNodes), StringComparer.Ordinal);
+        var queue = fleet.Queue(waiting);
+        var promised = fleet.Promised();
         var plan = BackfillPlanner.Plan(fleet.Now, fleet.Nodes, fleet.Allocations, fleet.EndsAt, queue, promised);
         plan = await scaleUp.ApplyAsync(fleet, plan, cancellationToken);
         var byId = fleet.Waiting.ToDictionary(r => r.Id);

@@ -17,14 +17,13 @@ internal static class ExtensionPromises
     /// keeps every promise.</summary>
     public static string? Check(FleetSnapshot fleet, Reservation reservation, double hours)
     {
-        var promised = fleet.Waiting.Where(r => r.EstimatedStartAt is not null && r.PlannedNodes.Count > 0)
-            .ToDictionary(r => r.Id, r => new PlannedSlot(r.EstimatedStartAt!.Value, r.PlannedNodes), StringComparer.Ordinal);
+        var promised = fleet.Promised();
         if (promised.Count == 0 || !fleet.EndsAt.TryGetValue(reservation.Id, out var end))
         {
             return null;
         }
 
-        var queue = fleet.Waiting.Select(r => new PlanRequest(r.Id, r.GpuType, r.GpuCount, r.NodeCount, TimeSpan.FromHours(r.Hours), r.Options.NodeLabels)).ToList();
+        var queue = fleet.Queue();
         List<DelayedPromise> DelayedIfEndingAt(DateTimeOffset at)
         {
             var ends = new Dictionary<string, DateTimeOffset>(fleet.EndsAt, StringComparer.Ordinal) { [reservation.Id] = at };
