@@ -23,7 +23,8 @@ internal static class ExtensionPromises
             return null;
         }
 
-        var queue = fleet.Queue();
+        // Only the promises on this GPU type can wait for its GPUs (the planner books each type apart).
+        var queue = fleet.Queue(fleet.Waiting.Where(r => string.Equals(r.GpuType, reservation.GpuType, StringComparison.OrdinalIgnoreCase)));
         List<DelayedPromise> DelayedIfEndingAt(DateTimeOffset at)
         {
             var ends = new Dictionary<string, DateTimeOffset>(fleet.EndsAt, StringComparer.Ordinal) { [reservation.Id] = at };
