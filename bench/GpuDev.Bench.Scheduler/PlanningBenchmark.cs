@@ -162,6 +162,54 @@ internal static class PlanningBenchmark
         }
 
         o.WriteLine();
+        DelayedPromises(quick, o);
+    }
+
+    /// <summary>The extension check's unit of work (<see cref="BackfillPlanner.DelayedPromises"/>: every promise held in
+    /// queue order on the fleet with one end moved), with the promises a pass made. A refused extension runs it about a
+    /// dozen times (with and without the extension, then a binary search over 5-minute steps of up to 24 h).</summary>
+    private static void DelayedPromises(bool quick, TextWriter o)
+    {
+        (int Nodes, int Requests, int Runs)[] sizes = quick ? [(300, 3_000, 5), (1_000, 10_000, 3)] : [(1_000, 10_000, 7), (2_000, 20_000, 7)];
+        o.WriteLine("### Extension check (`BackfillPlanner.DelayedPromises`, one call; a refused extension makes about 12)");
+        o.WriteLine();
+        o.WriteLine("| nodes × 8 GPUs | queued | promised | runs | median | max | ≈ refused extension (×12) |");
+        o.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (nodeCount, requestCount, runs) in sizes)
+        {
+            var s = Scenario.Build(nodeCount, requestCount);
+            var plan = BackfillPlanner.Plan(s.Now, s.Nodes, s.Allocations, s.EndsAt, s.Queue);
+            var promised = plan.Waits.Where(w => w.EstimatedStartAt is not null)
+                .ToDictionary(w => w.ReservationId, w => new PlannedSlot(w.EstimatedStartAt!.Value, w.Nodes), StringComparer.Ordinal);
+            var starting = plan.Starts.Select(st => st.ReservationId).ToHashSet(StringComparer.Ordinal);
+            var queue = s.Queue.Where(r => !starting.Contains(r.ReservationId)).ToList();
+            // The holder ending last is extended by 24 h.
+            var ends = new Dictionary<string, DateTimeOffset>(s.EndsAt, StringComparer.Ordinal);
+            var last = ends.MaxBy(e => e.Value).Key;
+            ends[last] = ends[last].AddHours(24);
+            for (var w = 0; w < 3; w++)
+            {
+                BackfillPlanner.DelayedPromises(s.Now, s.Nodes, s.Allocations, ends, queue, promised);
+            }
+
+            var times = new List<double>();
+            for (var r = 0; r < runs; r++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                var sw = Stopwatch.StartNew();
+                BackfillPlanner.DelayedPromises(s.Now, s.Nodes, s.Allocations, ends, queue, promised);
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
+
+            times.Sort();
+            var median = Stats.Median(times);
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {nodeCount:N0} | {queue.Count:N0} | {promised.Count:N0} | {runs} | {Ms(median)} | {Ms(times[^1])} | {Ms(median * 12)} |"));
+            o.Flush();
+        }
+
+        o.WriteLine();
     }
 
     internal static string Ms(double ms) => ms >= 1000
