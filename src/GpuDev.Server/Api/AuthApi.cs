@@ -64,20 +64,20 @@ public static class AuthApi
     }
 
     /// <summary>A sign-in's answer: throttled after too many failures from the address, refused with the reason (and
-    /// counted), or the session token, audited as the user it signed in.</summary>
+    /// counted), or the session token, audited as the user it signed in. Unlike a bearer token (a lookup), a throttled
+    /// address is refused before its credentials are checked: checking an AWS identity costs a call to STS.</summary>
     private static async Task<Results<Ok<LoginResultDto>, ProblemHttpResult>> AnswerAsync(
         HttpContext http, AuthFailureLimiter limiter, Func<Task<(SignedIn? SignedIn, int Status, string Refusal)>> signIn)
     {
-        var address = AuditMiddleware.RemoteAddress(http) ?? "unknown";
-        if (limiter.RetryAfterSeconds(address) is { } seconds)
+        if (limiter.Throttle(http) is { } throttled)
         {
-            return Problems.TooManyRequests($"Too many failed sign-ins from {address}; try again in {seconds} s.");
+            return Problems.TooManyRequests($"Too many failed sign-ins from {throttled.Address}; try again in {throttled.Seconds} s.");
         }
 
         var (signedIn, status, refusal) = await signIn();
         if (signedIn is null)
         {
-            limiter.RecordFailure(address);
+            limiter.RecordFailure(AuthFailureLimiter.Address(http));
             return status == StatusCodes.Status403Forbidden ? Problems.Forbidden(refusal) : Problems.Unauthorized(refusal);
         }
 

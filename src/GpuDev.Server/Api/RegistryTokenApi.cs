@@ -53,10 +53,8 @@ public static class RegistryTokenApi
     private static async Task<IResult> IssueAsync(HttpContext http, string? user, string? password, string service, string[] scopes,
         BuildRegistryTokens tokens, IReservationStore store, AuthFailureLimiter limiter, CancellationToken cancellationToken)
     {
-        var address = Audit.AuditMiddleware.RemoteAddress(http) ?? "unknown";
-        if (limiter.RetryAfterSeconds(address) is { } seconds)
+        if (limiter.Throttle(http) is not null)
         {
-            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests, "too_many_requests", "too many failed attempts from this address");
         }
 
@@ -69,7 +67,7 @@ public static class RegistryTokenApi
         var reservation = id is null ? null : await store.GetReservationAsync(id, cancellationToken);
         if (reservation is not { Status: ReservationStatus.Preparing or ReservationStatus.Active })
         {
-            limiter.RecordFailure(address);
+            limiter.RecordFailure(AuthFailureLimiter.Address(http));
             http.Response.Headers.WWWAuthenticate = "Basic realm=\"gpu-dev build registry\"";
             return Error(StatusCodes.Status401Unauthorized, "invalid_grant",
                 "the credentials are not those of a build whose reservation is preparing or active");

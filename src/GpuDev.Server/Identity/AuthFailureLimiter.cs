@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using GpuDev.Server.Audit;
 using GpuDev.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +17,7 @@ internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<Ser
     private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
 
     /// <summary>How long the address must wait, or null when it may try.</summary>
-    public TimeSpan? RetryAfter(string address)
+    private TimeSpan? RetryAfter(string address)
     {
         var now = timeProvider.GetUtcNow();
         if (!_windows.TryGetValue(address, out var window) || now >= window.Start + options.Value.AuthFailureWindow)
@@ -27,8 +29,31 @@ internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<Ser
     }
 
     /// <summary><see cref="RetryAfter"/> in whole seconds, at least 1 (for Retry-After and the message), or null.</summary>
-    public int? RetryAfterSeconds(string address) =>
+    private int? RetryAfterSeconds(string address) =>
         RetryAfter(address) is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
+
+    /// <summary>Whether the request's address must wait now: null when it may try; else the address and the seconds to
+    /// wait, with Retry-After set on the response and, past the window's first throttled attempt, the request marked as
+    /// already audited (that first one stands for the rest). Every place that authenticates throttles through this.</summary>
+    public (string Address, int Seconds)? Throttle(HttpContext http)
+    {
+        var address = Address(http);
+        if (RetryAfterSeconds(address) is not { } seconds)
+        {
+            return null;
+        }
+
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (!FirstThrottled(address))
+        {
+            http.Items[AuditMiddleware.SkipItem] = true;
+        }
+
+        return (address, seconds);
+    }
+
+    /// <summary>The address failures are counted against: the client's (behind a trusted proxy, the one it forwarded).</summary>
+    public static string Address(HttpContext http) => AuditMiddleware.RemoteAddress(http) ?? "unknown";
 
     public void RecordFailure(string address)
     {
@@ -51,7 +76,7 @@ internal sealed class AuthFailureLimiter(TimeProvider timeProvider, IOptions<Ser
 
     /// <summary>True for the first throttled attempt of the address's window: only that one is audited, the rest of the
     /// window's refusals are summed up in it.</summary>
-    public bool FirstThrottled(string address)
+    private bool FirstThrottled(string address)
     {
         var first = false;
         _windows.AddOrUpdate(address, _ => new Window(timeProvider.GetUtcNow(), 0), (_, window) =>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using GpuDev.Core.Identity;
 using GpuDev.Server.Api;
 
@@ -36,7 +35,7 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
 
     public async Task InvokeAsync(HttpContext http, TokenCache tokens, TimeProvider timeProvider)
     {
-        var address = Audit.AuditMiddleware.RemoteAddress(http) ?? "unknown";
+        var address = AuthFailureLimiter.Address(http);
         var header = http.Request.Headers.Authorization.ToString();
         var page = Ui.UiApi.IsPage(http.Request.Path);
         string? token = null;
@@ -91,15 +90,9 @@ internal sealed partial class BearerAuthMiddleware(RequestDelegate next, AuthFai
             return;
         }
 
-        if (limiter.RetryAfterSeconds(address) is { } seconds)
+        if (limiter.Throttle(http) is { Seconds: var seconds })
         {
-            if (!limiter.FirstThrottled(address))
-            {
-                http.Items[Audit.AuditMiddleware.SkipItem] = true;
-            }
-
             LogThrottled(logger, http.Request.Path, address, seconds);
-            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             await Problems.TooManyRequests($"Too many failed authentications from {address}; try again in {seconds} s.").ExecuteAsync(http);
             return;
         }

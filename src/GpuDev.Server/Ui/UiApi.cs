@@ -1,4 +1,3 @@
-using System.Globalization;
 using GpuDev.Core.Identity;
 using GpuDev.Server.Audit;
 using GpuDev.Server.Identity;
@@ -81,7 +80,7 @@ public static class UiApi
 
             if (match is null)
             {
-                limiter.RecordFailure(Address(http));
+                limiter.RecordFailure(AuthFailureLimiter.Address(http));
             }
 
             return Refused(http, StatusCodes.Status401Unauthorized,
@@ -124,7 +123,7 @@ public static class UiApi
         {
             if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
             {
-                limiter.RecordFailure(Address(http));
+                limiter.RecordFailure(AuthFailureLimiter.Address(http));
             }
 
             return Refused(http, status, refusal, oidc: true);
@@ -186,27 +185,18 @@ public static class UiApi
         return Html(http, status, UiPages.SignIn(why, oidc));
     }
 
-    /// <summary>Why the address may not try now (too many failed sign-ins), with Retry-After set; or null. As for bearer
-    /// tokens, only a window's first throttled attempt is audited (it stands for the rest).</summary>
+    /// <summary>Why the address may not try now (too many failed sign-ins; see <see cref="AuthFailureLimiter.Throttle"/>),
+    /// or null.</summary>
     private static string? Throttled(HttpContext http, AuthFailureLimiter limiter)
     {
-        var address = Address(http);
-        if (limiter.RetryAfterSeconds(address) is not { } seconds)
+        if (limiter.Throttle(http) is not { } throttled)
         {
             return null;
         }
 
-        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        if (!limiter.FirstThrottled(address))
-        {
-            http.Items[AuditMiddleware.SkipItem] = true;
-        }
-
         http.Items[AuditMiddleware.DetailItem] = "throttled: too many failed sign-ins";
-        return $"Too many failed sign-ins from {address}; try again in {seconds} s.";
+        return $"Too many failed sign-ins from {throttled.Address}; try again in {throttled.Seconds} s.";
     }
-
-    private static string Address(HttpContext http) => AuditMiddleware.RemoteAddress(http) ?? "unknown";
 
     internal static IResult Asset(string file, HttpContext http)
     {

@@ -87,6 +87,40 @@ public sealed class OidcSignInTests
     }
 
     [Fact]
+    public async Task ForgedTokensOverTheLimit_429WithRetryAfter_AuditedOnce_ARealTokenSignsInAfterTheWindow()
+    {
+        await using var oidc = await StartProviderAsync();
+        await using var server = Server(oidc, ("Server:AuthFailureLimit", "10"), ("Server:AuthFailureWindow", "00:00:03"));
+        var real = await IdTokenAsync(oidc, "u-alice");
+        var forged = Forge(real, "tampered");
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            statuses.Add((await SignInAsync(server, forged)).StatusCode);
+        }
+
+        var throttled = await SignInAsync(server, forged);
+        var problem = (await throttled.Content.ReadFromJsonAsync(GpuDevJsonContext.Default.ProblemDto, Ct))!;
+        // A sign-in is refused before its credentials are checked (checking an AWS one costs a call to STS), so a real
+        // token waits for the window's end too.
+        var goodWhileThrottled = await SignInAsync(server, real);
+        server.Time.Advance(TimeSpan.FromSeconds(3));
+        var good = await SignInAsync(server, real);
+        var audit = await server.AuditAsync(new AuditQuery(Action: "POST /api/v1/auth/oidc"),
+            entries => entries.Count(e => e.Outcome == 401) >= 10 && entries.Any(e => e.Outcome == 429) && entries.Any(e => e.Outcome == 200));
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 10), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal(HttpStatusCode.TooManyRequests, throttled.StatusCode);
+        Assert.Equal(ProblemCodes.TooManyRequests, problem.Code);
+        Assert.Contains("Too many failed sign-ins", problem.Detail, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(3), throttled.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.TooManyRequests, goodWhileThrottled.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+        Assert.Equal((10, 1), (audit.Count(e => e.Outcome == 401), audit.Count(e => e.Outcome == 429)));
+    }
+
+    [Fact]
     public async Task TokenForAnotherAudience_Refused()
     {
         await using var oidc = await StartProviderAsync();
