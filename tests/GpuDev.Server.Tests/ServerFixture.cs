@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using GpuDev.Contracts;
+using GpuDev.Core.Audit;
 using GpuDev.Core.Compute;
 using GpuDev.Core.Storage;
 using GpuDev.Server.Identity;
@@ -146,10 +147,10 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
     /// <summary>The audit entries matching <paramref name="query"/> once <paramref name="complete"/> holds of them (or after
     /// 5 s, as they are then): an entry is written after its response has reached the client, so a test that has its
     /// answers may still be ahead of the last entries.</summary>
-    public async Task<IReadOnlyList<GpuDev.Core.Audit.AuditEntry>> AuditAsync(GpuDev.Core.Audit.AuditQuery query, Func<IReadOnlyList<GpuDev.Core.Audit.AuditEntry>, bool> complete)
+    public async Task<IReadOnlyList<AuditEntry>> AuditAsync(AuditQuery query, Func<IReadOnlyList<AuditEntry>, bool> complete)
     {
-        var log = Services.GetRequiredService<GpuDev.Core.Audit.IAuditLog>();
-        IReadOnlyList<GpuDev.Core.Audit.AuditEntry> entries = [];
+        var log = Services.GetRequiredService<IAuditLog>();
+        IReadOnlyList<AuditEntry> entries = [];
         for (var i = 0; i < 100; i++)
         {
             entries = await log.QueryAsync(query, CancellationToken.None);
